@@ -1,0 +1,1 @@
+"""One module per ``lgn-hw`` subcommand; each defines ``register(subparsers)``."""

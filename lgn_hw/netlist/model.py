@@ -1,0 +1,350 @@
+"""The netlist: a typed, validated logic-gate network (DESIGN.md section 2).
+
+:class:`Netlist` is the in-memory form every stage shares; :func:`load` and
+:meth:`Netlist.save` read and write the ``*.lgn.json`` interchange file.
+Reading validates everything and raises :class:`NetlistError` with a single
+line that names the offending field and shows the bad value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import gates
+
+__all__ = ["NetlistError", "Layer", "Netlist", "load", "FORMAT", "VERSION"]
+
+FORMAT = "lgn-netlist"
+VERSION = 1
+_MAX_INDEX = 2**31 - 1
+
+
+class NetlistError(ValueError):
+    """A netlist (file or object) breaks the format; the message is one line."""
+
+
+def _short(value, limit=60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fail(where: str, what: str, value) -> NetlistError:
+    return NetlistError(f"{where}: {what}, got {_short(value)}")
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """One layer of gates: gate ``i`` computes ``op[i](prev[a[i]], prev[b[i]])``."""
+
+    a: np.ndarray
+    b: np.ndarray
+    op: np.ndarray
+
+    def __post_init__(self):
+        a = np.ascontiguousarray(self.a, dtype=np.int64)
+        b = np.ascontiguousarray(self.b, dtype=np.int64)
+        op = np.ascontiguousarray(self.op, dtype=np.int64)
+        for name, arr in (("a", a), ("b", b), ("op", op)):
+            if arr.ndim != 1:
+                raise NetlistError(f"layer.{name}: must be one-dimensional, got shape {arr.shape}")
+            arr.setflags(write=False)
+        object.__setattr__(self, "a", a)
+        object.__setattr__(self, "b", b)
+        object.__setattr__(self, "op", op)
+
+    @property
+    def width(self) -> int:
+        return len(self.op)
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, Layer)
+            and np.array_equal(self.a, other.a)
+            and np.array_equal(self.b, other.b)
+            and np.array_equal(self.op, other.op)
+        )
+
+
+@dataclass(eq=False)
+class Netlist:
+    """A validated logic-gate network.
+
+    Layer 0 reads input bits ``0..num_inputs-1``; layer ``l`` reads layer
+    ``l-1``. The last layer's outputs are split into ``num_classes`` consecutive
+    groups of ``k`` bits; class ``c`` scores the popcount of its group.
+    """
+
+    num_inputs: int
+    layers: tuple
+    num_classes: int
+    tau: float = 1.0
+    encoder: dict | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.layers = tuple(
+            layer if isinstance(layer, Layer) else Layer(**layer) for layer in self.layers
+        )
+        self.validate()
+
+    # -- derived facts ---------------------------------------------------
+    @property
+    def widths(self) -> list[int]:
+        return [layer.width for layer in self.layers]
+
+    @property
+    def num_gates(self) -> int:
+        return sum(self.widths)
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers)
+
+    @property
+    def outputs_per_class(self) -> int:
+        """``k``: last-layer gates per class."""
+        return self.layers[-1].width // self.num_classes
+
+    @property
+    def score_width(self) -> int:
+        """Bits of one class score: the bit length of ``k``."""
+        return max(1, int(self.outputs_per_class).bit_length())
+
+    @property
+    def class_width(self) -> int:
+        return max(1, math.ceil(math.log2(self.num_classes)))
+
+    def op_histogram(self) -> np.ndarray:
+        """Gates per op code, over all layers (length 16)."""
+        counts = np.zeros(gates.NUM_OPS, dtype=np.int64)
+        for layer in self.layers:
+            counts += np.bincount(layer.op, minlength=gates.NUM_OPS)
+        return counts
+
+    # -- validation --------------------------------------------------------
+    def validate(self) -> None:
+        """Raise :class:`NetlistError` unless this netlist follows DESIGN.md section 2."""
+        _check_int("num_inputs", self.num_inputs, minimum=1)
+        _check_int("num_classes", self.num_classes, minimum=1)
+        if isinstance(self.tau, bool) or not isinstance(self.tau, (int, float, np.floating, np.integer)):
+            raise _fail("tau", "must be a positive number", self.tau)
+        if not math.isfinite(float(self.tau)) or float(self.tau) <= 0:
+            raise _fail("tau", "must be a positive finite number", self.tau)
+        self.tau = float(self.tau)
+        if not self.layers:
+            raise _fail("layers", "must hold at least one layer", [])
+        prev = self.num_inputs
+        for i, layer in enumerate(self.layers):
+            where = f"layers[{i}]"
+            if not (len(layer.a) == len(layer.b) == len(layer.op)):
+                raise NetlistError(
+                    f"{where}: 'a', 'b' and 'op' must have equal lengths, "
+                    f"got {len(layer.a)}, {len(layer.b)} and {len(layer.op)}"
+                )
+            if layer.width == 0:
+                raise _fail(f"{where}.op", "a layer must have at least one gate", [])
+            for name in ("a", "b"):
+                idx = getattr(layer, name)
+                bad = np.flatnonzero((idx < 0) | (idx >= prev))
+                if bad.size:
+                    j = int(bad[0])
+                    raise _fail(f"{where}.{name}[{j}]", f"index must be in 0..{prev - 1}", int(idx[j]))
+            bad = np.flatnonzero((layer.op < 0) | (layer.op >= gates.NUM_OPS))
+            if bad.size:
+                j = int(bad[0])
+                raise _fail(f"{where}.op[{j}]", "op must be in 0..15", int(layer.op[j]))
+            prev = layer.width
+        if prev % self.num_classes:
+            raise NetlistError(
+                f"layers[{len(self.layers) - 1}]: width {prev} is not a multiple of "
+                f"num_classes {self.num_classes}"
+            )
+        if self.encoder is not None:
+            from ..data.encoding import Encoder  # one schema, owned by the data stage
+
+            try:
+                enc = Encoder.from_dict(self.encoder)
+            except (TypeError, ValueError) as exc:
+                raise NetlistError(f"encoder: {exc}") from None
+            if enc.num_bits != self.num_inputs:
+                raise NetlistError(
+                    f"encoder: produces {enc.num_bits} bits but num_inputs is {self.num_inputs}"
+                )
+        if not isinstance(self.metadata, dict):
+            raise _fail("metadata", "must be an object", self.metadata)
+
+    # -- file form -----------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "num_inputs": int(self.num_inputs),
+            "layers": [
+                {"a": layer.a.tolist(), "b": layer.b.tolist(), "op": layer.op.tolist()}
+                for layer in self.layers
+            ],
+            "num_classes": int(self.num_classes),
+            "tau": float(self.tau),
+            "encoder": self.encoder,
+            "metadata": self.metadata,
+        }
+
+    def dumps(self) -> str:
+        """The file text: one line per layer array keeps big files diff-able and compact."""
+        d = self.to_dict()
+        layers = d.pop("layers")
+        head = json.dumps(d, indent=1, allow_nan=False)
+        body = ",\n".join(
+            "  {" + ", ".join(f'"{k}": {json.dumps(v)}' for k, v in layer.items()) + "}"
+            for layer in layers
+        )
+        return head[:-2] + ',\n "layers": [\n' + body + "\n ]\n}\n"
+
+    def save(self, path) -> Path:
+        """Write the netlist file atomically (temporary file, then rename)."""
+        path = Path(path)
+        atomic_write_text(path, self.dumps())
+        return path
+
+    def sha256(self) -> str:
+        """Digest of the canonical file text (what the manifest records)."""
+        return hashlib.sha256(self.dumps().encode()).hexdigest()
+
+    @classmethod
+    def from_dict(cls, data) -> "Netlist":
+        return _from_dict(data)
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, Netlist)
+            and self.num_inputs == other.num_inputs
+            and self.num_classes == other.num_classes
+            and self.tau == other.tau
+            and self.layers == other.layers
+            and self.encoder == other.encoder
+        )
+
+    def with_layers(self, layers) -> "Netlist":
+        """A copy with other layers (same classes, tau, encoder, metadata)."""
+        return Netlist(self.num_inputs, tuple(layers), self.num_classes, self.tau,
+                       self.encoder, dict(self.metadata))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a crash never leaves a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check_int(where, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise _fail(where, "must be an integer", value)
+    if value < minimum:
+        raise _fail(where, f"must be at least {minimum}", value)
+
+
+def _int_list(where, value) -> np.ndarray:
+    if not isinstance(value, list):
+        raise _fail(where, "must be a list of integers", value)
+    for j, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _fail(f"{where}[{j}]", "must be an integer", v)
+        if not -_MAX_INDEX <= v <= _MAX_INDEX:
+            raise _fail(f"{where}[{j}]", "is out of range", v)
+    return np.array(value, dtype=np.int64)
+
+
+_KEYS = {"format", "version", "num_inputs", "layers", "num_classes", "tau", "encoder", "metadata"}
+_REQUIRED = ("format", "version", "num_inputs", "layers", "num_classes")
+
+
+def _from_dict(data) -> Netlist:
+    if not isinstance(data, dict):
+        raise _fail("netlist", "must be a JSON object", data)
+    for key in _REQUIRED:
+        if key not in data:
+            raise NetlistError(f"{key}: missing required field")
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise _fail(unknown[0], "unknown field", data[unknown[0]])
+    if data["format"] != FORMAT:
+        raise _fail("format", f"must be {FORMAT!r}", data["format"])
+    if isinstance(data["version"], bool) or data["version"] != VERSION:
+        raise _fail("version", f"unsupported version, this reader knows {VERSION}", data["version"])
+    layers_data = data["layers"]
+    if not isinstance(layers_data, list):
+        raise _fail("layers", "must be a list of layers", layers_data)
+    layers = []
+    for i, ld in enumerate(layers_data):
+        where = f"layers[{i}]"
+        if not isinstance(ld, dict):
+            raise _fail(where, "must be an object with 'a', 'b' and 'op'", ld)
+        for key in ("a", "b", "op"):
+            if key not in ld:
+                raise NetlistError(f"{where}.{key}: missing required field")
+        extra = sorted(set(ld) - {"a", "b", "op"})
+        if extra:
+            raise _fail(f"{where}.{extra[0]}", "unknown field", ld[extra[0]])
+        arrays = {key: _int_list(f"{where}.{key}", ld[key]) for key in ("a", "b", "op")}
+        layers.append(Layer(**arrays))
+    tau = data.get("tau", 1.0)
+    metadata = data.get("metadata", {})
+    if metadata is None:
+        metadata = {}
+    return Netlist(
+        num_inputs=data["num_inputs"],
+        layers=tuple(layers),
+        num_classes=data["num_classes"],
+        tau=tau,
+        encoder=data.get("encoder"),
+        metadata=metadata,
+    )
+
+
+def _reject_constant(name):
+    raise NetlistError(f"netlist: {name} is not a number JSON allows")
+
+
+def loads(text: str) -> Netlist:
+    """Parse netlist file text."""
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise NetlistError(f"netlist: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise NetlistError("netlist: JSON nested too deeply") from None
+    return _from_dict(data)
+
+
+def load(path) -> Netlist:
+    """Read and validate a ``*.lgn.json`` file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise NetlistError(f"{path}: no such netlist file") from None
+    except IsADirectoryError:
+        raise NetlistError(f"{path}: is a directory, not a netlist file") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NetlistError(f"netlist: not UTF-8 text (byte {exc.start})") from None
+    return loads(text)

