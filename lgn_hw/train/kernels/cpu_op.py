@@ -1,0 +1,87 @@
+"""The fused CPU logic op: a C++ extension built on first use and cached.
+
+``logic_op_cpu`` works feature-major: it transposes ``x`` to ``(in_dim, batch)``
+(free when ``x`` already is such a view, as the output of a previous call is)
+and returns a ``(batch, out_dim)`` view of a contiguous ``(out_dim, batch)``
+result. The build goes to torch's extension directory (``TORCH_EXTENSIONS_DIR``,
+by default ``~/.cache/torch_extensions``) and is reused across processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import torch
+from torch.autograd.function import once_differentiable
+
+__all__ = ["load_extension", "logic_op_cpu"]
+
+logger = logging.getLogger(__name__)
+
+_SOURCE = Path(__file__).with_name("logic_op_cpu.cpp")
+_NAME = "lgn_hw_logic_op_cpu"
+
+_lock = threading.Lock()
+# None: not tried yet; else the built module or the exception of the failed build.
+_state: object = None
+
+
+def _build():
+    from torch.utils.cpp_extension import load
+
+    logger.info("building the CPU logic-op extension (once, about 30 s)")
+    return load(name=_NAME, sources=[str(_SOURCE)], extra_cflags=["-O3", "-fopenmp"],
+                extra_ldflags=["-fopenmp"], verbose=False)
+
+
+def load_extension():
+    """The compiled extension, built on first call; raises KernelUnavailableError if it cannot be.
+
+    A failed build is remembered: later calls raise at once without retrying.
+    """
+    from . import KernelUnavailableError
+
+    global _state
+    with _lock:
+        if _state is None:
+            try:
+                _state = _build()
+            except Exception as exc:  # noqa: BLE001 - any build failure means "unavailable"
+                _state = exc
+        if isinstance(_state, BaseException):
+            first_line = (str(_state).strip().splitlines() or [type(_state).__name__])[0]
+            raise KernelUnavailableError(f"{type(_state).__name__}: {first_line}") from _state
+        return _state
+
+
+class _LogicOpCPU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, idx_a, idx_b, coef):
+        ext = load_extension()
+        xt = x.t().contiguous()
+        coef = coef.contiguous()
+        idx_a = idx_a.contiguous()
+        idx_b = idx_b.contiguous()
+        yt = ext.forward(xt, idx_a, idx_b, coef)
+        ctx.save_for_backward(xt, idx_a, idx_b, coef)
+        return yt.t()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y):
+        xt, idx_a, idx_b, coef = ctx.saved_tensors
+        need_x, _, _, need_coef = ctx.needs_input_grad
+        if not (need_x or need_coef):
+            return None, None, None, None
+        gyt = grad_y.t().contiguous()
+        gxt, gcoef = load_extension().backward(gyt, xt, idx_a, idx_b, coef, need_x, need_coef)
+        return (gxt.t() if need_x else None), None, None, (gcoef if need_coef else None)
+
+
+def logic_op_cpu(x: torch.Tensor, idx_a: torch.Tensor, idx_b: torch.Tensor,
+                 coef: torch.Tensor) -> torch.Tensor:
+    """The fused CPU op (arguments as ``lgn_hw.train.kernels.logic_op``, already checked)."""
+    load_extension()
+    return _LogicOpCPU.apply(x, idx_a, idx_b, coef)
