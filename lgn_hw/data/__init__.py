@@ -1,5 +1,12 @@
 """Data stage: datasets and encoders from raw features to input bits."""
 
-from .encoding import Encoder, Feature
+from .dataset import Dataset, Split, split_indices
+from .datasets import DATASETS, MONK_VALUES, load_dataset, monk_label
+from .encoding import Encoder, Feature, bits, fit_onehot, fit_thermometer, onehot
+from .files import DataFileError, read_cifar_batch, read_idx
 
-__all__ = ["Encoder", "Feature"]
+__all__ = [
+    "Encoder", "Feature", "fit_thermometer", "fit_onehot", "onehot", "bits",
+    "Dataset", "Split", "split_indices", "load_dataset", "DATASETS", "MONK_VALUES", "monk_label",
+    "DataFileError", "read_idx", "read_cifar_batch",
+]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Encoder", "Feature"]
+__all__ = ["Encoder", "Feature", "fit_thermometer", "fit_onehot", "onehot", "bits"]
 
 _KINDS = ("thermometer", "onehot", "bit")
 
@@ -122,3 +122,78 @@ class Encoder:
             else:
                 cols.append(col != 0)
         return np.concatenate(cols, axis=1).astype(np.uint8)
+
+
+def _strict_levels(cands, levels: int) -> tuple:
+    """``levels`` strictly increasing thresholds from candidate values.
+
+    Duplicates (a feature with few distinct values) are dropped and the list is
+    padded above the largest candidate, so every feature keeps ``levels`` bits
+    (the padded bits are constant 0 for the data the thresholds were fitted on).
+    """
+    uniq = sorted({float(c) for c in cands})
+    top = uniq[-1] if uniq else 0.0
+    while len(uniq) < levels:
+        top += 1.0
+        uniq.append(top)
+    return tuple(uniq[:levels])
+
+
+def fit_thermometer(x, levels: int, *, method: str = "uniform", per_feature: bool = True) -> Encoder:
+    """Fit a thermometer encoder with ``levels`` thresholds per feature on training data ``x``.
+
+    ``method="uniform"`` spaces the thresholds evenly between the minimum and the
+    maximum; ``method="quantile"`` puts them at the ``j / (levels + 1)`` quantiles.
+    With ``per_feature=False`` all features share one set of thresholds fitted on
+    all values (natural for image pixels).
+    """
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+        raise ValueError(f"'levels' must be a positive integer, not {levels!r}")
+    if method not in ("uniform", "quantile"):
+        raise ValueError(f"'method' must be 'uniform' or 'quantile', not {method!r}")
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"training data must have shape (n, num_features) with n, num_features > 0, not {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("training data must be finite (found NaN or infinity)")
+    q = np.arange(1, levels + 1) / (levels + 1)
+
+    def fit(col):
+        if method == "uniform":
+            lo, hi = float(col.min()), float(col.max())
+            return _strict_levels(lo + (hi - lo) * q, levels)
+        return _strict_levels(np.quantile(col, q), levels)
+
+    if per_feature:
+        rows = [fit(x[:, j]) for j in range(x.shape[1])]
+    else:
+        rows = [fit(x.ravel())] * x.shape[1]
+    return Encoder(tuple(Feature("thermometer", r) for r in rows))
+
+
+def fit_onehot(x) -> Encoder:
+    """A one-hot encoder with the categories seen in each column of ``x``."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"training data must have shape (n, num_features) with n, num_features > 0, not {x.shape}")
+    return onehot([np.unique(x[:, j]) for j in range(x.shape[1])])
+
+
+def onehot(values_per_feature) -> Encoder:
+    """A one-hot encoder from the list of categories of each feature."""
+    feats = []
+    for i, values in enumerate(values_per_feature):
+        v = _numbers(f"values_per_feature[{i}]", [float(t) for t in values])
+        if len(set(v)) != len(v):
+            raise ValueError(f"values_per_feature[{i}] must be distinct, not {list(v)!r:.60}")
+        feats.append(Feature("onehot", v))
+    if not feats:
+        raise ValueError("'values_per_feature' must not be empty")
+    return Encoder(tuple(feats))
+
+
+def bits(num_features: int) -> Encoder:
+    """The identity encoder: each feature is one bit (``x != 0``)."""
+    if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
+        raise ValueError(f"'num_features' must be a positive integer, not {num_features!r}")
+    return Encoder(tuple(Feature("bit") for _ in range(num_features)))
