@@ -1,0 +1,132 @@
+"""Training-step time of a 6-layer x 8,000-gate logic network on CPU.
+
+Forward + backward + Adam step at batch 256 (784 inputs, softmax-mixture gate
+weights, group sum to 10 classes, cross-entropy), median over several steps
+after warm-up, for each logic-op kernel; prints each time and its speed-up
+against the plain-torch reference.
+
+    .venv/bin/python bench/train_step.py
+    .venv/bin/python bench/train_step.py --torchlogix /tmp/benchvenv/bin/python
+
+``--torchlogix PYTHON`` also times torchlogix (a peer project) with the same
+network, run by this script in that interpreter's environment (it must not be
+installed next to lgn-hw: see the report for how the bench venv was made).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+BATCH, IN_DIM, WIDTH, DEPTH, CLASSES, TAU = 256, 784, 8000, 6, 10, 10.0
+
+
+def _median_step_time(step, warmup: int, steps: int) -> float:
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _data(seed: int):
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(BATCH, IN_DIM, generator=g) < 0.5).float()
+    y = torch.randint(0, CLASSES, (BATCH,), generator=g)
+    return x, y, g
+
+
+def time_lgn_hw(kernel: str, warmup: int, steps: int, seed: int) -> float:
+    from lgn_hw import gates
+    from lgn_hw.train.kernels import logic_op, resolve_kernel
+
+    x, target, g = _data(seed)
+    if resolve_kernel(x, kernel) != kernel:
+        raise SystemExit(f"kernel {kernel!r} is not available here")
+    table = torch.as_tensor(gates.COEFFS, dtype=torch.float32)
+    dims = [IN_DIM] + [WIDTH] * DEPTH
+    layers = []
+    for i in range(DEPTH):
+        idx_a = torch.randint(0, dims[i], (WIDTH,), generator=g)
+        idx_b = torch.randint(0, dims[i], (WIDTH,), generator=g)
+        theta = torch.randn(WIDTH, 16, generator=g).requires_grad_()
+        layers.append((idx_a, idx_b, theta))
+    opt = torch.optim.Adam([theta for _, _, theta in layers], lr=0.01)
+
+    def step():
+        h = x
+        for idx_a, idx_b, theta in layers:
+            coef = torch.softmax(theta, dim=-1) @ table
+            h = logic_op(h, idx_a, idx_b, coef, kernel=kernel)
+        scores = h.reshape(BATCH, CLASSES, -1).sum(-1) / TAU
+        loss = F.cross_entropy(scores, target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return _median_step_time(step, warmup, steps)
+
+
+def time_torchlogix(warmup: int, steps: int, seed: int) -> float:
+    """The same network with torchlogix's LogicDense layers (run inside the bench venv)."""
+    from torchlogix.layers import GroupSum, LogicDense  # noqa: PLC0415
+
+    x, target, _ = _data(seed)
+    torch.manual_seed(seed)
+    dims = [IN_DIM] + [WIDTH] * DEPTH
+    model = torch.nn.Sequential(
+        *[LogicDense(dims[i], WIDTH, device="cpu") for i in range(DEPTH)],
+        GroupSum(CLASSES, TAU),
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+
+    def step():
+        loss = F.cross_entropy(model(x), target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return _median_step_time(step, warmup, steps)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--torchlogix", metavar="PYTHON",
+                   help="interpreter of a separate venv with torchlogix installed")
+    p.add_argument("--only-torchlogix", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.only_torchlogix:
+        print(time_torchlogix(args.warmup, args.steps, args.seed))
+        return 0
+
+    print(f"{DEPTH} layers x {WIDTH} gates, batch {BATCH}, CPU threads {torch.get_num_threads()}, "
+          f"median of {args.steps} steps after {args.warmup} warm-up")
+    times = {}
+    for kernel in ("reference", "cpu"):
+        times[f"lgn-hw {kernel}"] = time_lgn_hw(kernel, args.warmup, args.steps, args.seed)
+    if args.torchlogix:
+        out = subprocess.run([args.torchlogix, __file__, "--only-torchlogix", "--warmup",
+                              str(args.warmup), "--steps", str(args.steps), "--seed", str(args.seed)],
+                             check=True, capture_output=True, text=True)
+        times["torchlogix"] = float(out.stdout.strip().splitlines()[-1])
+    ref = times["lgn-hw reference"]
+    for name, t in times.items():
+        print(f"{name:20s} {t * 1e3:8.1f} ms/step   {ref / t:5.2f}x vs reference")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
