@@ -1,0 +1,47 @@
+"""Discretization: a trained :class:`~lgn_hw.train.LogicNet` becomes a :class:`~lgn_hw.netlist.Netlist`.
+
+Each neuron keeps its connections and takes its argmax gate (lowest op code
+on ties, as ``torch.argmax``), which is exactly the network the model
+computes in evaluation mode: on 0/1 inputs ``model.eval()(x) * tau`` equals
+``lgn_hw.netlist.evaluate(netlist, x).scores``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..netlist import Layer, Netlist
+from .model import LogicNet, _encoder_dict
+
+__all__ = ["to_netlist"]
+
+
+def to_netlist(model: LogicNet, *, encoder=None, metadata=None, ops=None) -> Netlist:
+    """The netlist (DESIGN.md section 2) of ``model``'s discrete network.
+
+    ``encoder`` (an :class:`lgn_hw.data.Encoder` or its dict) overrides the
+    one the model carries. ``metadata`` is merged over ``{"source":
+    "lgn_hw.train", "estimator": ...}``. ``ops`` (one array of op codes per
+    layer, for example every layer's ``last_ops`` after a training-mode
+    forward) replaces the argmax gates: that is the network a hard estimator
+    sampled.
+    """
+    if not isinstance(model, LogicNet):
+        raise TypeError(f"to_netlist expects a LogicNet, not {type(model).__name__}")
+    if ops is None:
+        ops = model.ops()
+    else:
+        ops = [np.asarray(o.detach().cpu() if hasattr(o, "detach") else o, dtype=np.int64) for o in ops]
+        if len(ops) != len(model.layers):
+            raise ValueError(f"'ops' must hold one array per layer ({len(model.layers)}), not {len(ops)}")
+        for i, (o, layer) in enumerate(zip(ops, model.layers)):
+            if o.shape != (layer.out_dim,):
+                raise ValueError(f"ops[{i}] must have shape ({layer.out_dim},), not {o.shape}")
+    layers = [Layer(layer.idx_a.detach().cpu().numpy(), layer.idx_b.detach().cpu().numpy(), o)
+              for layer, o in zip(model.layers, ops)]
+    estimators = sorted({layer.estimator for layer in model.layers})
+    meta = {"source": "lgn_hw.train",
+            "estimator": estimators[0] if len(estimators) == 1 else estimators}
+    meta.update(metadata or {})
+    enc = _encoder_dict(encoder) if encoder is not None else model.encoder
+    return Netlist(model.num_inputs, tuple(layers), model.num_classes, model.tau, enc, meta)

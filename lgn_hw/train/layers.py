@@ -1,0 +1,260 @@
+"""Logic layers and the group sum: the torch modules a logic-gate network is built from.
+
+A :class:`LogicLayer` of width ``out_dim`` reads ``in_dim`` values in ``[0, 1]``;
+neuron ``j`` reads ``a = x[:, idx_a[j]]`` and ``b = x[:, idx_b[j]]`` and
+outputs ``c0 + c1 a + c2 b + c3 ab`` with ``c = w @ lgn_hw.gates.COEFFS``,
+where ``w`` are its gate weights chosen by the estimator
+(:mod:`lgn_hw.train.estimators`) from its 16 logits ``theta``.
+:class:`GroupSum` turns the last layer into class scores (DESIGN.md section 2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import gates
+from .estimators import ESTIMATORS, check_estimator, gate_weights
+
+__all__ = ["LogicLayer", "GroupSum", "CONNECTIONS", "INITS", "KERNELS", "make_generator",
+           "random_connections", "unique_connections", "override_noise"]
+
+CONNECTIONS = ("random", "unique")
+INITS = ("gaussian", "residual")
+KERNELS = ("auto", "reference", "cpu", "triton")
+#: Logit given to the pass-through gate by ``init="residual"`` (its softmax weight is ~0.91).
+RESIDUAL_LOGIT = 5.0
+
+
+def make_generator(generator=None) -> torch.Generator:
+    """A ``torch.Generator`` from a seed, a generator (returned as is) or None (a fresh seed)."""
+    if isinstance(generator, torch.Generator):
+        return generator
+    g = torch.Generator()
+    if generator is None:
+        g.seed()
+        return g
+    if isinstance(generator, bool) or not isinstance(generator, (int, np.integer)):
+        raise TypeError(f"'generator' must be a torch.Generator, an integer seed or None, not {generator!r}")
+    return g.manual_seed(int(generator))
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"'{name}' must be a positive integer, not {value!r}")
+    if value < 1:
+        raise ValueError(f"'{name}' must be a positive integer, not {value!r}")
+    return int(value)
+
+
+def random_connections(in_dim: int, out_dim: int, generator: torch.Generator):
+    """Independent uniform ``a`` per neuron and ``b`` uniform among the other inputs.
+
+    ``a != b`` whenever ``in_dim >= 2``; no other guarantee.
+    """
+    dev = generator.device
+    a = torch.randint(0, in_dim, (out_dim,), generator=generator, device=dev)
+    if in_dim == 1:
+        return a.cpu(), a.clone().cpu()
+    b = (a + torch.randint(1, in_dim, (out_dim,), generator=generator, device=dev)) % in_dim
+    return a.cpu(), b.cpu()
+
+
+def unique_connections(in_dim: int, out_dim: int, generator: torch.Generator):
+    """Connections that use every input and repeat no pair, as far as possible.
+
+    Guarantees (``n = in_dim``, ``m = out_dim``):
+
+    - ``a != b`` for every neuron when ``n >= 2``;
+    - no two neurons read the same *unordered* pair while ``m <= n(n-1)/2``;
+      beyond that, every pair is read at most ``ceil(m / (n(n-1)/2))`` times;
+    - every input is read by some neuron when ``2m >= n``
+      (the first ``ceil(n/2)`` neurons form a perfect cover);
+    - inputs are read evenly: each full block of ``n`` neurons reads every
+      input exactly twice.
+
+    Construction: relabel the inputs by a random permutation ``p``; pairs are
+    ``(p[i], p[(i + d) % n])`` for offsets ``d = 1 .. n//2`` (all unordered
+    pairs, each exactly once). Offset 1 comes first, even ``i`` before odd
+    ``i`` (a cover), the other offsets follow in random order with ``i`` in
+    random order; then the neurons are shuffled and each pair's order is
+    flipped at random.
+    """
+    n, m = in_dim, out_dim
+    if n == 1:
+        zeros = torch.zeros(m, dtype=torch.int64)
+        return zeros, zeros.clone()
+    g = generator
+    dev = g.device
+    a_parts, b_parts, total = [], [], 0
+    while total < m:
+        perm = torch.randperm(n, generator=g, device=dev).cpu()
+        rest = (torch.randperm(n // 2 - 1, generator=g, device=dev).cpu() + 2).tolist() if n // 2 > 1 else []
+        for d in [1] + rest:
+            if total >= m:
+                break
+            count = n // 2 if 2 * d == n else n  # offset n/2 gives each pair twice: keep half
+            if d == 1:
+                i = torch.cat([torch.arange(0, n, 2), torch.arange(1, n, 2)])
+                i = i[i < count]
+            else:
+                i = torch.randperm(count, generator=g, device=dev).cpu()
+            i = i[: m - total]
+            a_parts.append(perm[i])
+            b_parts.append(perm[(i + d) % n])
+            total += len(i)
+    a = torch.cat(a_parts)
+    b = torch.cat(b_parts)
+    order = torch.randperm(m, generator=g, device=dev).cpu()
+    flip = torch.randint(0, 2, (m,), generator=g, device=dev).cpu().bool()
+    a, b = a[order], b[order]
+    return torch.where(flip, b, a), torch.where(flip, a, b)
+
+
+def _logic_op(x, idx_a, idx_b, coef, kernel):
+    """``c0 + c1 a + c2 b + c3 ab`` through the kernels package (its reference while it is missing)."""
+    try:
+        from .kernels import logic_op
+    except ImportError:
+        from .kernels.reference import logic_op_reference
+
+        return logic_op_reference(x, idx_a, idx_b, coef)
+    return logic_op(x, idx_a, idx_b, coef, kernel=kernel)
+
+
+def _logic_op_per_sample(x, idx_a, idx_b, coef):
+    """The same with per-sample coefficients ``coef`` of shape ``(batch, out_dim, 4)``."""
+    a = x[:, idx_a]
+    b = x[:, idx_b]
+    return coef[..., 0] + coef[..., 1] * a + coef[..., 2] * b + coef[..., 3] * (a * b)
+
+
+class LogicLayer(nn.Module):
+    """``out_dim`` two-input logic neurons reading a layer of width ``in_dim``.
+
+    Parameters: ``weights`` (``(out_dim, 16)`` gate logits ``theta``). Buffers:
+    ``idx_a``, ``idx_b`` (int64 connection indices, saved in ``state_dict``).
+
+    ``connections``: ``"random"`` or ``"unique"`` (see :func:`unique_connections`).
+    ``init``: ``"gaussian"`` (``theta ~ N(0, 1)``) or ``"residual"`` (``theta = 0``
+    except :data:`RESIDUAL_LOGIT` at the pass-through gate ``A``, op 3).
+    ``estimator``, ``tau``, ``tau_f``, ``tau_b``, ``noise``: see
+    :mod:`lgn_hw.train.estimators`. ``kernel``: passed to
+    :func:`lgn_hw.train.kernels.logic_op` (``"auto"``, ``"reference"``, ``"cpu"``,
+    ``"triton"``). ``generator``: a ``torch.Generator`` or seed used for the
+    connections, the initial logits and then the estimator's Gumbel noise.
+
+    After each training-mode forward of a hard estimator, ``last_ops`` holds
+    the op codes it sampled (``(out_dim,)``, or ``(batch, out_dim)`` with
+    per-sample noise); otherwise it is None.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, *, connections: str = "random",
+                 init: str = "gaussian", estimator: str = "soft", tau: float = 1.0,
+                 tau_f: float = 0.1, tau_b: float = 2.0, noise: str = "neuron",
+                 kernel: str = "auto", generator=None):
+        super().__init__()
+        self.in_dim = _positive_int("in_dim", in_dim)
+        self.out_dim = _positive_int("out_dim", out_dim)
+        if connections not in CONNECTIONS:
+            raise ValueError(f"'connections' must be one of {CONNECTIONS}, not {connections!r}")
+        if init not in INITS:
+            raise ValueError(f"'init' must be one of {INITS}, not {init!r}")
+        if kernel not in KERNELS:
+            raise ValueError(f"'kernel' must be one of {KERNELS}, not {kernel!r}")
+        check_estimator(estimator, tau=tau, tau_f=tau_f, tau_b=tau_b, noise=noise)
+        self.connections, self.init = connections, init
+        self.estimator, self.noise, self.kernel = estimator, noise, kernel
+        self.tau, self.tau_f, self.tau_b = float(tau), float(tau_f), float(tau_b)
+        self.generator = make_generator(generator)
+
+        connect = random_connections if connections == "random" else unique_connections
+        a, b = connect(self.in_dim, self.out_dim, self.generator)
+        self.register_buffer("idx_a", a.to(torch.int64).contiguous())
+        self.register_buffer("idx_b", b.to(torch.int64).contiguous())
+        if init == "gaussian":
+            theta = torch.randn(self.out_dim, gates.NUM_OPS, generator=self.generator,
+                                device=self.generator.device).cpu()
+        else:
+            theta = torch.zeros(self.out_dim, gates.NUM_OPS)
+            theta[:, gates.PASS_A] = RESIDUAL_LOGIT
+        self.weights = nn.Parameter(theta)
+        self.register_buffer("gate_coeffs", torch.tensor(gates.COEFFS, dtype=torch.float32),
+                             persistent=False)
+        self.last_ops = None
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_dim}, {self.out_dim}, connections={self.connections!r}, init={self.init!r}, "
+                f"estimator={self.estimator!r}, tau={self.tau}, kernel={self.kernel!r}")
+
+    def gate_weights(self, batch_size: int | None = None) -> torch.Tensor:
+        """This layer's gate weights ``w`` for the current mode (draws noise in training)."""
+        return gate_weights(self.weights, self.estimator, training=self.training, tau=self.tau,
+                            tau_f=self.tau_f, tau_b=self.tau_b, noise=self.noise,
+                            batch_size=batch_size, generator=self.generator)
+
+    def ops(self) -> np.ndarray:
+        """The discrete network's op codes: ``argmax theta`` per neuron (lowest op on ties)."""
+        return self.weights.detach().argmax(dim=-1).cpu().numpy().astype(np.int64)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != self.in_dim:
+            raise ValueError(f"LogicLayer expects input of shape (batch, {self.in_dim}), not {tuple(x.shape)}")
+        if not x.is_floating_point():
+            x = x.to(self.weights.dtype)
+        w = self.gate_weights(batch_size=x.shape[0])
+        hard = self.training and ESTIMATORS[self.estimator].hard
+        self.last_ops = w.detach().argmax(dim=-1) if hard else None
+        coef = w @ self.gate_coeffs.to(w.dtype)
+        if coef.dim() == 3:
+            return _logic_op_per_sample(x, self.idx_a, self.idx_b, coef)
+        return _logic_op(x, self.idx_a, self.idx_b, coef, self.kernel)
+
+
+class GroupSum(nn.Module):
+    """Class scores: the last layer split into ``num_classes`` consecutive groups, each summed, over ``tau``."""
+
+    def __init__(self, num_classes: int, tau: float = 1.0):
+        super().__init__()
+        self.num_classes = _positive_int("num_classes", num_classes)
+        if isinstance(tau, bool) or not isinstance(tau, (int, float)):
+            raise TypeError(f"'tau' must be a positive number, not {tau!r}")
+        if not (0 < tau < float("inf")):
+            raise ValueError(f"'tau' must be a positive finite number, not {tau!r}")
+        self.tau = float(tau)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_classes}, tau={self.tau}"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] % self.num_classes:
+            raise ValueError(
+                f"GroupSum expects (batch, k * {self.num_classes}) inputs, not {tuple(x.shape)}")
+        return x.reshape(x.shape[0], self.num_classes, -1).sum(dim=-1) / self.tau
+
+
+@contextlib.contextmanager
+def override_noise(model: nn.Module, generator: torch.Generator | None = None, estimator: str | None = None):
+    """Temporarily give every :class:`LogicLayer` of ``model`` another noise generator and/or estimator.
+
+    Used by the metrics so that measuring never advances the training noise.
+    ``last_ops`` is restored too.
+    """
+    saved = []
+    for layer in model.modules():
+        if isinstance(layer, LogicLayer):
+            saved.append((layer, layer.generator, layer.estimator, layer.last_ops))
+            if generator is not None:
+                layer.generator = generator
+            if estimator is not None:
+                check_estimator(estimator, tau=layer.tau, tau_f=layer.tau_f, tau_b=layer.tau_b,
+                                 noise=layer.noise)
+                layer.estimator = estimator
+    try:
+        yield model
+    finally:
+        for layer, gen, est, ops in saved:
+            layer.generator, layer.estimator, layer.last_ops = gen, est, ops
