@@ -1,17 +1,54 @@
 """The golden model: evaluates a netlist on input bits, giving class scores and predictions.
 
 Every hardware result in lgn-hw is checked against :func:`evaluate`.
+
+Three interchangeable backends compute the same thing, bit for bit:
+
+``"c"``
+    A small generic C kernel (``_golden.c``: the netlist arrays and the gate table's
+    algebraic normal form :data:`lgn_hw.gates.ANF` are passed in as data), compiled once
+    with the system C compiler into a shared library cached under
+    ``~/.cache/lgn-hw/`` (or ``$XDG_CACHE_HOME/lgn-hw``) and loaded with :mod:`ctypes`.
+    256 samples per SIMD word; the sample range is split over threads.
+``"numpy"``
+    The same bit-parallel scheme with ``uint64`` words and numpy bitwise operations;
+    used when no C compiler works.
+``"reference"``
+    :func:`lgn_hw.netlist.reference.evaluate_reference`, one byte per bit; the cross-check.
+
+``"auto"`` (the default) picks ``"c"`` when it can be built, else ``"numpy"`` (logging
+one warning).
 """
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from .. import gates
 from .reference import evaluate_reference
 
-__all__ = ["Result", "evaluate", "predict"]
+__all__ = ["Result", "evaluate", "predict", "pack_bits", "unpack_bits", "BACKENDS",
+           "c_backend_error"]
+
+log = logging.getLogger(__name__)
+
+#: Valid values of ``backend=``.
+BACKENDS = ("auto", "c", "numpy", "reference")
+
+_BAD_VALUES = "input bits must be 0 or 1; pass raw features to predict() to encode them"
 
 
 @dataclass(frozen=True)
@@ -22,31 +59,271 @@ class Result:
     classes: np.ndarray
 
 
-def _check_bits(netlist, bits) -> np.ndarray:
+# -- input validation -------------------------------------------------------------------
+
+def _check_bits(netlist, bits, *, check_values: bool = True) -> np.ndarray:
+    """Return ``bits`` as a 2-D ``uint8`` array of shape ``(n, num_inputs)``.
+
+    A 1-D array is one sample. Booleans and 0/1 integers or floats are accepted; any
+    other value raises :class:`ValueError`. With ``check_values=False`` a ``bool``,
+    ``uint8`` or ``int8`` array is reinterpreted without looking at its values (the C
+    kernel checks them while packing, for free).
+    """
     bits = np.asarray(bits)
     if bits.ndim == 1:
         bits = bits[None, :]
     if bits.ndim != 2 or bits.shape[1] != netlist.num_inputs:
         raise ValueError(f"input bits must have shape (n, {netlist.num_inputs}), not {bits.shape}")
-    if bits.dtype != np.bool_:
-        if not np.issubdtype(bits.dtype, np.integer) and not np.issubdtype(bits.dtype, np.floating):
-            raise TypeError(f"input bits must be 0/1 numbers or booleans, not dtype {bits.dtype}")
-        if bits.size and (bits.min() < 0 or bits.max() > 1 or not np.all(bits == np.round(bits))):
-            raise ValueError("input bits must be 0 or 1; pass raw features to predict() to encode them")
-    return bits.astype(np.uint8, copy=False)
+    if bits.dtype in (np.bool_, np.uint8, np.int8):
+        if check_values and bits.dtype != np.bool_ and bits.size and bits.view(np.uint8).max() > 1:
+            raise ValueError(_BAD_VALUES)
+        return bits.view(np.uint8)
+    if not np.issubdtype(bits.dtype, np.integer) and not np.issubdtype(bits.dtype, np.floating):
+        raise TypeError(f"input bits must be 0/1 numbers or booleans, not dtype {bits.dtype}")
+    if bits.size and not np.all((bits == 0) | (bits == 1)):
+        raise ValueError(_BAD_VALUES)
+    return bits.astype(np.uint8)
 
 
-def evaluate(netlist, bits) -> Result:
-    """Evaluate ``netlist`` on ``bits`` (``(n, num_inputs)`` of 0/1)."""
+# -- bit packing ----------------------------------------------------------------------
+
+def pack_bits(bits) -> np.ndarray:
+    """Pack 0/1 bits ``(n, m)`` into words ``(m, ceil(n / 64))`` of ``uint64``.
+
+    Column ``i`` of ``bits`` becomes row ``i``; sample ``s`` is bit ``s % 64`` of word
+    ``s // 64``. Padding bits are 0. :func:`unpack_bits` inverts it.
+    """
+    bits = np.asarray(bits)
+    if bits.ndim != 2:
+        raise ValueError(f"bits must be two-dimensional (n, m), not shape {bits.shape}")
+    n, m = bits.shape
+    nwords = -(-n // 64)
+    packed = np.packbits(bits.T != 0, axis=1, bitorder="little")  # (m, ceil(n / 8))
+    out = np.zeros((m, nwords * 8), dtype=np.uint8)
+    out[:, : packed.shape[1]] = packed
+    return out.view("<u8").astype(np.uint64, copy=False)
+
+
+def unpack_bits(words, n: int) -> np.ndarray:
+    """Inverse of :func:`pack_bits`: words ``(m, nwords)`` to 0/1 ``uint8`` bits ``(n, m)``."""
+    words = np.ascontiguousarray(words, dtype="<u8")
+    if words.ndim != 2:
+        raise ValueError(f"words must be two-dimensional (m, nwords), not shape {words.shape}")
+    if not 0 <= n <= 64 * words.shape[1]:
+        raise ValueError(f"n must be in 0..{64 * words.shape[1]} for {words.shape[1]} words, not {n}")
+    return np.unpackbits(words.view(np.uint8), axis=1, count=n, bitorder="little").T
+
+
+# -- numpy backend ----------------------------------------------------------------------
+
+_NUMPY_CHUNK = 16384  # samples per chunk: keeps a layer's words around 16 MB
+
+
+def _evaluate_numpy(netlist, bits):
+    n, num_classes = len(bits), netlist.num_classes
+    k = netlist.outputs_per_class
+    scores = np.empty((n, num_classes), dtype=np.int64)
+    for s in range(0, n, _NUMPY_CHUNK):
+        chunk = bits[s: s + _NUMPY_CHUNK]
+        x = pack_bits(chunk)
+        for layer in netlist.layers:
+            x = gates.apply_bits(layer.op[:, None], x[layer.a], x[layer.b])
+        out = unpack_bits(x, len(chunk))  # (m, num_outputs)
+        scores[s: s + len(chunk)] = out.reshape(len(chunk), num_classes, k).sum(axis=2)
+    return scores, scores.argmax(axis=1)
+
+
+# -- C backend --------------------------------------------------------------------------
+
+_SOURCE = Path(__file__).with_name("_golden.c")
+_ABI = 1
+_lock = threading.Lock()
+_lib = None          # the loaded ctypes library, once built
+_lib_error = None    # why it could not be built, once tried and failed
+_pool = None         # (ThreadPoolExecutor, its size)
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "lgn-hw"
+
+
+def _machine_id() -> str:
+    """What a ``-march=native`` build depends on: architecture and CPU model and flags."""
+    parts = [platform.machine(), platform.system()]
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("model name", "flags", "Features", "CPU part")):
+                    parts.append(line.strip())
+                if len(parts) >= 5:
+                    break
+    except OSError:
+        parts.append(platform.processor())
+    return "\n".join(parts)
+
+
+def _compiler_version(cc: str) -> str:
+    try:
+        return subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+_FLAG_SETS = (
+    ["-O3", "-march=native", "-shared", "-fPIC", "-std=gnu11"],
+    ["-O3", "-shared", "-fPIC", "-std=gnu11"],
+)
+
+
+def _build() -> ctypes.CDLL:
+    """Compile (or reuse the cached build of) ``_golden.c`` and load it."""
+    cc = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        raise RuntimeError("no C compiler found (install gcc, or set CC)")
+    source = _SOURCE.read_bytes()
+    version = _compiler_version(cc)
+    errors = []
+    for flags in _FLAG_SETS:
+        key = hashlib.sha256(b"\0".join(
+            [source, " ".join([cc] + flags).encode(), version.encode(), _machine_id().encode()]
+        )).hexdigest()[:24]
+        try:
+            cache = _cache_dir()
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            cache = Path(tempfile.gettempdir()) / f"lgn-hw-{os.getuid()}"
+            cache.mkdir(parents=True, exist_ok=True)
+        target = cache / f"golden-{key}.so"
+        if not target.exists():
+            # Compile to a private temporary name, then rename: concurrent builders
+            # (parallel test workers) never see a half-written library.
+            fd, tmp = tempfile.mkstemp(dir=cache, prefix=".golden-", suffix=".so")
+            os.close(fd)
+            try:
+                proc = subprocess.run([cc, *flags, "-o", tmp, str(_SOURCE)],
+                                      capture_output=True, text=True, timeout=300)
+                if proc.returncode != 0:
+                    errors.append(f"{cc} {' '.join(flags)}: {proc.stderr.strip()[-500:]}")
+                    continue
+                os.replace(tmp, target)
+            except (OSError, subprocess.SubprocessError) as exc:
+                errors.append(f"{cc} {' '.join(flags)}: {exc}")
+                continue
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        lib = ctypes.CDLL(str(target))
+        if lib.lgn_golden_abi() != _ABI:
+            raise RuntimeError(f"{target}: unexpected ABI version {lib.lgn_golden_abi()}")
+        i64, ptr = ctypes.c_int64, ctypes.c_void_p
+        lib.lgn_golden_eval.argtypes = [ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64,
+                                        ptr, ptr]
+        lib.lgn_golden_eval.restype = ctypes.c_int
+        lib.lgn_golden_block.restype = ctypes.c_int
+        log.debug("golden model C kernel: %s (%s)", target, " ".join(flags))
+        return lib
+    raise RuntimeError("compiling the golden-model kernel failed: " + " | ".join(errors))
+
+
+def _load_c():
+    """The C library, building it on first use; None (with one warning) if impossible."""
+    global _lib, _lib_error
+    with _lock:
+        if _lib is None and _lib_error is None:
+            try:
+                _lib = _build()
+            except (RuntimeError, OSError, AttributeError) as exc:
+                _lib_error = str(exc)
+                log.warning("golden model: C backend unavailable, using the slower numpy "
+                            "backend: %s", _lib_error)
+    return _lib
+
+
+def c_backend_error() -> str | None:
+    """None if the C backend works here, else why not (tries to build it)."""
+    _load_c()
+    return _lib_error
+
+
+def _num_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _evaluate_c(lib, netlist, bits):
+    n, ni, num_classes = bits.shape[0], bits.shape[1], netlist.num_classes
+    scores = np.empty((n, num_classes), dtype=np.int64)
+    classes = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return scores, classes
+    if bits.strides[1] != 1 or bits.strides[0] < ni:
+        bits = np.ascontiguousarray(bits)
+    layers = netlist.layers
+    widths = np.array([layer.width for layer in layers], dtype=np.int64)
+    a = np.concatenate([layer.a for layer in layers]).astype(np.int32)
+    b = np.concatenate([layer.b for layer in layers]).astype(np.int32)
+    op = np.concatenate([layer.op for layer in layers]).astype(np.uint8)
+    anf = np.ascontiguousarray(gates.ANF, dtype=np.uint8)
+    stride = bits.strides[0]
+
+    def run(lo, hi):
+        return lib.lgn_golden_eval(
+            bits.ctypes.data + lo * stride, stride, hi - lo, ni, len(widths),
+            widths.ctypes.data, a.ctypes.data, b.ctypes.data, op.ctypes.data, anf.ctypes.data,
+            num_classes, scores.ctypes.data + lo * num_classes * 8, classes.ctypes.data + lo * 8)
+
+    block = lib.lgn_golden_block()
+    nblocks = -(-n // block)
+    threads = min(_num_threads(), nblocks // 2) if nblocks >= 4 else 1
+    if threads <= 1:
+        codes = [run(0, n)]
+    else:
+        # ctypes releases the GIL during the call, so plain threads run the kernel in
+        # parallel; each gets a contiguous range of whole blocks.
+        global _pool
+        with _lock:
+            if _pool is None or _pool[1] < threads:
+                _pool = (ThreadPoolExecutor(threads, thread_name_prefix="lgn-golden"), threads)
+            pool = _pool[0]
+        edges = [min(n, (nblocks * t // threads) * block) for t in range(threads + 1)]
+        futures = [pool.submit(run, lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
+        codes = [f.result() for f in futures]
+    if any(c == 1 for c in codes):
+        raise ValueError(_BAD_VALUES)
+    if any(c != 0 for c in codes):
+        raise MemoryError("golden model: the C kernel could not allocate its buffers")
+    return scores, classes
+
+
+# -- public API -------------------------------------------------------------------------
+
+def evaluate(netlist, bits, *, backend: str = "auto") -> Result:
+    """Evaluate ``netlist`` on ``bits`` (``(n, num_inputs)`` of 0/1; 1-D is one sample).
+
+    ``backend`` is one of :data:`BACKENDS`; all give identical results. ``"c"`` raises
+    :class:`RuntimeError` if the kernel cannot be built; ``"auto"`` falls back to numpy.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
+    if backend in ("auto", "c"):
+        lib = _load_c()
+        if lib is not None:
+            return Result(*_evaluate_c(lib, netlist, _check_bits(netlist, bits, check_values=False)))
+        if backend == "c":
+            raise RuntimeError(f"golden model C backend unavailable: {_lib_error}")
+        backend = "numpy"
     bits = _check_bits(netlist, bits)
-    scores, classes = evaluate_reference(netlist, bits)
-    return Result(scores, classes)
+    if backend == "numpy":
+        return Result(*_evaluate_numpy(netlist, bits))
+    return Result(*evaluate_reference(netlist, bits))
 
 
-def predict(netlist, inputs) -> Result:
+def predict(netlist, inputs, *, backend: str = "auto") -> Result:
     """Like :func:`evaluate`, but raw features go through the netlist's encoder first."""
     if netlist.encoder is not None:
         from ..data.encoding import Encoder
 
         inputs = Encoder.from_dict(netlist.encoder).encode(inputs)
-    return evaluate(netlist, inputs)
+    return evaluate(netlist, inputs, backend=backend)

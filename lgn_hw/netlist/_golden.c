@@ -1,0 +1,203 @@
+/* Bit-parallel golden-model kernel of lgn-hw (see golden.py, which compiles and loads it).
+ *
+ * GENERIC: the netlist is data (index arrays a/b and op codes per gate, passed in), and
+ * so is the gate table: the caller passes lgn_hw.gates.ANF (16 x 4 GF(2) coefficients)
+ * and every gate computes  k0 ^ (k1 & a) ^ (k2 & b) ^ (k3 & a & b)  with those masks.
+ *
+ * Samples are processed in blocks of LGN_B = 64 * LGN_W: a wire of the block is LGN_W
+ * 64-bit words (one SIMD vector through GCC vector extensions), bit j of word w being
+ * sample 64 * w + j. Per block: transpose-pack the 0/1 input bytes, run the layers between
+ * two buffers (a layer of a few thousand gates stays in L2), count each class's outputs
+ * with a bit-sliced carry-save adder, then unpack the counts and take the argmax
+ * (ties -> lowest class index). Threads are the caller's business: it calls
+ * lgn_golden_eval on disjoint sample ranges concurrently (no global state here).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef LGN_W
+#define LGN_W 4
+#endif
+#define LGN_B (64 * LGN_W)
+#define LGN_ABI 1
+
+typedef uint64_t vw __attribute__((vector_size(8 * LGN_W)));  /* one wire of a block */
+typedef uint64_t v4 __attribute__((vector_size(32)));         /* 32 input bytes */
+
+int lgn_golden_abi(void) { return LGN_ABI; }
+int lgn_golden_block(void) { return LGN_B; }
+
+static inline v4 load32(const uint8_t *p) { v4 v; memcpy(&v, p, sizeof v); return v; }
+
+/* Transpose 8 rows x 32 columns of 0/1 bytes: byte t of the result holds column c0 + t,
+ * bit j being row j. Bytes are shifted inside 64-bit lanes, which is exact for 0/1 values
+ * (anything else is caught through *acc and reported as an error, so garbage is fine). */
+static inline void pack8x32(const uint8_t *const p[8], int64_t c0, int g, uint8_t *out,
+                            v4 *acc)
+{
+    v4 x0 = load32(p[0] + c0), x1 = load32(p[1] + c0), x2 = load32(p[2] + c0),
+       x3 = load32(p[3] + c0), x4 = load32(p[4] + c0), x5 = load32(p[5] + c0),
+       x6 = load32(p[6] + c0), x7 = load32(p[7] + c0);
+    *acc |= x0 | x1 | x2 | x3 | x4 | x5 | x6 | x7;
+    v4 v = x0 | (x1 << 1) | (x2 << 2) | (x3 << 3) | (x4 << 4) | (x5 << 5) | (x6 << 6) | (x7 << 7);
+    uint8_t t8[32];
+    memcpy(t8, &v, sizeof t8);
+    uint8_t *o = out + c0 * (8 * LGN_W) + g;
+    for (int t = 0; t < 32; t++) o[t * (8 * LGN_W)] = t8[t];
+}
+
+/* Pack `rows` (<= LGN_B) rows of `ni` bytes into in[i * LGN_W + w]; rows past `rows` are 0.
+ * `pad` is scratch of 8 * ni32 bytes (ni32 = ni rounded up to 32). Returns nonzero if a
+ * byte other than 0 or 1 was read. */
+static int pack_block(const uint8_t *bits, int64_t stride, int64_t rows, int64_t ni,
+                      int64_t ni32, uint8_t *pad, uint64_t *in)
+{
+    uint8_t *out = (uint8_t *)in;   /* byte i * 8W + g = samples 8g..8g+7 of input i */
+    v4 acc = {0, 0, 0, 0};
+    int padded = 0;
+    for (int g = 0; g < LGN_B / 8; g++) {
+        int64_t r0 = 8 * (int64_t)g;
+        const uint8_t *p[8];
+        int64_t cols;
+        if (r0 + 8 <= rows && ni >= 32) {
+            for (int j = 0; j < 8; j++) p[j] = bits + (r0 + j) * stride;
+            cols = ni;
+        } else {
+            /* Short group or narrow input: copy into zero-padded scratch rows. */
+            if (!padded) { memset(pad, 0, 8 * ni32); padded = 1; }
+            for (int j = 0; j < 8; j++) {
+                p[j] = pad + j * ni32;
+                if (r0 + j < rows) memcpy(pad + j * ni32, bits + (r0 + j) * stride, ni);
+                else memset(pad + j * ni32, 0, ni);   /* columns ni..ni32 stay 0 */
+            }
+            cols = ni32;
+        }
+        int64_t c = 0;
+        for (; c + 32 <= cols; c += 32) pack8x32(p, c, g, out, &acc);
+        if (c < cols) pack8x32(p, cols - 32, g, out, &acc);  /* overlapping last chunk */
+    }
+    uint64_t a = acc[0] | acc[1] | acc[2] | acc[3];
+    return (a & 0xFEFEFEFEFEFEFEFEull) != 0;
+}
+
+/* One layer: dst[g] = ANF(op[g])(src[a[g]], src[b[g]]) with the masks of tbl. */
+static void run_layer(const vw *restrict src, vw *restrict dst, int64_t width,
+                      const int32_t *restrict a, const int32_t *restrict b,
+                      const uint8_t *restrict op, const vw (*restrict tbl)[4])
+{
+    for (int64_t g = 0; g < width; g++) {
+        vw x = src[a[g]], y = src[b[g]];
+        const vw *m = tbl[op[g]];
+        dst[g] = m[0] ^ (m[1] & x) ^ (m[2] & y) ^ (m[3] & x & y);
+    }
+}
+
+/* Add the 1-bit vector x at weight 2^level into the bit-sliced counter cnt[0..L). */
+static inline void add_at(vw *cnt, int level, int L, vw x)
+{
+    for (int l = level; l < L; l++) {
+        vw t = cnt[l] & x;
+        cnt[l] ^= x;
+        x = t;
+    }
+}
+
+#define CSA(h, l, a, b, c) do { vw u_ = (a) ^ (b); h = ((a) & (b)) | (u_ & (c)); l = u_ ^ (c); } while (0)
+
+/* sc[c * LGN_B + s] = popcount of class c's k outputs for sample s of the block. */
+static void class_scores(const vw *out, int64_t C, int64_t k, int L, int32_t *sc)
+{
+    vw cnt[34];
+    for (int64_t c = 0; c < C; c++) {
+        const vw *x = out + c * k;
+        vw zero = {0}, ones = zero, twos = zero, fours = zero;
+        vw twosA, twosB, foursA, foursB, eights;
+        for (int l = 0; l < L; l++) cnt[l] = zero;
+        int64_t j = 0;
+        for (; j + 8 <= k; j += 8) {   /* Harley-Seal: 8 wires -> one carry of weight 8 */
+            CSA(twosA, ones, ones, x[j], x[j + 1]);
+            CSA(twosB, ones, ones, x[j + 2], x[j + 3]);
+            CSA(foursA, twos, twos, twosA, twosB);
+            CSA(twosA, ones, ones, x[j + 4], x[j + 5]);
+            CSA(twosB, ones, ones, x[j + 6], x[j + 7]);
+            CSA(foursB, twos, twos, twosA, twosB);
+            CSA(eights, fours, fours, foursA, foursB);
+            add_at(cnt, 3, L, eights);
+        }
+        for (; j < k; j++) add_at(cnt, 0, L, x[j]);
+        add_at(cnt, 0, L, ones);
+        add_at(cnt, 1, L, twos);
+        add_at(cnt, 2, L, fours);
+        int32_t *s = sc + c * LGN_B;
+        for (int i = 0; i < LGN_B; i++) s[i] = 0;
+        for (int l = 0; l < L; l++)
+            for (int w = 0; w < LGN_W; w++) {
+                uint64_t bitsw = cnt[l][w];
+                int32_t *sw = s + 64 * w;
+                for (int i = 0; i < 64; i++) sw[i] |= (int32_t)((bitsw >> i) & 1) << l;
+            }
+    }
+}
+
+/* Evaluate samples [0, n) (rows of `ni` 0/1 bytes, `stride` bytes apart).
+ * widths[nl]; a, b, op: all layers' gates concatenated; anf: 16 x 4 GF(2) coefficients.
+ * Writes scores[n * C] (row-major) and classes[n].
+ * Returns 0 on success, 1 if an input byte is not 0 or 1, 2 if out of memory. */
+int lgn_golden_eval(const uint8_t *bits, int64_t stride, int64_t n, int64_t ni,
+                    int64_t nl, const int64_t *widths, const int32_t *a, const int32_t *b,
+                    const uint8_t *op, const uint8_t *anf, int64_t C,
+                    int64_t *scores, int64_t *classes)
+{
+    if (n <= 0) return 0;
+    int64_t ni32 = (ni + 31) / 32 * 32, maxw = ni32;
+    for (int64_t l = 0; l < nl; l++) if (widths[l] > maxw) maxw = widths[l];
+    int64_t k = widths[nl - 1] / C;
+    int L = 4;
+    while (L < 33 && (k >> L) != 0) L++;
+
+    vw tbl[16][4];
+    for (int o = 0; o < 16; o++)
+        for (int i = 0; i < 4; i++) {
+            vw m = {0};
+            tbl[o][i] = m - (uint64_t)(anf[4 * o + i] & 1);   /* 0 or all ones */
+        }
+
+    size_t bufbytes = (size_t)maxw * sizeof(vw);
+    vw *buf0 = aligned_alloc(64, bufbytes), *buf1 = aligned_alloc(64, bufbytes);
+    uint8_t *pad = malloc((size_t)8 * ni32);
+    int32_t *sc = malloc((size_t)C * LGN_B * sizeof(int32_t));
+    int rc = 0;
+    if (!buf0 || !buf1 || !pad || !sc) { rc = 2; goto done; }
+
+    for (int64_t s0 = 0; s0 < n; s0 += LGN_B) {
+        int64_t rows = n - s0 < LGN_B ? n - s0 : LGN_B;
+        if (pack_block(bits + s0 * stride, stride, rows, ni, ni32, pad, (uint64_t *)buf0)) {
+            rc = 1;
+            goto done;
+        }
+        vw *src = buf0, *dst = buf1;
+        int64_t off = 0;
+        for (int64_t l = 0; l < nl; l++) {
+            run_layer(src, dst, widths[l], a + off, b + off, op + off,
+                      (const vw (*)[4])tbl);
+            off += widths[l];
+            vw *t = src; src = dst; dst = t;
+        }
+        class_scores(src, C, k, L, sc);
+        for (int64_t i = 0; i < rows; i++) {
+            int64_t *row = scores + (s0 + i) * C;
+            int32_t best = sc[i];
+            int64_t arg = 0;
+            for (int64_t c = 0; c < C; c++) {
+                int32_t v = sc[c * LGN_B + i];
+                row[c] = v;
+                if (v > best) { best = v; arg = c; }
+            }
+            classes[s0 + i] = arg;
+        }
+    }
+done:
+    free(buf0); free(buf1); free(pad); free(sc);
+    return rc;
+}
