@@ -1,0 +1,84 @@
+"""``lgn-hw export NETLIST --out DIR``: Verilog core, manifest and (optionally) a testbench."""
+
+from __future__ import annotations
+
+import time
+
+from ..cli import UsageError
+from ..hdl import Pipeline, check_top_name, export
+from ..netlist import load
+
+
+def register(sub):
+    p = sub.add_parser(
+        "export", help="generate the Verilog core of a netlist",
+        description="Generate synthesizable Verilog (via Amaranth) for a netlist: a pipelined core "
+        "with a valid/ready stream interface, plus manifest.json (ports, widths, latency) and a "
+        "copy of the netlist. With --testbench also a self-checking Icarus testbench.")
+    p.add_argument("netlist", help="a *.lgn.json netlist file")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    p.add_argument("--top", default="lgn_top", help="top module name (default: %(default)s)")
+    p.add_argument("--pipeline", metavar="SPEC",
+                   help="register placement as one string, e.g. 'gates=2,popcount=1,argmax=1' "
+                        "(the options below override single items)")
+    p.add_argument("--gate-every", type=int, metavar="K",
+                   help="a register after every K gate layers; 0: combinational (default 1)")
+    p.add_argument("--popcount-every", type=int, metavar="R",
+                   help="a register after every R adder-tree levels; 0: combinational (default 1)")
+    p.add_argument("--no-argmax-reg", action="store_true", help="leave the argmax tree combinational")
+    p.add_argument("--testbench", action="store_true", help="also write tb_<top>.v and its hex files")
+    p.add_argument("--samples", type=int, default=200, metavar="N",
+                   help="testbench samples (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="testbench seed (default: %(default)s)")
+    p.set_defaults(func=run)
+
+
+def pipeline_from_args(args) -> Pipeline:
+    """The Pipeline the options describe (shared by commands that export)."""
+    try:
+        base = Pipeline.parse(args.pipeline) if args.pipeline else Pipeline()
+        values = base.to_dict()
+        if args.gate_every is not None:
+            values["gate_every"] = args.gate_every
+        if args.popcount_every is not None:
+            values["popcount_every"] = args.popcount_every
+        if args.no_argmax_reg:
+            values["argmax_registered"] = False
+        return Pipeline.from_dict(values)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run(args) -> int:
+    try:
+        top = check_top_name(args.top)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    pipeline = pipeline_from_args(args)
+    if args.samples < 1:
+        raise UsageError(f"--samples must be at least 1, not {args.samples}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be non-negative, not {args.seed}")
+    net = load(args.netlist)
+    t0 = time.perf_counter()
+    try:
+        manifest = export(net, args.out, top=top, pipeline=pipeline, testbench=args.testbench,
+                          testbench_samples=args.samples, seed=args.seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    seconds = time.perf_counter() - t0
+    files = list(manifest["verilog"]) + ["manifest.json", manifest["netlist"]]
+    if manifest["testbench"]:
+        tb = manifest["testbench"]
+        files += [tb["file"], tb["inputs"], tb["expected"]]
+    print(f"exported    {args.netlist} -> {args.out}  ({seconds:.1f} s)")
+    print(f"top         {top}  ({manifest['num_inputs']} inputs, {manifest['num_classes']} classes, "
+          f"scores {manifest['score_width']} bits)")
+    print(f"gates       {manifest['gates']} in {manifest['layers']} layers")
+    print(f"pipeline    {pipeline}")
+    print(f"latency     {manifest['latency']} cycles  "
+          + " + ".join(f"{k} {v}" for k, v in manifest["latency_parts"].items()))
+    print(f"files       {' '.join(files)}")
+    if manifest["testbench"]:
+        print(f"run bench   cd {args.out} && {manifest['testbench']['run']}")
+    return 0

@@ -1,0 +1,72 @@
+"""The core's ports, spelled once (DESIGN.md section 3).
+
+Everything that needs a port name or width (the Amaranth component, the
+testbench, lint, verification, synthesis wrappers) gets it from
+:func:`core_ports`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+__all__ = ["Port", "core_ports", "core_dims", "CLOCK", "RESET"]
+
+CLOCK = "clk"
+RESET = "rst"
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    direction: str  # "in" or "out", seen from the core
+    width: int
+    meaning: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "dir": self.direction, "width": self.width}
+
+
+def _dims_of(source) -> tuple[int, int, int, int]:
+    """``(num_inputs, num_classes, score_width, class_width)`` of a Netlist or manifest."""
+    if isinstance(source, Mapping):
+        try:
+            dims = tuple(source[k] for k in ("num_inputs", "num_classes", "score_width", "class_width"))
+        except KeyError as exc:
+            raise ValueError(f"manifest lacks field {exc.args[0]!r}") from None
+    else:
+        try:
+            dims = (source.num_inputs, source.num_classes, source.score_width, source.class_width)
+        except AttributeError:
+            raise TypeError(f"expected a Netlist or a manifest dict, not {source!r}") from None
+    for name, value in zip(("num_inputs", "num_classes", "score_width", "class_width"), dims):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    return dims
+
+
+def core_dims(source) -> dict:
+    """The four numbers that fix the core's ports, from a Netlist or a manifest."""
+    n, c, w, cw = _dims_of(source)
+    return {"num_inputs": n, "num_classes": c, "score_width": w, "class_width": cw}
+
+
+def class_width(num_classes: int) -> int:
+    return max(1, math.ceil(math.log2(num_classes)))
+
+
+def core_ports(source) -> list[Port]:
+    """The top module's ports, in order, for a Netlist or a manifest dict."""
+    n, c, w, cw = _dims_of(source)
+    return [
+        Port(CLOCK, "in", 1, "clock, rising edge"),
+        Port(RESET, "in", 1, "synchronous reset, active high"),
+        Port("in_valid", "in", 1, "in_data holds a sample"),
+        Port("in_ready", "out", 1, "the core accepts a sample this cycle"),
+        Port("in_data", "in", n, "bit i is input bit i"),
+        Port("out_valid", "out", 1, "out_class / out_scores hold a result"),
+        Port("out_ready", "in", 1, "the consumer accepts the result this cycle"),
+        Port("out_class", "out", cw, "predicted class"),
+        Port("out_scores", "out", c * w, f"class c's popcount at bits [c*{w} +: {w}]"),
+    ]
