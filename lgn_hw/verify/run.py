@@ -1,0 +1,248 @@
+"""Build an exported core with cocotb's runner and check it against the golden model.
+
+The bench itself (driver, monitor, backpressure, model, scoreboard) lives in the
+shipped ``sim/`` folder and runs inside the simulator; this module prepares its
+configuration, builds the Verilog once per (simulator, design) and reads back
+the results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+
+from ..hdl import load_manifest
+from ..netlist import Netlist, load
+from ..resources import resource_dir
+from .tools import SIMULATORS, check_simulator, simulator_env
+
+__all__ = ["VerifyResult", "VerifyError", "verify", "BENCH_TESTS"]
+
+log = logging.getLogger(__name__)
+
+BENCH_MODULE = "lgn_bench"
+BENCH_TESTS = ("idle_after_reset", "stream_random", "full_throughput")
+TIMESCALE = ("1ns", "1ps")
+
+
+class VerifyError(RuntimeError):
+    """Verification could not run (bad export folder, build failure, simulator crash)."""
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What a verification run found.
+
+    ``samples`` is the number of samples streamed through the core in each test;
+    ``checked`` counts the results compared against the golden model (over the
+    random-handshake and the full-rate runs). ``cycles`` and ``throughput``
+    (results per clock cycle) come from the full-rate run.
+    """
+
+    sim: str
+    samples: int
+    checked: int
+    mismatches: int
+    cycles: int
+    throughput: float
+    latency: int | None           # measured at full rate
+    expected_latency: int | None  # the manifest's
+    passed: bool
+    message: str | None           # the first failure, or None
+    failed_tests: tuple = ()
+    tests: dict = field(default_factory=dict, repr=False)  # the bench summary per test
+    run_dir: Path | None = None
+
+    def summary(self) -> str:
+        lines = [
+            f"simulator   {self.sim}",
+            f"samples     {self.samples} per test, {self.checked} results checked",
+            f"mismatches  {self.mismatches}",
+            f"cycles      {self.cycles} at full rate",
+            f"throughput  {self.throughput:.3f} results/cycle",
+            f"latency     {self.latency} cycles (manifest: {self.expected_latency})",
+        ]
+        if self.message:
+            lines.append(f"first failure: {self.message}")
+        lines.append("PASS" if self.passed else f"FAIL ({', '.join(self.failed_tests) or 'see log'})")
+        return "\n".join(lines)
+
+
+def _check_match(net: Netlist, manifest: dict, netlist_path) -> None:
+    dims = {"num_inputs": net.num_inputs, "num_classes": net.num_classes,
+            "score_width": net.score_width, "class_width": net.class_width}
+    for key, value in dims.items():
+        if manifest[key] != value:
+            raise ValueError(f"{netlist_path}: {key} is {value} but the core in the manifest has "
+                             f"{manifest[key]}: this netlist does not belong to this core")
+    if manifest.get("netlist_sha256") and manifest["netlist_sha256"] != net.sha256():
+        log.warning("%s differs from the netlist the core was exported from (sha256 mismatch); "
+                    "the bench will report any difference in behaviour", netlist_path)
+
+
+def _inputs(inputs, net: Netlist, samples: int, seed: int) -> np.ndarray:
+    if inputs is None:
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise ValueError(f"samples must be a positive integer, not {samples!r}")
+        return np.random.default_rng(seed).integers(0, 2, (samples, net.num_inputs), dtype=np.uint8)
+    if isinstance(inputs, (str, Path)):
+        try:
+            inputs = np.load(inputs, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{inputs}: cannot read as .npy ({exc})") from None
+    bits = np.asarray(inputs)
+    if bits.ndim != 2 or bits.shape[1] != net.num_inputs or bits.shape[0] < 1:
+        raise ValueError(f"inputs must have shape (n, {net.num_inputs}) with n >= 1, not {bits.shape}")
+    if bits.dtype != np.bool_ and not (np.issubdtype(bits.dtype, np.integer)
+                                       or np.issubdtype(bits.dtype, np.floating)):
+        raise TypeError(f"inputs must be 0/1 numbers, not dtype {bits.dtype}")
+    if bits.min() < 0 or bits.max() > 1 or not np.all(bits == np.round(bits)):
+        raise ValueError("inputs must hold only 0 and 1 (input bits, not raw features)")
+    return bits.astype(np.uint8)
+
+
+def _design_key(sim: str, top: str, sources: list[Path], waves: bool) -> str:
+    h = hashlib.sha256(f"{sim}\0{top}\0{int(waves)}\0{TIMESCALE}".encode())
+    for src in sources:
+        h.update(src.name.encode() + b"\0" + src.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _build(runner, sim, sources, top, build_dir: Path, key: str, waves: bool) -> None:
+    stamp = build_dir / ".lgn-build-ok"
+    if stamp.is_file() and stamp.read_text() == key:
+        log.info("reusing the %s build in %s", sim, build_dir)
+        return
+    build_dir.mkdir(parents=True, exist_ok=True)
+    build_log = build_dir / "build.log"
+    log.info("building %s with %s in %s", top, sim, build_dir)
+    args = ["-Wno-fatal"] if sim == "verilator" else []
+    try:
+        runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, build_args=args,
+                     timescale=TIMESCALE, waves=waves, always=True, log_file=build_log)
+    except (RuntimeError, SystemExit) as exc:
+        tail = build_log.read_text(errors="replace").strip().splitlines()[-15:] if build_log.exists() else []
+        raise VerifyError(f"{sim} failed to build {top} ({exc}); the end of {build_log}:\n"
+                          + "\n".join(tail)) from None
+    stamp.write_text(key)
+
+
+def _xml_failures(results: Path) -> dict[str, str]:
+    """Failed testcase name -> its failure message, from the xUnit results file."""
+    failed = {}
+    for case in ElementTree.parse(results).getroot().iter("testcase"):
+        for tag in ("failure", "error"):
+            node = case.find(tag)
+            if node is not None:
+                failed[case.get("name", "?")] = (node.get("message") or node.text or tag).strip()
+    return failed
+
+
+def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000, seed: int = 0,
+           inputs=None, build_dir=None, gap_prob: float = 0.3, stall_prob: float = 0.3,
+           waves: bool = False) -> VerifyResult:
+    """Simulate the core exported to ``export_dir`` and compare it with the golden model.
+
+    ``netlist`` (a path or :class:`~lgn_hw.netlist.Netlist`; default
+    ``export_dir/netlist.lgn.json``) is the reference. ``inputs`` (an
+    ``(n, num_inputs)`` array of 0/1 or a ``.npy`` path) replaces the ``samples``
+    random samples drawn with ``seed``. ``gap_prob`` and ``stall_prob`` are the
+    chances per cycle of a gap on ``in_valid`` and of ``out_ready`` low.
+    Builds are cached in ``build_dir`` (default ``export_dir/sim_build``), one
+    folder per simulator and design hash. Returns a :class:`VerifyResult`; raises
+    :class:`~lgn_hw.verify.tools.SimulatorNotFound` when ``sim`` is not installed
+    and :class:`VerifyError` when the design does not build or the simulator crashes.
+    """
+    from cocotb_tools.runner import get_runner
+
+    if sim not in SIMULATORS:
+        raise ValueError(f"sim must be one of {', '.join(SIMULATORS)}, not {sim!r}")
+    for name, p in (("gap_prob", gap_prob), ("stall_prob", stall_prob)):
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+            raise ValueError(f"{name} must be a number in [0, 1), not {p!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an integer, not {seed!r}")
+    export_dir = Path(export_dir)
+    manifest = load_manifest(export_dir)
+    if netlist is None:
+        netlist = export_dir / "netlist.lgn.json"
+    net = netlist if isinstance(netlist, Netlist) else load(netlist)
+    _check_match(net, manifest, netlist)
+    bits = _inputs(inputs, net, samples, seed)
+    top = manifest["top"]
+    sources = [export_dir / name for name in manifest["verilog"]]
+    for src in sources:
+        if not src.is_file():
+            raise FileNotFoundError(f"{src}: Verilog file named in the manifest is missing")
+    check_simulator(sim)
+
+    key = _design_key(sim, top, sources, waves)
+    root = Path(build_dir) if build_dir is not None else export_dir / "sim_build"
+    sim_build = (root / f"{sim}-{key}").resolve()
+    with simulator_env(sim):
+        runner = get_runner(sim)
+        _build(runner, sim, sources, top, sim_build, key, waves)
+        run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=sim_build))
+        for bench_file in resource_dir("sim").glob("*.py"):
+            shutil.copy2(bench_file, run_dir / bench_file.name)
+        np.save(run_dir / "inputs.npy", bits)
+        net.save(run_dir / "netlist.lgn.json")
+        config = {"netlist": "netlist.lgn.json", "inputs": "inputs.npy", "seed": seed,
+                  "gap_prob": float(gap_prob), "stall_prob": float(stall_prob),
+                  "latency": manifest["latency"], "summary": "summary.json"}
+        (run_dir / "bench.json").write_text(json.dumps(config, indent=1))
+        results = run_dir / "results.xml"
+        log.info("running the bench in %s", run_dir)
+        try:
+            runner.test(test_module=BENCH_MODULE, hdl_toplevel=top, hdl_toplevel_lang="verilog",
+                        build_dir=sim_build,
+                        test_dir=run_dir, results_xml=str(results), seed=seed, waves=waves,
+                        extra_env={"LGN_BENCH_CONFIG": str(run_dir / "bench.json")},
+                        log_file=run_dir / "sim.log")
+        except SystemExit:
+            pass  # cocotb exits on failed tests under pytest; the results file says more
+    return _collect(sim, manifest, len(bits), run_dir, results)
+
+
+def _collect(sim, manifest, n, run_dir: Path, results: Path) -> VerifyResult:
+    sim_log = run_dir / "sim.log"
+    if not results.is_file():
+        tail = sim_log.read_text(errors="replace").strip().splitlines()[-15:] if sim_log.exists() else []
+        raise VerifyError(f"the {sim} simulation ended without results; the end of {sim_log}:\n"
+                          + "\n".join(tail))
+    failed = _xml_failures(results)
+    summary_path = run_dir / "summary.json"
+    tests = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    missing = [name for name in BENCH_TESTS if name not in _xml_names(results)]
+    message = None
+    for name in BENCH_TESTS:                 # the bench's own first failure is the most precise
+        if name in tests and tests[name].get("first_failure"):
+            message = tests[name]["first_failure"]
+            break
+    if message is None and failed:
+        name, text = next(iter(failed.items()))
+        message = f"{name}: {text}"
+    if message is None and missing:
+        message = f"tests did not run: {', '.join(missing)} (see {sim_log})"
+    full = tests.get("full_throughput", {})
+    latency = full.get("latency_max") if full.get("latency_min") == full.get("latency_max") else None
+    return VerifyResult(
+        sim=sim, samples=n,
+        checked=sum(t.get("results", 0) for t in tests.values()),
+        mismatches=sum(t.get("mismatches", 0) for t in tests.values()),
+        cycles=full.get("cycles", 0), throughput=full.get("throughput", 0.0),
+        latency=latency, expected_latency=manifest.get("latency"),
+        passed=not failed and not missing,
+        message=message, failed_tests=tuple(failed) + tuple(missing), tests=tests, run_dir=run_dir)
+
+
+def _xml_names(results: Path) -> set[str]:
+    return {case.get("name") for case in ElementTree.parse(results).getroot().iter("testcase")}
