@@ -138,7 +138,8 @@ def logic_op(x: torch.Tensor, idx_a: torch.Tensor, idx_b: torch.Tensor, coef: to
         if x.device.type != "cpu":
             raise ValueError(f"kernel='cpu' needs CPU tensors, not {x.device}")
         return _cpu_op().logic_op_cpu(x, idx_a, idx_b, coef)
+    triton_op = _triton_op()
     if not x.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"kernel='triton' needs CUDA tensors (or TRITON_INTERPRET=1 set before "
                          f"first use), not {x.device}")
-    return _triton_op().logic_op_triton(x, idx_a, idx_b, coef)
+    return triton_op.logic_op_triton(x, idx_a, idx_b, coef)
