@@ -89,7 +89,7 @@ static void run_layer(const vw *restrict src, vw *restrict dst, int64_t width,
     for (int64_t g = 0; g < width; g++) {
         vw x = src[a[g]], y = src[b[g]];
         const vw *m = tbl[op[g]];
-        dst[g] = m[0] ^ (m[1] & x) ^ (m[2] & y) ^ (m[3] & x & y);
+        dst[g] = m[0] ^ (x & (m[1] ^ (m[3] & y))) ^ (m[2] & y);   /* = k0 ^ k1 x ^ k2 y ^ k3 x y */
     }
 }
 

@@ -140,7 +140,7 @@ _ABI = 1
 _lock = threading.Lock()
 _lib = None          # the loaded ctypes library, once built
 _lib_error = None    # why it could not be built, once tried and failed
-_pool = None         # (ThreadPoolExecutor, its size)
+_pool = None         # (ThreadPoolExecutor, its size, the pid that made it)
 
 
 def _cache_dir() -> Path:
@@ -284,8 +284,10 @@ def _evaluate_c(lib, netlist, bits):
         # parallel; each gets a contiguous range of whole blocks.
         global _pool
         with _lock:
-            if _pool is None or _pool[1] < threads:
-                _pool = (ThreadPoolExecutor(threads, thread_name_prefix="lgn-golden"), threads)
+            # A pool inherited through fork() has no threads behind it: make a new one.
+            if _pool is None or _pool[1] < threads or _pool[2] != os.getpid():
+                _pool = (ThreadPoolExecutor(threads, thread_name_prefix="lgn-golden"), threads,
+                         os.getpid())
             pool = _pool[0]
         edges = [min(n, (nblocks * t // threads) * block) for t in range(threads + 1)]
         futures = [pool.submit(run, lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]

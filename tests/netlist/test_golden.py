@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 
 import numpy as np
@@ -220,3 +221,18 @@ def test_pack_unpack_round_trip(n):
         for i in range(5):
             assert (int(words[i, s // 64]) >> (s % 64)) & 1 == bits[s, i]
     np.testing.assert_array_equal(unpack_bits(words, n), bits)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_works_in_a_forked_child():
+    # The C backend's thread pool does not survive fork(); the child must make its own.
+    net = random_netlist(50, [100, 20], 2, seed=0)
+    bits = np.random.default_rng(0).integers(0, 2, (5000, 50), dtype=np.uint8)
+    want = evaluate(net, bits).scores
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        ok = np.array_equal(evaluate(net, bits).scores, want)
+        os._exit(0 if ok else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -1,0 +1,90 @@
+"""Golden-model throughput: C kernel vs numpy backend, end to end, in one process.
+
+A random 6-layer x 8,000-gate netlist (784 inputs, 10 classes) on 100,000 random
+samples given as a (n, 784) uint8 0/1 array. End to end = evaluate() from the unpacked
+array to scores and classes (packing, gate layers, popcount, argmax). Goal: 1 M samples/s.
+
+Run: .venv/bin/python bench/golden.py [--samples N] [--repeat R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from lgn_hw.netlist import golden, random_netlist
+from lgn_hw.netlist.reference import evaluate_reference
+
+GOAL = 1e6  # samples/s
+
+
+def timed(fn, repeat):
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def startup_seconds(cache_home):
+    """Time from nothing loaded to a usable kernel, with the given cache directory."""
+    golden._lib, golden._lib_error = None, None
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = cache_home
+    try:
+        t = time.perf_counter()
+        err = golden.c_backend_error()
+        return time.perf_counter() - t, err
+    finally:
+        if old is None:
+            del os.environ["XDG_CACHE_HOME"]
+        else:
+            os.environ["XDG_CACHE_HOME"] = old
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--samples", type=int, default=100_000)
+    p.add_argument("--repeat", type=int, default=5)
+    args = p.parse_args()
+
+    net = random_netlist(784, [8000] * 6, 10, seed=0)
+    bits = np.random.default_rng(0).integers(0, 2, (args.samples, 784), dtype=np.uint8)
+    n, g = args.samples, net.num_gates
+    print(f"netlist: {net.depth} layers x {net.widths[0]} gates = {g} gates, "
+          f"{net.num_inputs} inputs, {net.num_classes} classes; {n} samples; "
+          f"{golden._num_threads()} threads")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cold, err = startup_seconds(tmp)
+    if err:
+        print(f"C backend unavailable: {err}")
+        return 1
+    warm, _ = startup_seconds(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"))
+    print(f"C start-up: {cold:.2f} s compile + load (empty cache), {warm * 1e3:.1f} ms load (cached)")
+
+    golden.evaluate(net, bits[:1000], backend="c")  # warm the thread pool
+    t_c, res_c = timed(lambda: golden.evaluate(net, bits, backend="c"), args.repeat)
+    t_np, res_np = timed(lambda: golden.evaluate(net, bits, backend="numpy"), 1)
+
+    m = min(n, 2000)
+    ref_scores, ref_classes = evaluate_reference(net, bits[:m])
+    same = (np.array_equal(res_c.scores, res_np.scores) and np.array_equal(res_c.classes, res_np.classes)
+            and np.array_equal(res_c.scores[:m], ref_scores) and np.array_equal(res_c.classes[:m], ref_classes))
+
+    for name, t in (("C", t_c), ("numpy", t_np)):
+        print(f"{name:>5}: {t * 1e3:8.1f} ms  {n / t / 1e6:6.3f} M samples/s  "
+              f"{n * g / t:.3g} gate-evals/s")
+    print(f"C vs goal (1 M samples/s): {n / t_c / GOAL:.2f}x")
+    print(f"C vs numpy backend:        {t_np / t_c:.1f}x")
+    print(f"backends agree (C = numpy on all, = reference on first {m}): {same}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
