@@ -24,6 +24,7 @@
 
 typedef uint64_t vw __attribute__((vector_size(8 * LGN_W)));  /* one wire of a block */
 typedef uint64_t v4 __attribute__((vector_size(32)));         /* 32 input bytes */
+typedef uint32_t v8 __attribute__((vector_size(32)));         /* 8 sample scores */
 
 int lgn_golden_abi(void) { return LGN_ABI; }
 int lgn_golden_block(void) { return LGN_B; }
@@ -129,13 +130,17 @@ static void class_scores(const vw *out, int64_t C, int64_t k, int L, int32_t *sc
         add_at(cnt, 0, L, ones);
         add_at(cnt, 1, L, twos);
         add_at(cnt, 2, L, fours);
-        int32_t *s = sc + c * LGN_B;
-        for (int i = 0; i < LGN_B; i++) s[i] = 0;
-        for (int l = 0; l < L; l++)
-            for (int w = 0; w < LGN_W; w++) {
-                uint64_t bitsw = cnt[l][w];
-                int32_t *sw = s + 64 * w;
-                for (int i = 0; i < 64; i++) sw[i] |= (int32_t)((bitsw >> i) & 1) << l;
+        /* Unslice: sample 64 w + 8 q + i gets bit i of byte q of each level's word w,
+         * eight samples at a time through per-lane shifts. */
+        const v8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
+        for (int w = 0; w < LGN_W; w++)
+            for (int q = 0; q < 8; q++) {
+                v8 acc = {0};
+                for (int l = 0; l < L; l++) {
+                    v8 byte = (v8){0} + (uint32_t)((cnt[l][w] >> (8 * q)) & 0xFF);
+                    acc |= ((byte >> lane) & 1) << l;
+                }
+                memcpy(sc + c * LGN_B + 64 * w + 8 * q, &acc, sizeof acc);
             }
     }
 }
@@ -163,10 +168,10 @@ int lgn_golden_eval(const uint8_t *bits, int64_t stride, int64_t n, int64_t ni,
             tbl[o][i] = m - (uint64_t)(anf[4 * o + i] & 1);   /* 0 or all ones */
         }
 
-    size_t bufbytes = (size_t)maxw * sizeof(vw);
+    size_t bufbytes = ((size_t)maxw * sizeof(vw) + 63) / 64 * 64;   /* aligned_alloc: a multiple */
     vw *buf0 = aligned_alloc(64, bufbytes), *buf1 = aligned_alloc(64, bufbytes);
     uint8_t *pad = malloc((size_t)8 * ni32);
-    int32_t *sc = malloc((size_t)C * LGN_B * sizeof(int32_t));
+    int32_t *sc = aligned_alloc(64, (size_t)C * LGN_B * sizeof(int32_t));
     int rc = 0;
     if (!buf0 || !buf1 || !pad || !sc) { rc = 2; goto done; }
 
