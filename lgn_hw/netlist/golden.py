@@ -176,50 +176,68 @@ _FLAG_SETS = (
 )
 
 
+def _compile(cc: str, flags: list, target: Path) -> None:
+    """Compile the kernel to ``target`` via a private temporary file and a rename, so that
+    concurrent builders (parallel test workers) never see a half-written library."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".golden-", suffix=".so")
+    os.close(fd)
+    try:
+        proc = subprocess.run([cc, *flags, "-o", tmp, str(_SOURCE)],
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{cc} {' '.join(flags)}: {proc.stderr.strip()[-500:]}")
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise RuntimeError(f"{cc} {' '.join(flags)}: {exc}") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _open(target: Path) -> ctypes.CDLL:
+    lib = ctypes.CDLL(str(target))
+    if lib.lgn_golden_abi() != _ABI:
+        raise RuntimeError(f"{target}: unexpected ABI version {lib.lgn_golden_abi()}")
+    i64, ptr = ctypes.c_int64, ctypes.c_void_p
+    lib.lgn_golden_eval.argtypes = [ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64,
+                                    ptr, ptr]
+    lib.lgn_golden_eval.restype = ctypes.c_int
+    lib.lgn_golden_block.restype = ctypes.c_int
+    return lib
+
+
 def _build() -> ctypes.CDLL:
     """Compile (or reuse the cached build of) ``_golden.c`` and load it."""
     cc = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
     if not cc:
         raise RuntimeError("no C compiler found (install gcc, or set CC)")
-    source = _SOURCE.read_bytes()
-    version = _compiler_version(cc)
+    try:
+        cache = _cache_dir()
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        cache = Path(tempfile.gettempdir()) / f"lgn-hw-{os.getuid()}"
+        cache.mkdir(parents=True, exist_ok=True)
+    source, version = _SOURCE.read_bytes(), _compiler_version(cc)
     errors = []
-    for flags in _FLAG_SETS:
+    for flags in _FLAG_SETS:  # -march=native first, then portable
         key = hashlib.sha256(b"\0".join(
             [source, " ".join([cc] + flags).encode(), version.encode(), _machine_id().encode()]
         )).hexdigest()[:24]
-        try:
-            cache = _cache_dir()
-            cache.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            cache = Path(tempfile.gettempdir()) / f"lgn-hw-{os.getuid()}"
-            cache.mkdir(parents=True, exist_ok=True)
         target = cache / f"golden-{key}.so"
-        if not target.exists():
-            # Compile to a private temporary name, then rename: concurrent builders
-            # (parallel test workers) never see a half-written library.
-            fd, tmp = tempfile.mkstemp(dir=cache, prefix=".golden-", suffix=".so")
-            os.close(fd)
-            try:
-                proc = subprocess.run([cc, *flags, "-o", tmp, str(_SOURCE)],
-                                      capture_output=True, text=True, timeout=300)
-                if proc.returncode != 0:
-                    errors.append(f"{cc} {' '.join(flags)}: {proc.stderr.strip()[-500:]}")
-                    continue
-                os.replace(tmp, target)
-            except (OSError, subprocess.SubprocessError) as exc:
-                errors.append(f"{cc} {' '.join(flags)}: {exc}")
-                continue
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-        lib = ctypes.CDLL(str(target))
-        if lib.lgn_golden_abi() != _ABI:
-            raise RuntimeError(f"{target}: unexpected ABI version {lib.lgn_golden_abi()}")
-        i64, ptr = ctypes.c_int64, ctypes.c_void_p
-        lib.lgn_golden_eval.argtypes = [ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64,
-                                        ptr, ptr]
-        lib.lgn_golden_eval.restype = ctypes.c_int
-        lib.lgn_golden_block.restype = ctypes.c_int
+        try:
+            if target.exists():
+                try:
+                    lib = _open(target)
+                except OSError:  # a damaged cache entry: build it again
+                    target.unlink(missing_ok=True)
+                    _compile(cc, flags, target)
+                    lib = _open(target)
+            else:
+                _compile(cc, flags, target)
+                lib = _open(target)
+        except (RuntimeError, OSError) as exc:
+            errors.append(str(exc))
+            continue
         log.debug("golden model C kernel: %s (%s)", target, " ".join(flags))
         return lib
     raise RuntimeError("compiling the golden-model kernel failed: " + " | ".join(errors))
