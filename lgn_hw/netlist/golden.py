@@ -116,7 +116,7 @@ def unpack_bits(words, n: int) -> np.ndarray:
 
 # -- numpy backend ----------------------------------------------------------------------
 
-_NUMPY_CHUNK = 16384  # samples per chunk: keeps a layer's words around 16 MB
+_NUMPY_CHUNK = 2048  # samples per chunk: a layer of 8,000 gates is 2 MB of words, cache-sized
 
 
 def _evaluate_numpy(netlist, bits):
