@@ -1,0 +1,111 @@
+"""The Triton kernels against the reference, run by Triton's interpreter on CPU tensors.
+
+``TRITON_INTERPRET=1`` only takes effect if it is set before the ``@triton.jit``
+functions are defined, and another test may already have imported them in this
+process; so ``test_triton_interpreted`` runs the checks below in a fresh pytest
+subprocess with the variable set, and they skip everywhere else.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+_INNER = "LGN_HW_TRITON_INNER"
+
+# (batch, in_dim, out_dim): every size of test_kernels.py, none dividing the tiles
+# (the interpreter runs each tile in Python, so not their full product).
+SHAPES = [(1, 2, 1), (3, 7, 5), (37, 300, 257), (130, 7, 257), (130, 300, 5),
+          (3, 2, 257), (37, 7, 1), (1, 300, 5)]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None,
+                    reason="triton is not installed: pip install lgn-hw[gpu]")
+def test_triton_interpreted(tmp_path):
+    env = dict(os.environ, TRITON_INTERPRET="1", **{_INNER: "1"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+         "-k", "not test_triton_interpreted", "--rootdir", str(tmp_path), "--override-ini", "addopts="],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and "skipped" not in proc.stdout, proc.stdout[-2000:]
+    assert "deselected" in proc.stdout  # the checks below ran, not this test again
+
+
+def make_case(batch, in_dim, out_dim, dtype=torch.float32, seed=0):
+    """As in test_kernels.py: random gate mixtures, repeated and shared inputs."""
+    from lgn_hw import gates
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(batch, in_dim, generator=g, dtype=dtype)
+    w = torch.softmax(torch.randn(out_dim, 16, generator=g, dtype=dtype) * 3, dim=-1)
+    coef = w @ torch.as_tensor(gates.COEFFS, dtype=dtype)
+    idx_a = torch.randint(0, in_dim, (out_dim,), generator=g)
+    idx_b = torch.randint(0, in_dim, (out_dim,), generator=g)
+    idx_b[::3] = idx_a[::3]
+    idx_a[1::4] = 0
+    return x, idx_a, idx_b, coef
+
+
+def values_and_grads(kernel, x, idx_a, idx_b, coef, seed=1):
+    from lgn_hw.train.kernels import logic_op
+
+    x = x.detach().clone().requires_grad_()
+    coef = coef.detach().clone().requires_grad_()
+    y = logic_op(x, idx_a, idx_b, coef, kernel=kernel)
+    grad_y = torch.randn(y.shape, generator=torch.Generator().manual_seed(seed), dtype=y.dtype)
+    return (y, *torch.autograd.grad(y, (x, coef), grad_y))
+
+
+if os.environ.get(_INNER) == "1":  # only in the subprocess: nothing to skip or report elsewhere
+
+    def test_blocks_do_not_divide_the_shapes():
+        from lgn_hw.train.kernels import triton_op
+
+        assert 130 % triton_op.BLOCK_B and 37 % triton_op.BLOCK_B and 257 % triton_op.BLOCK_N
+
+    @pytest.mark.parametrize("batch, in_dim, out_dim", SHAPES)
+    def test_triton_matches_reference(batch, in_dim, out_dim):
+        case = make_case(batch, in_dim, out_dim, seed=batch * in_dim + out_dim)
+        got = values_and_grads("triton", *case)
+        want = values_and_grads("reference", *case)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+    def test_triton_float64_gradcheck():
+        from lgn_hw.train.kernels import logic_op
+
+        x, idx_a, idx_b, coef = make_case(3, 3, 2, dtype=torch.float64)
+        x.requires_grad_()
+        coef.requires_grad_()
+        assert torch.autograd.gradcheck(lambda x, c: logic_op(x, idx_a, idx_b, c, kernel="triton"), (x, coef))
+
+    def test_triton_layouts_and_partial_grads():
+        from lgn_hw.train.kernels import logic_op
+
+        x, ia1, ib1, c1 = make_case(37, 300, 257)
+        _, ia2, ib2, c2 = make_case(37, 257, 5, seed=3)
+        x_wide = torch.rand(37, 600, generator=torch.Generator().manual_seed(4))[:, ::2]
+        for kernel_input in (x, x_wide):
+            outs = {}
+            for kernel in ("triton", "reference"):
+                xi = kernel_input.clone().requires_grad_()
+                h = logic_op(xi, ia1, ib1, c1, kernel=kernel)
+                y = logic_op(h, ia2, ib2, c2, kernel=kernel)
+                (gx,) = torch.autograd.grad(y.square().sum(), xi)
+                outs[kernel] = (y, gx)
+            torch.testing.assert_close(outs["triton"], outs["reference"], rtol=1e-5, atol=1e-5)
+        cr = c2.clone().requires_grad_()
+        for kernel in ("triton", "reference"):
+            (gc,) = torch.autograd.grad(logic_op(x[:, :257], ia2, ib2, cr, kernel=kernel).sum(), cr)
+            outs[kernel] = gc
+        torch.testing.assert_close(outs["triton"], outs["reference"], rtol=1e-5, atol=1e-5)
+
+    def test_auto_stays_on_the_cpu_path_for_cpu_tensors():
+        from lgn_hw.train.kernels import resolve_kernel
+
+        assert resolve_kernel(torch.zeros(2, 2)) in ("cpu", "reference")
