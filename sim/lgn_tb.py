@@ -114,6 +114,14 @@ def _bit(handle) -> int | None:
     return 1 if text == "1" else 0 if text == "0" else None
 
 
+def _uint(handle) -> int | None:
+    """A vector (or 1-bit) signal as an unsigned integer, or None when any bit is X/Z."""
+    value = handle.value
+    if not value.is_resolvable:
+        return None
+    return value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)
+
+
 class StreamDriver:
     """Drives samples on ``in_valid``/``in_data`` with random gaps (AXI4-Stream source).
 
@@ -194,12 +202,12 @@ class ResultMonitor:
             return False
         if not (valid and _bit(self.ready)):
             return False
-        cls_v, scores_v = self.cls.value, self.scores.value
-        if not (cls_v.is_resolvable and scores_v.is_resolvable):
-            actual = (str(cls_v), str(scores_v))
+        cls_v, scores_v = _uint(self.cls), _uint(self.scores)
+        if cls_v is None or scores_v is None:
+            actual = (str(self.cls.value), str(self.scores.value))
         else:
-            word, mask = scores_v.to_unsigned(), (1 << self.score_width) - 1
-            actual = Expected(cls_v.to_unsigned(), tuple(
+            word, mask = scores_v, (1 << self.score_width) - 1
+            actual = Expected(cls_v, tuple(
                 (word >> (c * self.score_width)) & mask for c in range(self.num_classes)))
         self.count += 1
         self.on_result(actual, cycle)
