@@ -1,0 +1,201 @@
+"""``synthesize()``: Yosys (and nextpnr where an open flow exists) on an exported core.
+
+The report counts the core's cells out of context (the core keeps its hierarchy
+in Yosys, so a wrapper's cells are not mixed in) and takes fmax and device
+utilisation from nextpnr's JSON report. For place and route the core is wrapped
+(``hdl_templates/ooc_wrapper.v.tmpl``: in_data from a shift register on one
+pin, outputs folded to a few registered pins) unless ``ooc=False``, which
+places the bare core with one pin per port bit (only tiny cores fit).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+from ..hdl import load_manifest, render_template
+from ..netlist.model import atomic_write_text
+from .targets import Target, get_target
+from .tools import find_tool, run_tool
+
+__all__ = ["synthesize", "REPORT", "REPORT_FORMAT", "REPORT_VERSION", "PLACEMENT_NOTES"]
+
+log = logging.getLogger(__name__)
+
+REPORT = "report.json"
+REPORT_FORMAT = "lgn-hw-synth-report"
+REPORT_VERSION = 1
+
+PLACEMENT_NOTES = {
+    "wrapper": "placed inside hdl_templates/ooc_wrapper.v.tmpl (in_data from a shift register on "
+               "one pin, outputs folded to registered pins); utilisation includes the wrapper, "
+               "cell counts are the core's alone",
+    "bare": "the bare core placed with one pin per port bit",
+    "none": "synthesis only (no open place and route for this family, or pnr=False), so no "
+            "fmax; utilisation is the core's LUTs against the device's",
+}
+
+
+def _check_freq(freq_mhz):
+    if freq_mhz is None:
+        return None
+    if isinstance(freq_mhz, bool) or not isinstance(freq_mhz, (int, float)):
+        raise TypeError(f"'freq_mhz' must be a number, not {freq_mhz!r}")
+    if not math.isfinite(freq_mhz) or not 0 < freq_mhz <= 2000:
+        raise ValueError(f"'freq_mhz' must be in (0, 2000] MHz, not {freq_mhz!r}")
+    return float(freq_mhz)
+
+
+def _rel(path: Path, start: Path) -> str:
+    # Relative: YoWASP tools see the file system through WASI preopens, and
+    # absolute paths outside them (e.g. /tmp on some hosts) are invisible.
+    return os.path.relpath(path, start)
+
+
+def _count_cells(target: Target, cells_by_type: dict, core: str) -> dict:
+    counts = {"luts": 0, "ffs": 0, "carries": 0, "muxes": 0, "io": 0}
+    plural = {"lut": "luts", "ff": "ffs", "carry": "carries", "mux": "muxes", "io": "io"}
+    for cell, n in cells_by_type.items():
+        kind = target.classify(cell.lstrip("\\"))
+        if kind is not None:
+            counts[plural[kind]] += int(n)
+    counts["cells_by_type"] = {k.lstrip("\\"): int(v) for k, v in sorted(cells_by_type.items())
+                               if k.lstrip("\\") != core}
+    return counts
+
+
+def _core_cells(target: Target, stat: dict, core: str) -> dict:
+    modules = stat.get("modules", {})
+    entry = modules.get("\\" + core) or modules.get(core)
+    if entry is None:
+        raise RuntimeError(f"yosys stat has no module {core!r} (modules: {sorted(modules)})")
+    return _count_cells(target, entry.get("num_cells_by_type", {}), core)
+
+
+def _parse_pnr(target: Target, report: dict) -> dict:
+    fmax = report.get("fmax", {})
+    # One clock: take the slowest if nextpnr lists more than one.
+    achieved = [v["achieved"] for v in fmax.values() if "achieved" in v]
+    util = report.get("utilization", {})
+    logic = util.get(target.logic_resource, {})
+    used, avail = logic.get("used"), logic.get("available")
+    return {
+        "fmax_mhz": round(min(achieved), 2) if achieved else None,
+        "utilization": {
+            "resource": target.logic_resource, "used": used, "available": avail,
+            "fraction": round(used / avail, 4) if used is not None and avail else None,
+        },
+        "pnr_utilization": {k: v for k, v in util.items() if v.get("used")},
+    }
+
+
+def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, seed=0,
+               pnr=True) -> dict:
+    """Synthesize the core exported in ``export_dir`` for ``target``; return the report dict.
+
+    ``target`` is a name from :data:`lgn_hw.synth.TARGETS`. ``freq_mhz`` is the
+    clock constraint given to nextpnr (default: the target's). Files (scripts,
+    logs, ``report.json``) go to ``out_dir``, by default ``export_dir/synth-<target>``.
+    Raises :class:`~lgn_hw.synth.ToolNotFound` when a tool is missing and
+    :class:`~lgn_hw.synth.ToolFailed` when one fails (for example a core too
+    large for the device). ``pnr=False`` stops after Yosys even where nextpnr
+    exists (nextpnr-gowin takes minutes to load its chip database).
+    """
+    tgt = get_target(target)
+    freq = _check_freq(freq_mhz)
+    for name, flag in (("ooc", ooc), ("pnr", pnr)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"'{name}' must be a bool, not {flag!r}")
+    do_pnr = tgt.has_pnr and pnr
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"'seed' must be a non-negative integer, not {seed!r}")
+    export_dir = Path(export_dir).resolve()
+    manifest = load_manifest(export_dir)
+    core = manifest["top"]
+    out = Path(out_dir) if out_dir is not None else export_dir / f"synth-{tgt.name}"
+    out.mkdir(parents=True, exist_ok=True)
+    out = out.resolve()
+    freq = freq if freq is not None else tgt.default_freq_mhz
+
+    # Resolve every tool first, so a missing one fails before minutes of synthesis.
+    tools = {"yosys": find_tool("yosys")}
+    if do_pnr:
+        tools[tgt.pnr_tool] = find_tool(tgt.pnr_tool)
+
+    placement = "none" if not do_pnr else ("wrapper" if ooc else "bare")
+    sources = [export_dir / f for f in manifest["verilog"]]
+    top = core
+    if placement == "wrapper":
+        top = f"{core}_ooc"
+        wrapper = out / f"{top}.v"
+        atomic_write_text(wrapper, render_template(
+            "ooc_wrapper.v.tmpl", wrapper=top, core=core, num_inputs=manifest["num_inputs"],
+            class_width=manifest["class_width"],
+            scores_width=manifest["num_classes"] * manifest["score_width"]))
+        sources.append(wrapper)
+    script = out / f"synth_{tgt.family}.ys"
+    atomic_write_text(script, render_template(
+        tgt.yosys_script, sources=" ".join(f'"{_rel(s, out)}"' for s in sources), top=top, core=core,
+        stat_json="stat.json", netlist_json="netlist.json"))
+
+    t0 = time.perf_counter()
+    run_tool("yosys", ["-q", "-s", script.name], cwd=out, log_name="yosys.log")
+    t_synth = time.perf_counter() - t0
+    cells = _core_cells(tgt, json.loads((out / "stat.json").read_text()), core)
+
+    pnr = {"fmax_mhz": None, "utilization": {
+        "resource": "LUT", "used": cells["luts"], "available": tgt.capacity_luts,
+        "fraction": round(cells["luts"] / tgt.capacity_luts, 4)}, "pnr_utilization": None}
+    t_pnr = None
+    if do_pnr:
+        args = [*tgt.pnr_args, "--json", "netlist.json", *tgt.unconstrained_io,
+                "--freq", f"{freq:g}", "--timing-allow-fail", "--report", "pnr.json",
+                "--seed", str(seed), "-q"]
+        t0 = time.perf_counter()
+        run_tool(tgt.pnr_tool, args, cwd=out, log_name="nextpnr.log")
+        t_pnr = time.perf_counter() - t0
+        pnr = _parse_pnr(tgt, json.loads((out / "pnr.json").read_text()))
+
+    fmax = pnr["fmax_mhz"]
+    latency = manifest["latency"]
+    gates = manifest["gates"]
+    report = {
+        "format": REPORT_FORMAT,
+        "version": REPORT_VERSION,
+        "target": tgt.name,
+        "family": tgt.family,
+        "device": tgt.device,
+        "top": core,
+        "gates": gates,
+        "num_inputs": manifest["num_inputs"],
+        "num_classes": manifest["num_classes"],
+        "pipeline": manifest["pipeline"],
+        "netlist_sha256": manifest["netlist_sha256"],
+        "placement": placement,
+        "placement_note": PLACEMENT_NOTES[placement],
+        "luts": cells["luts"],
+        "ffs": cells["ffs"],
+        "carries": cells["carries"],
+        "muxes": cells["muxes"],
+        "luts_per_gate": round(cells["luts"] / gates, 4) if gates else None,
+        "cells_by_type": cells["cells_by_type"],
+        "utilization": pnr["utilization"],
+        "pnr_utilization": pnr["pnr_utilization"],
+        "freq_target_mhz": freq if do_pnr else None,
+        "fmax_mhz": fmax,
+        "timing_met": (fmax >= freq) if fmax is not None else None,
+        "latency_cycles": latency,
+        "latency_ns": round(latency * 1000.0 / fmax, 2) if fmax else None,
+        "throughput_sps": round(fmax * 1e6) if fmax else None,
+        "seed": seed,
+        "tools": tools,
+        "seconds": {"synth": round(t_synth, 2), "pnr": round(t_pnr, 2) if t_pnr is not None else None},
+        "out_dir": str(out),
+    }
+    atomic_write_text(out / REPORT, json.dumps(report, indent=1) + "\n")
+    log.info("%s: %d LUTs, %d FFs, fmax %s MHz", tgt.name, cells["luts"], cells["ffs"], fmax)
+    return report

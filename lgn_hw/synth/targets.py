@@ -1,0 +1,76 @@
+"""The synthesis targets: one FPGA device each, with its Yosys script and place-and-route tool."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Target", "TARGETS", "get_target"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One device: how Yosys maps to it and how nextpnr (if any) places it."""
+
+    name: str
+    family: str
+    device: str
+    yosys_script: str           # template file under hdl_templates/
+    pnr_tool: str | None        # a key of lgn_hw.synth.tools.TOOLS, or None: synthesis only
+    pnr_args: tuple             # device selection for nextpnr
+    unconstrained_io: tuple     # nextpnr options that let it place unconstrained pins
+    logic_resource: str         # the nextpnr utilisation entry that counts logic cells
+    default_freq_mhz: float
+    capacity_luts: int          # for utilisation without place and route
+    capacity_ffs: int
+    cell_kinds: tuple           # (regex, kind) pairs classifying mapped cells
+
+    def classify(self, cell_type: str) -> str | None:
+        """``'lut'``, ``'ff'``, ``'carry'``, ``'mux'``, ``'io'``, or None for anything else."""
+        for pattern, kind in self.cell_kinds:
+            if re.fullmatch(pattern, cell_type):
+                return kind
+        return None
+
+    @property
+    def has_pnr(self) -> bool:
+        return self.pnr_tool is not None
+
+
+_ICE40_CELLS = ((r"SB_LUT4", "lut"), (r"SB_DFF\w*", "ff"), (r"SB_CARRY", "carry"), (r"SB_IO\w*", "io"))
+_ECP5_CELLS = ((r"LUT4", "lut"), (r"TRELLIS_FF", "ff"), (r"CCU2[CD]", "carry"),
+               (r"PFUMX|L6MUX21", "mux"), (r"TRELLIS_IO|[IO]B", "io"))
+_XILINX_CELLS = ((r"LUT[1-6]", "lut"), (r"FD[RSCP]E(_1)?|LD[CP]E?", "ff"), (r"CARRY[48]", "carry"),
+                 (r"MUXF[789]", "mux"), (r"[IO]BUF\w*|BUFG\w*", "io"))
+_GOWIN_CELLS = ((r"LUT[1-4]", "lut"), (r"DFF\w*", "ff"), (r"ALU", "carry"), (r"MUX2_LUT[5-8]", "mux"),
+                (r"[IOT]BUF|IOBUF", "io"))
+
+TARGETS = {t.name: t for t in (
+    Target("ice40-hx8k", "ice40", "iCE40HX8K-CT256", "synth_ice40.ys.tmpl", "nextpnr-ice40",
+           ("--hx8k", "--package", "ct256"), ("--pcf-allow-unconstrained",), "ICESTORM_LC",
+           100.0, 7680, 7680, _ICE40_CELLS),
+    Target("ice40-up5k", "ice40", "iCE40UP5K-SG48", "synth_ice40.ys.tmpl", "nextpnr-ice40",
+           ("--up5k", "--package", "sg48"), ("--pcf-allow-unconstrained",), "ICESTORM_LC",
+           50.0, 5280, 5280, _ICE40_CELLS),
+    Target("ecp5-25k", "ecp5", "LFE5U-25F-CABGA381", "synth_ecp5.ys.tmpl", "nextpnr-ecp5",
+           ("--25k", "--package", "CABGA381"), ("--lpf-allow-unconstrained",), "TRELLIS_COMB",
+           150.0, 24288, 24288, _ECP5_CELLS),
+    Target("ecp5-85k", "ecp5", "LFE5U-85F-CABGA381", "synth_ecp5.ys.tmpl", "nextpnr-ecp5",
+           ("--85k", "--package", "CABGA381"), ("--lpf-allow-unconstrained",), "TRELLIS_COMB",
+           150.0, 83640, 83640, _ECP5_CELLS),
+    # Synthesis only: no open place and route for 7-series here. Capacity of an XC7A35T.
+    Target("xilinx-7", "xilinx", "XC7A35T (7-series, LUT6)", "synth_xilinx.ys.tmpl", None,
+           (), (), "", 200.0, 20800, 41600, _XILINX_CELLS),
+    # The Tang Nano 9K's GW1NR-9C, through the legacy nextpnr-gowin that yowasp-nextpnr-gowin ships.
+    Target("gowin", "gowin", "GW1NR-LV9QN88PC6/I5", "synth_gowin.ys.tmpl", "nextpnr-gowin",
+           ("--device", "GW1NR-LV9QN88PC6/I5", "--family", "GW1N-9C"), (), "SLICE",
+           100.0, 8640, 6480, _GOWIN_CELLS),
+)}
+
+
+def get_target(name: str) -> Target:
+    """The :class:`Target` called ``name``; a ValueError lists the known ones."""
+    try:
+        return TARGETS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown target {name!r}; expected one of {', '.join(TARGETS)}") from None
