@@ -1,0 +1,145 @@
+"""Equivalence: the golden-model check, and the Yosys proof of exported cores."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from lgn_hw.cli import main
+from lgn_hw.netlist import Layer, random_netlist
+from lgn_hw.netlist.equiv import all_inputs, check_equivalent
+from lgn_hw.netlist.opt import optimize
+
+# Trained networks are rich in pass-through, NOT and constant gates; so are these.
+_OPS = [3, 3, 3, 3, 5, 12, 10, 0, 15] + list(range(16))
+
+
+def small_net(seed=1, n=12, widths=(80, 60, 40, 30), classes=3):
+    return random_netlist(n, list(widths), classes, seed=seed, ops=_OPS)
+
+
+def alter_one_gate(net, layer=1, gate=None):
+    """The netlist with one gate's op changed so that the class scores change."""
+    layers = list(net.layers)
+    base = check_equivalent(net, net)
+    assert base
+    for j in range(layers[layer].width) if gate is None else [gate]:
+        for flip in (1, 2, 4, 8, 15):
+            op = layers[layer].op.copy()
+            op[j] ^= flip
+            cand = net.with_layers(layers[:layer] + [Layer(layers[layer].a, layers[layer].b, op)]
+                                   + layers[layer + 1:])
+            if not check_equivalent(net, cand):
+                return cand
+    raise AssertionError("no observable gate to alter")
+
+
+def test_all_inputs_enumerates_every_vector():
+    x = all_inputs(3)
+    assert x.shape == (8, 3)
+    assert len({tuple(r) for r in x.tolist()}) == 8
+    assert x[5].tolist() == [1, 0, 1]
+
+
+def test_exhaustive_check_finds_a_difference_with_its_input():
+    net = small_net()
+    bad = alter_one_gate(net)
+    result = check_equivalent(net, bad)
+    assert not result and result.exhaustive
+    x = result.counterexample[None, :]
+    from lgn_hw.netlist import evaluate
+    assert evaluate(net, x).scores[0].tolist() == result.expected.tolist()
+    assert evaluate(bad, x).scores[0].tolist() == result.actual.tolist()
+    assert "NOT equivalent" in result.describe()
+
+
+def test_random_check_beyond_16_inputs_reports_its_count():
+    net = random_netlist(40, [60, 30], 3, seed=3, ops=_OPS)
+    out, _ = optimize(net)
+    result = check_equivalent(net, out, num_random=5000, seed=7)
+    assert result and not result.exhaustive and result.vectors == 5000
+    assert "random 5000" in result.describe()
+
+
+def test_check_rejects_mismatched_interfaces():
+    with pytest.raises(ValueError, match=r"^the netlists have 4 and 5 inputs$"):
+        check_equivalent(random_netlist(4, [4], 2), random_netlist(5, [4], 2))
+    with pytest.raises(TypeError, match=r"^'net_b' must be a Netlist"):
+        check_equivalent(random_netlist(4, [4], 2), None)
+
+
+def test_optimize_cli_writes_an_equivalent_netlist(tmp_path, capsys):
+    net = small_net(seed=4)
+    src, dst = tmp_path / "in.lgn.json", tmp_path / "out.lgn.json"
+    net.save(src)
+    assert main(["optimize", str(src), str(dst), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "logic gates" in out and "equivalent on all 4096" in out
+    from lgn_hw.netlist import load
+    assert check_equivalent(net, load(dst))
+
+
+def test_optimize_cli_bad_file_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.lgn.json"
+    bad.write_text("{")
+    assert main(["optimize", str(bad), str(tmp_path / "o.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("lgn-hw optimize: error:")
+
+
+# -- exported cores ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The original netlist, and its optimised version exported as Verilog."""
+    from lgn_hw.hdl.export import export
+
+    net = small_net(seed=11)
+    opt, report = optimize(net)
+    assert check_equivalent(net, opt)
+    assert report.after.logic < report.before.logic
+    folder = tmp_path_factory.mktemp("opt_export")
+    export(opt, folder, testbench=True, testbench_samples=100)
+    return net, opt, folder
+
+
+@pytest.mark.icarus
+def test_optimised_export_is_bit_exact_in_simulation(exported):
+    net, opt, folder = exported
+    run = subprocess.run("iverilog -g2012 -o sim tb_lgn_top.v lgn_top.v && vvp -n sim", shell=True,
+                         cwd=folder, capture_output=True, text=True)
+    assert "PASS" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.mark.yosys
+@pytest.mark.slow
+def test_optimised_export_is_proved_equivalent_to_the_original(exported, capsys):
+    net, opt, folder = exported
+    src = folder.parent / "original.lgn.json"
+    net.save(src)
+    assert main(["equiv", str(src), str(folder)]) == 0
+    assert capsys.readouterr().out.startswith("PROVED")
+
+
+@pytest.mark.yosys
+@pytest.mark.slow
+def test_an_altered_gate_fails_the_proof(exported, tmp_path):
+    from lgn_hw.hdl.export import export
+    from lgn_hw.verify.equiv import prove_equivalent
+
+    net, opt, _ = exported
+    bad = alter_one_gate(opt, layer=opt.depth - 2)
+    export(bad, tmp_path)
+    result = prove_equivalent(net, tmp_path)
+    assert not result
+    assert "counterexample" in result.describe()
+    assert main(["equiv", str(tmp_path / "netlist.lgn.json"), str(tmp_path)]) == 0  # its own netlist: proved
+
+
+def test_equiv_cli_reports_a_missing_export_in_one_line(tmp_path, capsys):
+    net = small_net()
+    net.save(tmp_path / "n.lgn.json")
+    assert main(["equiv", str(tmp_path / "n.lgn.json"), str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such export folder" in err
