@@ -23,12 +23,15 @@ GOAL = 1e6  # samples/s
 
 
 def timed(fn, repeat):
-    best, out = float("inf"), None
+    """Best wall time, CPU time (all threads) of that run, and the result."""
+    best, cpu, out = float("inf"), 0.0, None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+        t, c = time.perf_counter() - t, time.process_time() - c
+        if t < best:
+            best, cpu = t, c
+    return best, cpu, out
 
 
 def startup_seconds(cache_home):
@@ -69,17 +72,20 @@ def main():
     print(f"C start-up: {cold:.2f} s compile + load (empty cache), {warm * 1e3:.1f} ms load (cached)")
 
     golden.evaluate(net, bits[:1000], backend="c")  # warm the thread pool
-    t_c, res_c = timed(lambda: golden.evaluate(net, bits, backend="c"), args.repeat)
-    t_np, res_np = timed(lambda: golden.evaluate(net, bits, backend="numpy"), 1)
+    t_c, cpu_c, res_c = timed(lambda: golden.evaluate(net, bits, backend="c"), args.repeat)
+    t_np, cpu_np, res_np = timed(lambda: golden.evaluate(net, bits, backend="numpy"), 1)
 
     m = min(n, 2000)
     ref_scores, ref_classes = evaluate_reference(net, bits[:m])
     same = (np.array_equal(res_c.scores, res_np.scores) and np.array_equal(res_c.classes, res_np.classes)
             and np.array_equal(res_c.scores[:m], ref_scores) and np.array_equal(res_c.classes[:m], ref_classes))
 
-    for name, t in (("C", t_c), ("numpy", t_np)):
+    for name, t, cpu in (("C", t_c, cpu_c), ("numpy", t_np, cpu_np)):
         print(f"{name:>5}: {t * 1e3:8.1f} ms  {n / t / 1e6:6.3f} M samples/s  "
-              f"{n * g / t:.3g} gate-evals/s")
+              f"{n * g / t:.3g} gate-evals/s  (CPU {cpu * 1e3:.0f} ms = "
+              f"{n / cpu / 1e6:.3f} M samples per CPU-second)")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average {load:.1f} on {os.cpu_count()} CPUs (wall figures assume an idle machine)")
     print(f"C vs goal (1 M samples/s): {n / t_c / GOAL:.2f}x")
     print(f"C vs numpy backend:        {t_np / t_c:.1f}x")
     print(f"backends agree (C = numpy on all, = reference on first {m}): {same}")
