@@ -236,3 +236,14 @@ def test_works_in_a_forked_child():
         os._exit(0 if ok else 3)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+@pytest.mark.parametrize("num_inputs, widths, num_classes", [
+    (100, [3000], 1),         # k = 3000: a deep bit-sliced counter
+    (5, [2000, 900], 3),      # few inputs, wide layers
+    (1000, [64 * 7], 7),      # wide input, k = 64
+])
+def test_large_shapes(num_inputs, widths, num_classes):
+    net = random_netlist(num_inputs, widths, num_classes, seed=7)
+    bits = np.random.default_rng(7).integers(0, 2, (300, num_inputs), dtype=np.uint8)
+    assert_matches_reference(net, bits)
