@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
@@ -74,24 +76,57 @@ def _stage(m, value, registered: bool, name: str) -> Signal:
 class GateLayer(wiring.Component):
     """One layer of gates: ``y[i] = op[i](x[a[i]], x[b[i]])``, optionally registered.
 
-    The whole layer is one ``Cat`` assigned to one wide signal; per-bit
-    assignments make Amaranth quadratic in the layer width.
+    Each run of consecutive gates with the same op computes
+    ``gates.hdl_expr(op, A, B)`` once, on wide vectors ``A``, ``B`` gathered
+    from ``x``: one bitwise cell per run instead of one per gate, and ``y`` is
+    the ``Cat`` of the runs. :class:`LgnCore` orders each layer's gates by op
+    so that runs are long. (Per-bit assignments, or slices of a ``Cat``, make
+    Amaranth quadratic; everything here is a ``Cat`` of signal slices.)
     """
 
-    def __init__(self, layer, num_in: int, *, registered: bool):
-        self._layer = layer
+    def __init__(self, a, b, op, num_in: int, *, registered: bool):
+        self._a, self._b, self._op = (np.asarray(v, dtype=np.int64) for v in (a, b, op))
         self.registered = bool(registered)
         self.latency = int(self.registered)
-        super().__init__({"x": In(num_in), "y": Out(layer.width)})
+        super().__init__({"x": In(num_in), "y": Out(len(self._op))})
 
     def elaborate(self, platform):
         m = Module()
-        x = self.x
-        a, b, op = self._layer.a.tolist(), self._layer.b.tolist(), self._layer.op.tolist()
-        exprs = [gates.hdl_expr(o, x[i], x[j]) for o, i, j in zip(op, a, b)]
-        y = _stage(m, Cat(*exprs), self.registered, "gates")
+        x, a, b, op = self.x, self._a, self._b, self._op
+        starts = np.flatnonzero(np.diff(op, prepend=-1)).tolist() + [len(op)]
+        runs = []
+        for lo, hi in zip(starts[:-1], starts[1:]):
+            code = int(op[lo])
+            va = Cat(*(x[i] for i in a[lo:hi].tolist()))
+            vb = Cat(*(x[i] for i in b[lo:hi].tolist()))
+            expr = gates.hdl_expr(code, va, vb)
+            if len(expr) != hi - lo:  # FALSE / TRUE come back as one constant bit
+                expr = expr.replicate(hi - lo)
+            run = Signal(hi - lo, name=f"op_{gates.NAMES[code].lower()}")
+            m.d.comb += run.eq(expr)
+            runs.append(run)
+        y = _stage(m, Cat(*runs), self.registered, "gates")
         m.d.comb += self.y.eq(y)
         return m
+
+
+def _add_planes(pa, pb, nbits):
+    """Lane-wise ripple-carry sum of two numbers stored as bit planes (LSB first), ``nbits`` planes."""
+    out, carry = [], None
+    for j in range(nbits):
+        terms = [t for t in (pa[j] if j < len(pa) else None, pb[j] if j < len(pb) else None, carry)
+                 if t is not None]
+        if not terms:
+            break
+        if len(terms) == 1:
+            s, carry = terms[0], None
+        elif len(terms) == 2:
+            s, carry = terms[0] ^ terms[1], terms[0] & terms[1]
+        else:
+            t = terms[0] ^ terms[1]
+            s, carry = t ^ terms[2], (terms[0] & terms[1]) | (t & terms[2])
+        out.append(s)
+    return out
 
 
 class Popcount(wiring.Component):
@@ -100,7 +135,15 @@ class Popcount(wiring.Component):
     Class ``c`` reads ``x[c*k : (c+1)*k]`` and its score leaves at
     ``scores[c*W +: W]`` with ``W = k.bit_length()``. A register follows every
     ``every``-th level (``every=0``: combinational).
+
+    The first levels, where partial sums have at most ``bitsliced_bits``
+    bits, add the first half of a class's lanes to the second half in
+    bit-sliced form (a handful of wide XOR/AND cells per level, whatever the
+    width: these levels hold most of the adders); the later levels use one
+    ``+`` per pair, which synthesis maps to carry chains.
     """
+
+    bitsliced_bits = 3
 
     def __init__(self, num_classes: int, k: int, *, every: int):
         self.num_classes = num_classes
@@ -111,23 +154,47 @@ class Popcount(wiring.Component):
         self.latency = _registers(self.levels, every)
         super().__init__({"x": In(num_classes * k), "scores": Out(num_classes * self.score_width)})
 
+    def _registered(self, level):
+        return bool(self.every) and level % self.every == 0
+
     def elaborate(self, platform):
         m = Module()
-        # Per class, a list of (value, largest value it can hold).
-        groups = [[(self.x[c * self.k + i], 1) for i in range(self.k)] for c in range(self.num_classes)]
-        for level in range(1, self.levels + 1):
+        k, n = self.k, self.num_classes
+        # Bit-sliced levels: per class a list of planes, each a vector over the lanes.
+        planes = [[self.x[c * k: (c + 1) * k]] for c in range(n)]
+        lanes, bound, level = k, 1, 0
+        while lanes > 1 and min(2 * bound, k).bit_length() <= self.bitsliced_bits:
+            level += 1
+            half = (lanes + 1) // 2
+            bound = min(2 * bound, k)
+            nbits = bound.bit_length()
+            new = []
+            for cp in planes:
+                pa = [p[:half] for p in cp]
+                pb = [p[half:] if lanes == 2 * half else Cat(p[half:], Const(0, 1)) for p in cp]
+                new.append(_add_planes(pa, pb, nbits))
+            lanes = half
+            sig = _stage(m, Cat(*(Cat(*cp) for cp in new)), self._registered(level), f"level{level}")
+            planes, pos = [], 0
+            for cp in new:
+                planes.append([sig[pos + j * lanes: pos + (j + 1) * lanes] for j in range(len(cp))])
+                pos += len(cp) * lanes
+        # Lane-wise levels: per class a list of (value, largest value it can hold).
+        groups = [[(Cat(*(p[i] for p in cp)), bound) for i in range(lanes)] for cp in planes]
+        while level < self.levels:
+            level += 1
             sums, parts = [], []
             for group in groups:
                 new = []
                 for j in range(0, len(group) - 1, 2):
                     (va, ma), (vb, mb) = group[j], group[j + 1]
-                    new.append(((va + vb)[: (ma + mb).bit_length()], ma + mb))
+                    mx = min(ma + mb, k)
+                    new.append(((va + vb)[: mx.bit_length()], mx))
                 if len(group) % 2:
                     new.append(group[-1])
                 sums.append(new)
                 parts.extend(v for v, _ in new)
-            registered = bool(self.every) and level % self.every == 0
-            sig = _stage(m, Cat(*parts), registered, f"level{level}")
+            sig = _stage(m, Cat(*parts), self._registered(level), f"level{level}")
             # Re-slice the wide level signal: the next level reads plain slices of it.
             groups, pos = [], 0
             for new in sums:
@@ -136,7 +203,11 @@ class Popcount(wiring.Component):
                     group.append((sig[pos: pos + len(v)], mx))
                     pos += len(v)
                 groups.append(group)
-        m.d.comb += self.scores.eq(Cat(*(group[0][0] for group in groups)))
+        w = self.score_width
+        scores = []
+        for (v, _), in groups:
+            scores.append(v[:w] if len(v) >= w else Cat(v, Const(0, w - len(v))))
+        m.d.comb += self.scores.eq(Cat(*scores))
         return m
 
 
@@ -215,11 +286,21 @@ class LgnCore(wiring.Component):
 
         data = _stage(m, self.in_data, True, "in_reg")
         width = net.num_inputs
+        # Inside the core each layer's gates sit ordered by op (the last layer: by class, then
+        # op), so that GateLayer forms long runs; `where` maps netlist index -> position.
+        where = np.arange(net.num_inputs)
         for i, layer in enumerate(net.layers):
+            if i == net.depth - 1:
+                order = np.lexsort((layer.op, np.arange(layer.width) // net.outputs_per_class))
+            else:
+                order = np.argsort(layer.op, kind="stable")
             registered = bool(pipe.gate_every) and (i + 1) % pipe.gate_every == 0
-            gl = GateLayer(layer, width, registered=registered)
+            gl = GateLayer(where[layer.a[order]], where[layer.b[order]], layer.op[order], width,
+                           registered=registered)
             m.submodules[f"layer{i}"] = gl
             m.d.comb += gl.x.eq(data)
+            where = np.empty(layer.width, dtype=np.int64)
+            where[order] = np.arange(layer.width)
             data, width, delay = gl.y, layer.width, delay + gl.latency
 
         m.submodules.popcount = popcount = Popcount(
