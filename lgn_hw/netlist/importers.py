@@ -1,0 +1,228 @@
+"""Import trained networks from difflogic and torchlogix checkpoints, without those packages.
+
+Only saved tensors are read (``torch.load(..., weights_only=True)``): nothing in
+the file is executed, and neither package nor its compiled extension is needed.
+
+**difflogic** (``difflogic.LogicLayer`` / ``GroupSum``): each layer has ``weights``,
+logits of shape ``(out_dim, 16)`` whose argmax is the gate (difflogic's gate
+order is this project's op code, DESIGN.md section 1), and connection
+``indices`` ``(a, b)``, two index tensors of length ``out_dim``. difflogic keeps
+``indices`` as a plain attribute, not a buffer, so ``model.state_dict()`` lacks
+them: save them beside the weights under ``"<layer>.indices"``, e.g.::
+
+    sd = model.state_dict()
+    for name, m in model.named_modules():
+        if hasattr(m, "indices"):
+            sd[f"{name}.indices"] = torch.stack(m.indices)
+    torch.save({"state_dict": sd, "num_classes": 10, "tau": 100.0}, "model.pt")
+
+**torchlogix** (``LogicDense`` with ``lut_rank=2``): each layer has ``weight``,
+either raw logits ``(out_dim, 16)`` (argmax = op), Walsh coefficients
+``(out_dim, 4)`` on the basis ``[1, B, A, AB]`` with ``A = 1-2a``, ``B = 1-2b`` (the
+gate outputs 1 where the sum is negative) or "light" coefficients ``(out_dim, 4)``
+(entry ``j`` > 0 sets truth-table row ``j``; rows ordered (a,b) = 00, 01, 10, 11).
+Connections are ``connections.indices`` (or ``indices``) of shape ``(2, out_dim)``.
+A 4-column weight needs ``parametrization="walsh"`` or ``"light"``.
+
+The checkpoint is a state dict, or a dict holding one under ``state_dict``,
+``model_state_dict`` or ``model``, optionally with ``num_classes``, ``tau`` and
+``num_inputs`` beside it. Layers are taken in the order of their key paths
+(numbers compared as numbers).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .model import Layer, Netlist, NetlistError
+
+__all__ = ["SOURCES", "load_checkpoint", "from_difflogic", "from_torchlogix", "import_model"]
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("difflogic", "torchlogix")
+PARAMETRIZATIONS = ("raw", "walsh", "light")
+
+
+def load_checkpoint(path) -> dict:
+    """The tensors saved in ``path`` (never executing anything from it)."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise NetlistError(f"{path}: no such model file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise NetlistError(
+            f"{path}: cannot read as saved tensors ({first[:120]}); save model.state_dict() "
+            "(with the connection indices) rather than the pickled model") from None
+    if not isinstance(data, dict):
+        raise NetlistError(f"{path}: expected a dict of tensors, got {type(data).__name__}")
+    return data
+
+
+def _split(checkpoint):
+    """(state dict, extras) of a checkpoint dict."""
+    if not isinstance(checkpoint, dict):
+        raise TypeError(f"checkpoint must be a dict, not {type(checkpoint).__name__}")
+    for key in ("state_dict", "model_state_dict", "model"):
+        if isinstance(checkpoint.get(key), dict):
+            extras = {k: v for k, v in checkpoint.items() if k != key}
+            return checkpoint[key], extras
+    return checkpoint, checkpoint
+
+
+def _path_key(prefix: str):
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in prefix.split(".") if p]
+
+
+def _option(name, given, extras, state, default=None):
+    if given is not None:
+        return given
+    for source in (extras, state):
+        if name in source:
+            value = source[name]
+            return value.item() if hasattr(value, "item") else value
+    return default
+
+
+def _indices(state, prefix, names, out_dim):
+    for name in names:
+        key = prefix + name
+        if key in state:
+            value = state[key]
+            if isinstance(value, (tuple, list)):
+                if len(value) != 2:
+                    raise NetlistError(f"{key}: expected two index tensors (a, b), got {len(value)}")
+                a, b = (np.asarray(v).reshape(-1) for v in value)
+            else:
+                arr = np.asarray(value)
+                if arr.ndim != 2 or arr.shape[0] != 2:
+                    raise NetlistError(f"{key}: expected shape (2, {out_dim}), got {tuple(arr.shape)}")
+                a, b = arr[0], arr[1]
+            if len(a) != out_dim or len(b) != out_dim:
+                raise NetlistError(f"{key}: expected {out_dim} connections per input, got {len(a)} and {len(b)}")
+            if not (np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer)):
+                raise NetlistError(f"{key}: connection indices must be integers, got {a.dtype}")
+            return a.astype(np.int64), b.astype(np.int64)
+    raise NetlistError(f"{prefix + names[0]}: missing connection indices for layer {prefix.rstrip('.')!r} "
+                       "(they are not in a difflogic state_dict; save them beside the weights)")
+
+
+def _build(layers, extras, state, *, num_classes, tau, num_inputs, source) -> Netlist:
+    if not layers:
+        raise NetlistError(f"no {source} logic layers found in the checkpoint")
+    num_classes = _option("num_classes", num_classes, extras, state)
+    if num_classes is None:
+        raise NetlistError("num_classes: not in the checkpoint; pass it (GroupSum's k)")
+    tau = _option("tau", tau, extras, state, 1.0)
+    first = layers[0]
+    inferred = int(max(first.a.max(), first.b.max())) + 1
+    num_inputs = _option("num_inputs", num_inputs, extras, state, inferred)
+    if num_inputs == inferred and "num_inputs" not in extras:
+        log.info("num_inputs %d inferred from the first layer's connections", inferred)
+    if isinstance(num_inputs, float) and num_inputs.is_integer():
+        num_inputs = int(num_inputs)
+    if isinstance(num_classes, float) and num_classes.is_integer():
+        num_classes = int(num_classes)
+    return Netlist(num_inputs, tuple(layers), num_classes, tau, None,
+                   {"source": source, "imported_layers": len(layers)})
+
+
+def _find(state, leaf, columns):
+    found = []
+    for key, value in state.items():
+        if not isinstance(key, str) or key.rsplit(".", 1)[-1] != leaf:
+            continue
+        shape = tuple(getattr(value, "shape", ()))
+        if len(shape) == 2 and shape[1] in columns:
+            found.append((key[: -len(leaf)], value))
+    return sorted(found, key=lambda kv: _path_key(kv[0]))
+
+
+def from_difflogic(checkpoint: dict, *, num_classes=None, tau=None, num_inputs=None) -> Netlist:
+    """A netlist from a difflogic checkpoint dict (see the module docstring)."""
+    import torch
+
+    state, extras = _split(checkpoint)
+    layers = []
+    for prefix, weights in _find(state, "weights", (16,)):
+        op = torch.as_tensor(weights).argmax(-1).numpy()  # eval mode: one_hot(argmax)
+        a, b = _indices(state, prefix, ("indices",), len(op))
+        layers.append(Layer(a, b, op))
+    return _build(layers, extras, state, num_classes=num_classes, tau=tau, num_inputs=num_inputs,
+                  source="difflogic")
+
+
+def _walsh_ops(weight):
+    import torch
+
+    w = torch.as_tensor(weight, dtype=torch.float32)
+    ops = torch.zeros(len(w), dtype=torch.int64)
+    for j, (a, b) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        A, B = 1 - 2 * a, 1 - 2 * b
+        s = w[:, 0] + w[:, 1] * B + w[:, 2] * A + w[:, 3] * (A * B)
+        ops |= (s < 0).to(torch.int64) << (3 - j)
+    return ops.numpy()
+
+
+def _light_ops(weight):
+    import torch
+
+    lut = (torch.as_tensor(weight) > 0).to(torch.int64)
+    return (lut * torch.tensor([8, 4, 2, 1])).sum(-1).numpy()
+
+
+def from_torchlogix(checkpoint: dict, *, parametrization=None, num_classes=None, tau=None,
+                    num_inputs=None) -> Netlist:
+    """A netlist from a torchlogix checkpoint dict of dense layers (see the module docstring)."""
+    import torch
+
+    if parametrization is not None and parametrization not in PARAMETRIZATIONS:
+        raise ValueError(f"parametrization must be one of {', '.join(PARAMETRIZATIONS)}, "
+                         f"not {parametrization!r}")
+    state, extras = _split(checkpoint)
+    layers = []
+    for prefix, weight in _find(state, "weight", (16, 4)):
+        if not (prefix + "connections.indices" in state or prefix + "indices" in state):
+            continue  # some other module's weight
+        cols = weight.shape[1]
+        kind = parametrization or ("raw" if cols == 16 else None)
+        if kind is None:
+            raise NetlistError(f"{prefix}weight: 4 columns (lut_rank 2 basis coefficients); "
+                               "say whether the parametrization is 'walsh' or 'light'")
+        if (kind == "raw") != (cols == 16):
+            raise NetlistError(f"{prefix}weight: shape {tuple(weight.shape)} does not fit "
+                               f"parametrization {kind!r}")
+        if kind == "raw":
+            op = torch.as_tensor(weight).argmax(-1).numpy()
+        elif kind == "walsh":
+            op = _walsh_ops(weight)
+        else:
+            op = _light_ops(weight)
+        a, b = _indices(state, prefix, ("connections.indices", "indices"), len(op))
+        layers.append(Layer(a, b, op))
+    return _build(layers, extras, state, num_classes=num_classes, tau=tau, num_inputs=num_inputs,
+                  source="torchlogix")
+
+
+def import_model(path, source: str, **options) -> Netlist:
+    """Read a checkpoint file from ``source`` ('difflogic' or 'torchlogix') as a netlist."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+    checkpoint = load_checkpoint(path)
+    if source == "difflogic":
+        options.pop("parametrization", None)
+        net = from_difflogic(checkpoint, **options)
+    else:
+        net = from_torchlogix(checkpoint, **options)
+    net.metadata["imported_from"] = Path(path).name
+    return net
