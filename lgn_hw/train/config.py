@@ -1,0 +1,151 @@
+"""Training configuration: one dataclass, readable from a TOML file, overridable field by field.
+
+Precedence: the defaults below, then a TOML file (``[train]`` table or top
+level), then explicit overrides (the command line). Unknown keys and values of
+the wrong type are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+__all__ = ["TrainConfig", "load_config", "ConfigError", "OPTIMIZERS", "SCHEDULES"]
+
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("constant", "cosine")
+
+
+class ConfigError(ValueError):
+    """A configuration file or value is wrong; the message names the key."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (and nothing about where it is written)."""
+
+    # data
+    dataset: str = "digits"
+    data_dir: str | None = None
+    levels: int | None = None           # thermometer thresholds per feature (dataset default if None)
+    thresholds: str | None = None       # "uniform" or "quantile" (dataset default if None)
+    split_seed: int = 0
+    # model
+    layers: int = 4
+    width: int | list = 4000
+    estimator: str = "soft"
+    tau: float | None = None            # group-sum temperature; None: sqrt(outputs per class)
+    gate_tau: float = 1.0
+    tau_f: float = 0.1
+    tau_b: float = 2.0
+    noise: str = "neuron"
+    connections: str = "random"
+    init: str = "gaussian"
+    kernel: str = "auto"
+    # optimisation
+    optimizer: str = "adam"
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    batch_size: int = 128
+    epochs: int = 50
+    seed: int = 0
+    eval_batch_size: int = 4096
+    device: str = "auto"
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            _check_type(f.name, getattr(self, f.name), f.type)
+        for name in ("layers", "batch_size", "epochs", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"'{name}' must be at least 1, not {getattr(self, name)!r}")
+        for name in ("lr", "gate_tau", "tau_f", "tau_b") + (("tau",) if self.tau is not None else ()):
+            v = getattr(self, name)
+            if not (v > 0 and math.isfinite(v)):
+                raise ConfigError(f"'{name}' must be a positive finite number, not {v!r}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"'weight_decay' must be non-negative, not {self.weight_decay!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"'optimizer' must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"'schedule' must be one of {', '.join(SCHEDULES)}, not {self.schedule!r}")
+        widths = self.width if isinstance(self.width, list) else [self.width]
+        if any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+            raise ConfigError(f"'width' must be a positive integer or a list of them, not {self.width!r}")
+        if isinstance(self.width, list) and len(self.width) != self.layers:
+            raise ConfigError(f"'width' lists {len(self.width)} widths but 'layers' is {self.layers}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes) -> "TrainConfig":
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ConfigError(f"unknown configuration key {unknown[0]!r}")
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, data: dict, *, where: str = "config") -> "TrainConfig":
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: must be a table of settings, not {data!r:.60}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        try:
+            return cls(**data)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+
+
+_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "list": (list,)}
+
+
+def _check_type(name, value, annotation):
+    parts = [p.strip() for p in str(annotation).split("|")]
+    if value is None:
+        if "None" in parts:
+            return
+        raise ConfigError(f"'{name}' must not be empty")
+    allowed = tuple(t for p in parts if p in _TYPES for t in _TYPES[p])
+    if isinstance(value, bool) and bool not in allowed:
+        raise ConfigError(f"'{name}' must be {' or '.join(p for p in parts if p != 'None')}, not {value!r}")
+    if not isinstance(value, allowed):
+        raise ConfigError(f"'{name}' must be {' or '.join(p for p in parts if p != 'None')}, not {value!r}")
+
+
+def load_config(path) -> dict:
+    """Read a TOML file into a dict of settings (a ``[train]`` table, or the top level).
+
+    Keys are checked against :class:`TrainConfig`; values are checked when the
+    dict is turned into a config.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    if "train" in data:
+        extra = sorted(set(data) - {"train"})
+        if extra:
+            raise ConfigError(f"{path}: unknown key {extra[0]!r} beside the [train] table")
+        data = data["train"]
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: [train] must be a table")
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    return data

@@ -1,0 +1,425 @@
+"""The trainer: a :class:`TrainConfig` and an output directory in, a trained netlist out.
+
+Files in the output directory (each written atomically: temporary file, then rename):
+
+- ``config.json``      the resolved configuration;
+- ``checkpoint.pt``    model, optimizer, scheduler, RNG states, position and
+                       metrics so far, written after every epoch and on Ctrl-C;
+- ``metrics.jsonl``    one JSON record per epoch;
+- ``best.lgn.json``    the netlist with the best discrete validation accuracy so far;
+- ``accuracy.png``, ``gates.png``  plots (soft vs discrete accuracy per epoch;
+                       the chosen-gate histogram of the best netlist).
+
+``resume=True`` continues from ``checkpoint.pt`` exactly where the run stopped,
+mid-epoch included: the batch order of an epoch is a function of the seed and
+the epoch, and every random state is restored, so an interrupted and resumed
+run ends with the same parameters and metrics as an uninterrupted one.
+
+Under ``torchrun`` the model is wrapped in DistributedDataParallel and each
+process trains on its share of every batch (a ``DistributedSampler``); only
+rank 0 evaluates, writes files and shows progress.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch.utils.data import DistributedSampler
+
+from ..netlist import Netlist
+from ..netlist import load as load_netlist
+from ..netlist import predict as golden_predict
+from ..netlist.model import atomic_write_text
+from .checkpoint import CheckpointError, atomic_path, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .discretize import to_netlist
+from .distributed import DistInfo, setup, teardown
+from .layers import LogicLayer
+from .metrics import evaluate_metrics, soft_accuracy, discrete_accuracy, gate_histogram
+from .model import build_model
+
+__all__ = ["Trainer", "TrainResult", "train", "CHECKPOINT", "BEST", "METRICS", "RESUMABLE_KEYS"]
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+BEST = "best.lgn.json"
+METRICS = "metrics.jsonl"
+#: settings a resumed run may change; any other difference from the checkpoint is an error
+RESUMABLE_KEYS = frozenset({"epochs", "data_dir", "device", "kernel", "eval_batch_size"})
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the best netlist (file and object), its epoch and the metrics history."""
+
+    out_dir: Path
+    netlist_path: Path | None
+    netlist: Netlist | None
+    best_epoch: int
+    best: dict
+    history: list = field(default_factory=list)
+    epochs_done: int = 0
+    interrupted: bool = False
+    test_accuracy: float | None = None  # of the best netlist, by the golden model on raw test features
+
+
+class _Indices:
+    """A sized stand-in dataset for the sampler: only its length matters."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _generators(model):
+    gens, seen = [], set()
+    for m in model.modules():
+        if isinstance(m, LogicLayer) and id(m.generator) not in seen:
+            seen.add(id(m.generator))
+            gens.append(m.generator)
+    return gens
+
+
+class Trainer:
+    """One training run; :meth:`run` trains and returns a :class:`TrainResult`.
+
+    ``dataset`` may be given to skip loading (it must be what ``config``
+    names). ``callback(trainer, step)`` runs after every optimizer step (for
+    example to call :meth:`request_stop`).
+    """
+
+    def __init__(self, config: TrainConfig, out_dir, *, resume: bool = False, quiet: bool = False,
+                 dataset=None, callback=None, handle_signals: bool = True):
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"'config' must be a TrainConfig, not {type(config).__name__}")
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.resume = resume
+        self.quiet = quiet
+        self.callback = callback
+        self.handle_signals = handle_signals
+        self._dataset = dataset
+        self._stop = False
+
+    # -- control -----------------------------------------------------------
+    def request_stop(self) -> None:
+        """Stop after the current optimizer step, save a checkpoint and return (what Ctrl-C does)."""
+        self._stop = True
+
+    def _on_signal(self, signum, frame):
+        if self._stop:  # second Ctrl-C: give up at once
+            raise KeyboardInterrupt
+        logger.warning("interrupted: saving a checkpoint after this step (again to abort)")
+        self._stop = True
+
+    # -- the run -----------------------------------------------------------
+    def run(self) -> TrainResult:
+        cfg = self.config
+        info = setup(cfg.device)
+        self.info = info
+        try:
+            return self._run(cfg, info)
+        finally:
+            teardown(info)
+
+    def _setup_run(self, cfg, info):
+        from ..data import load_dataset
+
+        data = self._dataset or load_dataset(cfg.dataset, data_dir=cfg.data_dir, levels=cfg.levels,
+                                             thresholds=cfg.thresholds, split_seed=cfg.split_seed)
+        self.data = data
+        widths = cfg.width if isinstance(cfg.width, list) else [cfg.width] * cfg.layers
+        if widths[-1] % data.num_classes:
+            raise ValueError(f"the last layer's width {widths[-1]} is not a multiple of the "
+                             f"{data.num_classes} classes of {data.name}")
+        k = widths[-1] // data.num_classes
+        self.tau = cfg.tau if cfg.tau is not None else round(math.sqrt(k), 3)
+        torch.manual_seed(cfg.seed)
+        model = build_model(data.num_inputs, data.num_classes, layers=cfg.layers, width=cfg.width,
+                            estimator=cfg.estimator, tau=self.tau, gate_tau=cfg.gate_tau,
+                            tau_f=cfg.tau_f, tau_b=cfg.tau_b, noise=cfg.noise,
+                            connections=cfg.connections, init=cfg.init, kernel=cfg.kernel,
+                            encoder=data.encoder, seed=cfg.seed)
+        self.model = model.to(info.device)
+        self.net = self.model
+        if info.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            self.net = DDP(self.model, device_ids=[info.device] if info.device.type == "cuda" else None)
+        opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+        self.optimizer = opt_cls(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.batch_per_rank = max(1, cfg.batch_size // info.world_size)
+        self.n_train = len(data.train)
+        sampler_len = math.ceil(self.n_train / info.world_size)
+        self.steps_per_epoch = math.ceil(sampler_len / self.batch_per_rank)
+        total = cfg.epochs * self.steps_per_epoch
+        if cfg.schedule == "cosine":
+            lam = lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))  # noqa: E731
+        else:
+            lam = lambda s: 1.0  # noqa: E731
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lam)
+        dev = info.device
+        self.xtr = torch.as_tensor(data.bits("train")).to(dev)
+        self.ytr = torch.as_tensor(data.train.y).to(dev)
+        self.eval_sets = {s: (torch.as_tensor(data.bits(s)), torch.as_tensor(data.split(s).y))
+                          for s in ("val", "test")}
+
+    def _state(self, epoch, step, acc, elapsed) -> dict:
+        return {
+            "format": "lgn-hw-checkpoint",
+            "config": self.config.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "generators": [g.get_state() for g in _generators(self.model)],
+            "torch_rng": torch.get_rng_state(),
+            "epoch": epoch,
+            "step_in_epoch": step,
+            "epoch_accum": list(acc),
+            "history": self.history,
+            "best": self.best,
+            "elapsed": elapsed,
+        }
+
+    def _check_resume_config(self, saved: dict):
+        cur = self.config.to_dict()
+        for key in sorted(set(saved) | set(cur)):
+            if key in RESUMABLE_KEYS:
+                continue
+            if saved.get(key) != cur.get(key):
+                raise CheckpointError(
+                    f"{self.out_dir / CHECKPOINT}: the run was started with {key}={saved.get(key)!r}, "
+                    f"not {cur.get(key)!r}; only {', '.join(sorted(RESUMABLE_KEYS))} may change on resume")
+
+    def _run(self, cfg, info: DistInfo) -> TrainResult:
+        main = info.is_main
+        ckpt_path = self.out_dir / CHECKPOINT
+        if not self.resume and ckpt_path.exists():
+            raise CheckpointError(f"{self.out_dir} already holds a run ({CHECKPOINT}); "
+                                  "resume it or choose another output directory")
+        state = load_checkpoint(ckpt_path) if self.resume else None
+        if state is not None:
+            self._check_resume_config(state["config"])
+        self._setup_run(cfg, info)
+        self.history, self.best = [], {"epoch": 0, "val_discrete": -1.0}
+        start_epoch, start_step, acc, elapsed = 0, 0, [0.0, 0, 0], 0.0
+        if state is not None:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            for g, s in zip(_generators(self.model), state["generators"]):
+                g.set_state(s)
+            torch.set_rng_state(state["torch_rng"])
+            start_epoch, start_step = int(state["epoch"]), int(state["step_in_epoch"])
+            acc, elapsed = list(state["epoch_accum"]), float(state["elapsed"])
+            self.history, self.best = list(state["history"]), dict(state["best"])
+        if main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.out_dir / "config.json",
+                              json.dumps(dict(cfg.to_dict(), resolved_tau=self.tau), indent=1) + "\n")
+            logger.info("%s", self.data.describe())
+
+        old_handlers = {}
+        if self.handle_signals and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                old_handlers[sig] = signal.signal(sig, self._on_signal)
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=cfg.epochs * self.steps_per_epoch,
+                   initial=min(start_epoch * self.steps_per_epoch + start_step, cfg.epochs * self.steps_per_epoch),
+                   disable=self.quiet or not main, desc=f"train {self.data.name}", unit="step",
+                   dynamic_ncols=True, leave=False)
+        sampler = DistributedSampler(_Indices(self.n_train), num_replicas=info.world_size, rank=info.rank,
+                                     shuffle=True, seed=cfg.seed, drop_last=False)
+        interrupted = False
+        t0 = time.perf_counter() - elapsed
+        try:
+            epoch = start_epoch
+            while epoch < cfg.epochs and not interrupted:
+                sampler.set_epoch(epoch)
+                order = torch.tensor(list(sampler), dtype=torch.int64, device=self.xtr.device)
+                self.model.train()
+                for step in range(start_step, self.steps_per_epoch):
+                    idx = order[step * self.batch_per_rank:(step + 1) * self.batch_per_rank]
+                    x, y = self.xtr[idx].float(), self.ytr[idx]
+                    out = self.net(x)
+                    loss = F.cross_entropy(out, y)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    self.optimizer.step()
+                    self.scheduler.step()
+                    acc[0] += float(loss.detach()) * len(y)
+                    acc[1] += int((out.detach().argmax(1) == y).sum())
+                    acc[2] += len(y)
+                    bar.update(1)
+                    bar.set_postfix(epoch=epoch + 1, loss=f"{acc[0] / acc[2]:.3f}",
+                                    acc=f"{acc[1] / acc[2]:.3f}",
+                                    val=f"{self.history[-1]['val_discrete']:.3f}" if self.history else "-")
+                    if self.callback is not None:
+                        self.callback(self, epoch * self.steps_per_epoch + step + 1)
+                    if self._agree_stop(info) and step + 1 < self.steps_per_epoch:
+                        interrupted = True
+                        if main:
+                            save_checkpoint(self._state(epoch, step + 1, acc, time.perf_counter() - t0), ckpt_path)
+                        break
+                if interrupted:
+                    break
+                self._end_epoch(epoch, acc, time.perf_counter() - t0)
+                epoch += 1
+                start_step, acc = 0, [0.0, 0, 0]
+                if main:
+                    save_checkpoint(self._state(epoch, 0, acc, time.perf_counter() - t0), ckpt_path)
+                    self._write_metrics()
+                if info.enabled:
+                    dist.barrier()
+                if self._agree_stop(info) and epoch < cfg.epochs:
+                    interrupted = True
+        finally:
+            bar.close()
+            for sig, h in old_handlers.items():
+                signal.signal(sig, h)
+        if main:
+            self._write_plots()
+        return self._result(interrupted)
+
+    def _agree_stop(self, info) -> bool:
+        if not info.enabled:
+            return self._stop
+        flag = torch.tensor([1.0 if self._stop else 0.0], device=info.device)
+        dist.all_reduce(flag)
+        self._stop = bool(flag.item() > 0)
+        return self._stop
+
+    def _end_epoch(self, epoch, acc, elapsed):
+        if not self.info.is_main:
+            return
+        cfg = self.config
+        model = self.model
+        xv, yv = self.eval_sets["val"]
+        xt, yt = self.eval_sets["test"]
+        m = evaluate_metrics(model, xv, yv, seed=epoch, batch_size=cfg.eval_batch_size)
+        rec = {
+            "epoch": epoch + 1,
+            "step": (epoch + 1) * self.steps_per_epoch,
+            "lr": self.scheduler.get_last_lr()[0],
+            "train_loss": acc[0] / max(1, acc[2]),
+            "train_acc": acc[1] / max(1, acc[2]),
+            "val_soft": m.soft_accuracy,
+            "val_discrete": m.discrete_accuracy,
+            "test_soft": soft_accuracy(model, xt, yt, seed=epoch, batch_size=cfg.eval_batch_size),
+            "test_discrete": discrete_accuracy(model, xt, yt, batch_size=cfg.eval_batch_size),
+            "unused_gates": m.unused_gates.total,
+            "num_gates": m.unused_gates.num_gates,
+            "gate_perplexity": m.histogram.perplexity,
+            "time": round(elapsed, 3),
+        }
+        rec["best"] = rec["val_discrete"] >= self.best["val_discrete"]
+        self.history.append(rec)
+        if rec["best"]:
+            self.best = {k: rec[k] for k in ("epoch", "val_discrete", "val_soft", "test_discrete",
+                                              "test_soft", "unused_gates")}
+            self._save_netlist(rec)
+        logger.info("epoch %d: loss %.4f val soft %.4f discrete %.4f test discrete %.4f",
+                    rec["epoch"], rec["train_loss"], rec["val_soft"], rec["val_discrete"], rec["test_discrete"])
+
+    def _save_netlist(self, rec):
+        cfg = self.config
+        meta = {
+            "dataset": self.data.name,
+            "split_seed": cfg.split_seed,
+            "encoding": self.data.info.get("encoding"),
+            "epoch": rec["epoch"],
+            "val_accuracy": rec["val_discrete"],
+            "test_accuracy": rec["test_discrete"],
+            "soft_test_accuracy": rec["test_soft"],
+            "estimator": cfg.estimator,
+            "config": cfg.to_dict(),
+            "git_revision": _git_revision(),
+        }
+        from .. import __version__
+
+        meta["lgn_hw_version"] = __version__
+        to_netlist(self.model, metadata=meta).save(self.out_dir / BEST)
+
+    def _write_metrics(self):
+        text = "".join(json.dumps(r) + "\n" for r in self.history)
+        atomic_write_text(self.out_dir / METRICS, text)
+
+    def _write_plots(self):
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:  # plots are a convenience
+            logger.warning("matplotlib is not installed: no plots")
+            return
+        from .. import gates
+
+        if self.history:
+            ep = [r["epoch"] for r in self.history]
+            fig, ax = plt.subplots(figsize=(6, 4))
+            ax.plot(ep, [r["val_soft"] for r in self.history], label="soft (val)")
+            ax.plot(ep, [r["val_discrete"] for r in self.history], label="discrete (val)")
+            ax.plot(ep, [r["test_discrete"] for r in self.history], "--", label="discrete (test)")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("accuracy")
+            ax.set_title(f"{self.data.name}, {self.config.estimator}")
+            ax.grid(alpha=0.3)
+            ax.legend()
+            fig.tight_layout()
+            with atomic_path(self.out_dir / "accuracy.png") as tmp:
+                fig.savefig(tmp, format="png", dpi=100)
+            plt.close(fig)
+        best = self.out_dir / BEST
+        if best.exists():
+            hist = gate_histogram(load_netlist(best))
+            fig, ax = plt.subplots(figsize=(7, 4))
+            ax.bar(range(gates.NUM_OPS), hist.counts)
+            ax.set_xticks(range(gates.NUM_OPS), gates.NAMES, rotation=60, ha="right", fontsize=8)
+            ax.set_ylabel("gates")
+            ax.set_title(f"chosen gates (perplexity {hist.perplexity:.2f})")
+            fig.tight_layout()
+            with atomic_path(self.out_dir / "gates.png") as tmp:
+                fig.savefig(tmp, format="png", dpi=100)
+            plt.close(fig)
+
+    def _result(self, interrupted) -> TrainResult:
+        path = self.out_dir / BEST
+        net = load_netlist(path) if (self.info.is_main and path.exists()) else None
+        test_acc = None
+        if net is not None:
+            pred = golden_predict(net, self.data.test.x).classes
+            test_acc = float((pred == self.data.test.y).mean())
+        return TrainResult(self.out_dir, path if net is not None else None, net, int(self.best["epoch"]),
+                           dict(self.best), list(self.history), len(self.history), interrupted, test_acc)
+
+
+def train(config: TrainConfig, out_dir, *, resume: bool = False, quiet: bool = False, dataset=None,
+          callback=None) -> TrainResult:
+    """Train ``config`` into ``out_dir`` (see :class:`Trainer`)."""
+    return Trainer(config, out_dir, resume=resume, quiet=quiet, dataset=dataset, callback=callback).run()
