@@ -18,13 +18,13 @@ from torch import nn
 
 from .. import gates
 from .estimators import ESTIMATORS, check_estimator, gate_weights
+from .kernels import KERNELS, logic_op
 
 __all__ = ["LogicLayer", "GroupSum", "CONNECTIONS", "INITS", "KERNELS", "make_generator",
            "random_connections", "unique_connections", "override_noise"]
 
 CONNECTIONS = ("random", "unique")
 INITS = ("gaussian", "residual")
-KERNELS = ("auto", "reference", "cpu", "triton")
 #: Logit given to the pass-through gate by ``init="residual"`` (its softmax weight is ~0.91).
 RESIDUAL_LOGIT = 5.0
 
@@ -114,17 +114,6 @@ def unique_connections(in_dim: int, out_dim: int, generator: torch.Generator):
     return torch.where(flip, b, a), torch.where(flip, a, b)
 
 
-def _logic_op(x, idx_a, idx_b, coef, kernel):
-    """``c0 + c1 a + c2 b + c3 ab`` through the kernels package (its reference while it is missing)."""
-    try:
-        from .kernels import logic_op
-    except ImportError:
-        from .kernels.reference import logic_op_reference
-
-        return logic_op_reference(x, idx_a, idx_b, coef)
-    return logic_op(x, idx_a, idx_b, coef, kernel=kernel)
-
-
 def _logic_op_per_sample(x, idx_a, idx_b, coef):
     """The same with per-sample coefficients ``coef`` of shape ``(batch, out_dim, 4)``."""
     a = x[:, idx_a]
@@ -211,7 +200,7 @@ class LogicLayer(nn.Module):
         coef = w @ self.gate_coeffs.to(w.dtype)
         if coef.dim() == 3:
             return _logic_op_per_sample(x, self.idx_a, self.idx_b, coef)
-        return _logic_op(x, self.idx_a, self.idx_b, coef, self.kernel)
+        return logic_op(x, self.idx_a, self.idx_b, coef, kernel=self.kernel)
 
 
 class GroupSum(nn.Module):

@@ -1,0 +1,226 @@
+"""Gate estimators: values and gradients against the formulas written out, exact hard forwards,
+and every estimator training a small network through the public API."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lgn_hw.netlist import evaluate
+from lgn_hw.train import ESTIMATORS, build_model, discrete_accuracy, gate_weights, to_netlist
+from lgn_hw.train.estimators import sample_gumbel
+
+ALL = ["soft", "gumbel_soft", "st", "gumbel_st", "decoupled_st", "reinmax"]
+HARD = ["st", "gumbel_st", "decoupled_st", "reinmax"]
+TEMPS = dict(tau=1.5, tau_f=0.3, tau_b=2.5)
+
+
+def gumbel(shape, seed, dtype=torch.float64):
+    """Gumbel noise written out: G = -ln(-ln U), U from torch.rand with the same seed."""
+    u = torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+    return -torch.log(-torch.log(u.clamp_min(torch.finfo(dtype).tiny)))
+
+
+def onehot(z):
+    return F.one_hot(z.argmax(-1), 16).to(z.dtype)
+
+
+def expected(name, theta, g, tau, tau_f, tau_b):
+    """The issue's formulas, in the textbook straight-through form ``hard - sg(soft) + soft``."""
+    if name == "soft":
+        return torch.softmax(theta / tau, -1)
+    if name == "gumbel_soft":
+        return torch.softmax((theta + g) / tau, -1)
+    if name == "st":
+        s = torch.softmax(theta / tau, -1)
+        return onehot(theta) - s.detach() + s
+    if name == "gumbel_st":
+        s = torch.softmax((theta + g) / tau, -1)
+        return onehot(theta + g) - s.detach() + s
+    if name == "decoupled_st":
+        s = torch.softmax(theta / tau_b, -1)
+        return onehot(theta / tau_f + g) - s.detach() + s
+    if name == "reinmax":
+        pi0 = torch.softmax(theta, -1)
+        d = onehot(theta + g)
+        pi1 = (d + torch.softmax(theta / tau, -1)) / 2
+        pi1 = torch.softmax((torch.log(pi1) - theta).detach() + theta, -1)
+        pi2 = 2 * pi1 - pi0 / 2
+        return pi2 - pi2.detach() + d
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("noise", ["neuron", "sample"])
+@pytest.mark.parametrize("name", ALL)
+def test_values_and_gradients_match_the_formulas(name, noise):
+    torch.manual_seed(0)
+    theta = torch.randn(7, 16, dtype=torch.float64, requires_grad=True)
+    batch = 3
+    stochastic = ESTIMATORS[name].stochastic
+    shape = (batch, 7, 16) if noise == "sample" and stochastic else (7, 16)
+    v = torch.randn(shape, dtype=torch.float64)  # an arbitrary upstream gradient
+
+    w = gate_weights(theta, name, noise=noise, batch_size=batch,
+                     generator=torch.Generator().manual_seed(5), **TEMPS)
+    (w * v).sum().backward()
+    got_grad = theta.grad.clone()
+
+    theta.grad = None
+    g = gumbel(shape, 5) if stochastic else None
+    ref = expected(name, theta, g, **TEMPS)
+    (ref * v).sum().backward()
+
+    assert w.shape == shape
+    torch.testing.assert_close(w, ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(got_grad, theta.grad, rtol=1e-10, atol=1e-12)
+    assert got_grad.abs().sum() > 0
+    if ESTIMATORS[name].hard:
+        # The forward value is exactly one-hot, not just close to it.
+        assert torch.equal(w, onehot(w))
+
+
+def test_estimators_differ_in_gradient():
+    theta = torch.randn(4, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    v = torch.randn(4, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    grads = {}
+    for name in ALL:
+        t = theta.clone().requires_grad_(True)
+        w = gate_weights(t, name, generator=torch.Generator().manual_seed(3), **TEMPS)
+        ((w * v).sum(-1) ** 2).sum().backward()  # nonlinear: the forward value matters too
+        grads[name] = t.grad
+    for a, b in itertools.combinations(ALL, 2):
+        assert not torch.allclose(grads[a], grads[b]), (a, b)
+
+
+def test_neuron_noise_is_shared_and_sample_noise_is_not():
+    theta = torch.zeros(50, 16)
+    w = gate_weights(theta, "gumbel_st", noise="sample", batch_size=4, generator=torch.Generator().manual_seed(0))
+    assert w.shape == (4, 50, 16)
+    assert not torch.equal(w[0], w[1])
+    w2 = gate_weights(theta, "gumbel_st", noise="neuron", batch_size=4, generator=torch.Generator().manual_seed(0))
+    assert w2.shape == (50, 16)
+
+
+def test_same_seed_same_noise_and_fresh_draws_differ():
+    theta = torch.zeros(30, 16)
+    g = torch.Generator().manual_seed(9)
+    w1 = gate_weights(theta, "gumbel_soft", generator=torch.Generator().manual_seed(9))
+    w2 = gate_weights(theta, "gumbel_soft", generator=g)
+    w3 = gate_weights(theta, "gumbel_soft", generator=g)
+    assert torch.equal(w1, w2)
+    assert not torch.equal(w2, w3)
+
+
+def test_reinmax_sample_follows_softmax_theta():
+    theta = torch.tensor([2.0, 1.0, 0.0, -1.0] + [-30.0] * 12)
+    d = gate_weights(theta.expand(20000, 16), "reinmax", tau=1.0,
+                     generator=torch.Generator().manual_seed(0))
+    freq = d.mean(0)
+    torch.testing.assert_close(freq, torch.softmax(theta, -1), atol=0.015, rtol=0)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_eval_mode_is_argmax_and_draws_no_noise(name):
+    theta = torch.randn(6, 16, generator=torch.Generator().manual_seed(4))
+    g = torch.Generator().manual_seed(0)
+    state = g.get_state()
+    w = gate_weights(theta, name, training=False, generator=g, noise="sample", batch_size=2, **TEMPS)
+    assert torch.equal(w, onehot(theta))
+    assert torch.equal(g.get_state(), state)
+
+
+def test_errors():
+    theta = torch.zeros(2, 16)
+    with pytest.raises(ValueError, match=r"^'estimator' must be one of .*, not 'hard'$"):
+        gate_weights(theta, "hard")
+    with pytest.raises(ValueError, match=r"^'tau' must be at least 1 for the reinmax estimator, not 0\.5$"):
+        gate_weights(theta, "reinmax", tau=0.5)
+    with pytest.raises(ValueError, match=r"^'tau_b' must be a positive finite number, not -1\.0$"):
+        gate_weights(theta, "decoupled_st", tau_b=-1.0)
+    with pytest.raises(ValueError, match=r"^'noise' must be one of \('neuron', 'sample'\), not 'batch'$"):
+        gate_weights(theta, "gumbel_st", noise="batch")
+    with pytest.raises(ValueError, match=r"^per-sample noise needs a positive 'batch_size', not None$"):
+        gate_weights(theta, "gumbel_st", noise="sample")
+
+
+def test_sample_gumbel_is_finite_and_has_gumbel_moments():
+    g = sample_gumbel((200000,), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert torch.isfinite(g).all()
+    assert abs(g.mean().item() - 0.5772) < 0.01  # Euler-Mascheroni constant
+    assert abs(g.var().item() - np.pi ** 2 / 6) < 0.03
+
+
+def _bits(n, num_inputs, seed):
+    return (torch.rand(n, num_inputs, generator=torch.Generator().manual_seed(seed)) < 0.5).float()
+
+
+@pytest.mark.parametrize("kernel", ["reference", "auto"])
+@pytest.mark.parametrize("name", HARD)
+def test_hard_training_forward_is_exactly_the_sampled_network(name, kernel):
+    model = build_model(12, 3, layers=3, width=[40, 30, 24], estimator=name, tau=3.0, gate_tau=1.5,
+                        seed=7, kernel=kernel, connections="unique")
+    model.train()
+    x = _bits(200, 12, 1)
+    for _ in range(2):  # two steps: two different samples for the stochastic estimators
+        scores = model(x)
+        ops = [layer.last_ops for layer in model.layers]
+        res = evaluate(to_netlist(model, ops=ops), x.numpy())
+        assert torch.equal(scores.detach(), torch.from_numpy(res.scores).float() / model.tau)
+        assert torch.equal(scores.argmax(1), torch.from_numpy(res.classes))
+
+
+@pytest.mark.parametrize("name", ["gumbel_st", "decoupled_st", "reinmax"])
+def test_hard_training_forward_with_per_sample_noise(name):
+    model = build_model(10, 2, layers=2, width=20, estimator=name, tau=2.0, gate_tau=1.0,
+                        noise="sample", seed=3)
+    x = _bits(6, 10, 2)
+    scores = model.train()(x).detach()
+    assert model.layers[0].last_ops.shape == (6, 20)
+    for i in range(len(x)):
+        ops = [layer.last_ops[i] for layer in model.layers]
+        res = evaluate(to_netlist(model, ops=ops), x[i:i + 1].numpy())
+        assert torch.equal(scores[i:i + 1], torch.from_numpy(res.scores).float() / model.tau)
+
+
+@pytest.mark.parametrize("name", ["soft", "gumbel_soft"])
+def test_soft_training_forward_is_a_mixture(name):
+    model = build_model(10, 2, layers=2, width=20, estimator=name, seed=3)
+    out = model.layers(_bits(8, 10, 0))
+    assert not torch.equal(out, out.round())
+    assert model.layers[0].last_ops is None
+
+
+def _parity_toy():
+    x = torch.tensor(list(itertools.product([0, 1], repeat=6)), dtype=torch.float32)
+    return x, (x[:, 0].long() ^ x[:, 1].long())  # balanced: chance is 50 %
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: extra threads only spin (and crawl on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("kernel", ["reference", "auto"])
+@pytest.mark.parametrize("name", ALL)
+def test_every_estimator_trains_a_small_network(name, kernel, one_thread):
+    x, y = _parity_toy()
+    model = build_model(6, 2, layers=2, width=32, estimator=name, tau=4.0, seed=0,
+                        kernel=kernel, connections="unique")
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    losses = []
+    for _ in range(150):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10])
+    assert discrete_accuracy(model, x, y) >= 0.8
