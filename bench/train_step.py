@@ -8,9 +8,21 @@ against the plain-torch reference.
     .venv/bin/python bench/train_step.py
     .venv/bin/python bench/train_step.py --torchlogix /tmp/benchvenv/bin/python
 
-``--torchlogix PYTHON`` also times torchlogix (a peer project) with the same
-network, run by this script in that interpreter's environment (it must not be
-installed next to lgn-hw: see the report for how the bench venv was made).
+``--torchlogix PYTHON`` also times torchlogix 0.2.2 (a peer project: LogicDense
+layers, default soft "raw" parametrization, its GroupSum) on the same network
+and data, run by this script in that interpreter. Keep it out of lgn-hw's venv;
+a bench venv that reuses this venv's CPU torch (no CUDA torch download)::
+
+    python -m venv /tmp/benchvenv
+    /tmp/benchvenv/bin/pip download torchlogix==0.2.2 --no-deps -d /tmp/tlx
+    /tmp/benchvenv/bin/pip install --no-deps /tmp/tlx/torchlogix-0.2.2-py3-none-any.whl
+    echo $PWD/.venv/lib/python3.11/site-packages \
+        > /tmp/benchvenv/lib/python3.11/site-packages/zz_lgn_venv.pth
+    # torchlogix/circuit.py uses Python 3.12 f-string syntax: on 3.11 make
+    # torchlogix/__init__.py import it inside try/except SyntaxError.
+
+Timings are wall-clock medians: on a loaded machine they swing a lot, so
+compare the ratios of one run.
 """
 
 from __future__ import annotations
