@@ -62,5 +62,7 @@ def run(args) -> int:
         return 1
     print(result.summary())
     if not args.quiet:
-        print(f"run folder  {result.run_dir}  ({time.perf_counter() - t0:.1f} s)")
+        print(f"run folder  {result.run_dir}  ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+        if result.waveform:
+            print(f"waveform    {result.waveform}", file=sys.stderr)
     return 0 if result.passed else 1

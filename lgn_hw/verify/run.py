@@ -8,6 +8,7 @@ the results.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -59,7 +60,8 @@ class VerifyResult:
     message: str | None           # the first failure, or None
     failed_tests: tuple = ()
     tests: dict = field(default_factory=dict, repr=False)  # the bench summary per test
-    run_dir: Path | None = None
+    run_dir: Path | None = None   # bench config, inputs, sim.log, results.xml, summary.json
+    waveform: Path | None = None  # with waves=True
 
     def summary(self) -> str:
         lines = [
@@ -189,6 +191,7 @@ def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000
     sim_build = (root / f"{sim}-{key}").resolve()
     with simulator_env(sim):
         runner = get_runner(sim)
+        runner.log.setLevel(log.getEffectiveLevel())   # cocotb pins its runner's logger to INFO
         _build(runner, sim, sources, top, sim_build, key, waves)
         run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=sim_build))
         for bench_file in resource_dir("sim").glob("*.py"):
@@ -205,11 +208,16 @@ def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000
             runner.test(test_module=BENCH_MODULE, hdl_toplevel=top, hdl_toplevel_lang="verilog",
                         build_dir=sim_build,
                         test_dir=run_dir, results_xml=str(results), seed=seed, waves=waves,
+                        plusargs=[f"+dumpfile_path={run_dir / f'{top}.fst'}"] if waves and sim == "icarus" else [],
                         extra_env={"LGN_BENCH_CONFIG": str(run_dir / "bench.json")},
                         log_file=run_dir / "sim.log")
         except SystemExit:
             pass  # cocotb exits on failed tests under pytest; the results file says more
-    return _collect(sim, manifest, len(bits), run_dir, results)
+    result = _collect(sim, manifest, len(bits), run_dir, results)
+    if waves:
+        found = [p for p in (run_dir / f"{top}.fst", run_dir / "dump.vcd") if p.exists()]
+        result = dataclasses.replace(result, waveform=found[0] if found else None)
+    return result
 
 
 def _collect(sim, manifest, n, run_dir: Path, results: Path) -> VerifyResult:

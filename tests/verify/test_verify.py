@@ -206,3 +206,12 @@ def test_cli_bad_simulator_choice(exported):
     with pytest.raises(SystemExit) as exc:
         cli.main(["verify", str(out), "--sim", "xsim"])
     assert exc.value.code == 2
+
+
+@pytest.mark.icarus
+def test_waveform_lands_in_the_run_folder(exported, tmp_path):
+    out, _ = exported("c2_l1_k3")
+    result = verify(out, samples=20, build_dir=tmp_path, waves=True)
+    assert result.passed, result.message
+    assert result.waveform is not None and result.waveform.parent == result.run_dir
+    assert result.waveform.stat().st_size > 0
