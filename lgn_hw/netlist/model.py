@@ -32,7 +32,10 @@ class NetlistError(ValueError):
 
 
 def _short(value, limit=60) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # JSON nested just below the parser's limit
+        text = f"<{type(value).__name__} nested too deeply>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -331,7 +334,10 @@ def loads(text: str) -> Netlist:
         raise NetlistError(f"netlist: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
     except RecursionError:
         raise NetlistError("netlist: JSON nested too deeply") from None
-    return _from_dict(data)
+    try:
+        return _from_dict(data)
+    except RecursionError:
+        raise NetlistError("netlist: JSON nested too deeply") from None
 
 
 def load(path) -> Netlist:
