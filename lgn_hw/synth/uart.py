@@ -192,7 +192,7 @@ class LgnUart(wiring.Component):
         sample = Signal(nbytes * 8)
         m.submodules.core = Instance(
             self.top,
-            i_clk=ClockSignal(), i_rst=ResetSignal(),
+            i_clk=ClockSignal(), i_rst=ResetSignal(allow_reset_less=True),
             i_in_valid=in_valid, o_in_ready=in_ready, i_in_data=sample[:g.num_inputs],
             o_out_valid=out_valid, i_out_ready=out_ready,
             o_out_class=out_class, o_out_scores=out_scores)

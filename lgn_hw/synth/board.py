@@ -1,0 +1,154 @@
+"""Bitstreams for real boards: the exported core behind the UART wrapper, built by amaranth-boards.
+
+:func:`build_board` wraps the core of an ``lgn-hw export`` folder in
+:class:`~lgn_hw.synth.uart.LgnUart`, connects it to the board's USB serial port
+and builds (and optionally programs) it with Amaranth's Yosys/nextpnr flow. The
+tools are the YoWASP builds unless ``YOSYS``, ``NEXTPNR_ICE40``, ... say otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from amaranth.hdl import Elaboratable, Module
+
+from ..hdl import load_manifest
+from .tools import ToolNotFound, find_tool, tool_env_var
+from .uart import Geometry, LgnUart
+
+__all__ = ["BOARDS", "Board", "build_board", "BoardBuild", "DEFAULT_BAUD"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BAUD = 115200
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    module: str
+    platform: str
+    tools: tuple            # build tools (keys of lgn_hw.synth.tools.TOOLS)
+    bitstream: str          # bitstream file suffix
+    programmer: str         # the programming tool amaranth-boards calls, and its variable
+    programmer_hint: str
+
+
+BOARDS = {b.name: b for b in (
+    Board("icestick", "amaranth_boards.icestick", "ICEStickPlatform",
+          ("yosys", "nextpnr-ice40", "icepack"), "bin", "iceprog",
+          "apt-get install fpga-icestorm (or set ICEPROG)"),
+    Board("icebreaker", "amaranth_boards.icebreaker", "ICEBreakerPlatform",
+          ("yosys", "nextpnr-ice40", "icepack"), "bin", "iceprog",
+          "apt-get install fpga-icestorm (or set ICEPROG)"),
+    Board("ulx3s-85f", "amaranth_boards.ulx3s", "ULX3S_85F_Platform",
+          ("yosys", "nextpnr-ecp5", "ecppack"), "bit", "openFPGALoader",
+          "apt-get install openfpgaloader (or set OPENFPGALOADER)"),
+)}
+
+
+@dataclass(frozen=True)
+class BoardBuild:
+    board: str
+    bitstream: Path
+    build_dir: Path
+    baud: int
+    divisor: int
+    clock_hz: float
+    utilization: str | None     # nextpnr's device utilisation lines
+    fmax_mhz: float | None
+
+
+class _BoardTop(Elaboratable):
+    def __init__(self, manifest: dict, sources: dict, baud: int):
+        self.manifest, self.sources, self.baud = manifest, sources, baud
+        self.divisor = None
+
+    def elaborate(self, platform):
+        m = Module()
+        self.divisor = round(platform.default_clk_frequency / self.baud)
+        m.submodules.uart = uart = LgnUart(Geometry.from_manifest(self.manifest),
+                                           top=self.manifest["top"], divisor=self.divisor)
+        pins = platform.request("uart", 0)
+        m.d.comb += [uart.rx.eq(pins.rx.i), pins.tx.o.eq(uart.tx)]
+        for name, text in self.sources.items():
+            platform.add_file(name, text)
+        return m
+
+
+@contextlib.contextmanager
+def _environ(values: dict):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _parse_log(build_dir: Path, name: str):
+    """nextpnr's utilisation lines and fmax from the build log, if Amaranth kept one."""
+    for candidate in (build_dir / f"{name}.tim", build_dir / f"{name}.rpt"):
+        if candidate.is_file():
+            text = candidate.read_text(errors="replace")
+            fmax = [float(x) for x in re.findall(r"Max frequency for clock [^:]*: ([\d.]+) MHz", text)]
+            start = text.rfind("Device utilisation")
+            util = None
+            if start >= 0:
+                lines = text[start:].splitlines()[1:]
+                used = [" ".join(l.split(":", 1)[-1].split()) for l in lines if "%" in l]
+                util = "\n".join(u for u in used
+                                 if re.search(r":\s*[1-9]\d*\s*/", u)) or None
+            return util, (fmax[-1] if fmax else None)
+    return None, None
+
+
+def build_board(export_dir, board: str, out_dir, *, program: bool = False,
+                baud: int = DEFAULT_BAUD, name: str = "lgn_board") -> BoardBuild:
+    """Build a bitstream for ``board`` (a key of :data:`BOARDS`) in ``out_dir``; program it if asked."""
+    if board not in BOARDS:
+        raise ValueError(f"unknown board {board!r}; expected one of {', '.join(BOARDS)}")
+    if isinstance(baud, bool) or not isinstance(baud, int) or not 1200 <= baud <= 3_000_000:
+        raise ValueError(f"'baud' must be an integer from 1200 to 3000000, not {baud!r}")
+    spec = BOARDS[board]
+    export_dir = Path(export_dir)
+    manifest = load_manifest(export_dir)
+    sources = {f: (export_dir / f).read_text() for f in manifest["verilog"]}
+    env = {tool_env_var(t): find_tool(t) for t in spec.tools}
+    prog_var = tool_env_var(spec.programmer)
+    if program:
+        prog = os.environ.get(prog_var, spec.programmer)
+        if shutil.which(prog) is None:
+            raise ToolNotFound(f"{spec.programmer} is not installed, so {board} cannot be "
+                               f"programmed: {spec.programmer_hint}")
+    elif not os.environ.get(prog_var):
+        # Some platforms look for the programmer even when only building.
+        env[prog_var] = shutil.which("true") or "true"
+    platform = getattr(importlib.import_module(spec.module), spec.platform)()
+    top = _BoardTop(manifest, sources, baud)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with _environ(env):
+        platform.build(top, name=name, build_dir=str(out), do_program=program)
+    bitstream = out / f"{name}.{spec.bitstream}"
+    if not bitstream.is_file():
+        raise RuntimeError(f"the {board} build finished without {bitstream}")
+    util, fmax = _parse_log(out, name)
+    clock = platform.default_clk_frequency
+    actual = clock / top.divisor
+    if abs(actual - baud) / baud > 0.02:
+        log.warning("baud rate %d is %.1f%% off (%d cycles per bit at %.0f Hz)",
+                    baud, 100 * abs(actual - baud) / baud, top.divisor, clock)
+    return BoardBuild(board=board, bitstream=bitstream.resolve(), build_dir=out.resolve(), baud=baud,
+                      divisor=top.divisor, clock_hz=clock, utilization=util, fmax_mhz=fmax)
