@@ -129,6 +129,11 @@ def _add_planes(pa, pb, nbits):
     return out
 
 
+def _widen(value, width):
+    """``value`` zero-extended to at least ``width`` bits."""
+    return value if len(value) >= width else Cat(value, Const(0, width - len(value)))
+
+
 class Popcount(wiring.Component):
     """Per class, the popcount of ``k`` consecutive bits: a binary adder tree.
 
@@ -183,7 +188,7 @@ class Popcount(wiring.Component):
         groups = [[(Cat(*(p[i] for p in cp)), bound) for i in range(lanes)] for cp in planes]
         while level < self.levels:
             level += 1
-            sums, parts = [], []
+            sums = []
             for group in groups:
                 new = []
                 for j in range(0, len(group) - 1, 2):
@@ -193,7 +198,11 @@ class Popcount(wiring.Component):
                 if len(group) % 2:
                     new.append(group[-1])
                 sums.append(new)
-                parts.extend(v for v, _ in new)
+            # Every lane of a level gets the same width, so that no adder of the next level has
+            # operands of unequal widths (Verilator -Wall flags those).
+            lw = max(len(v) for new in sums for v, _ in new)
+            sums = [[(_widen(v, lw), mx) for v, mx in new] for new in sums]
+            parts = [v for new in sums for v, _ in new]
             sig = _stage(m, Cat(*parts), self._registered(level), f"level{level}")
             # Re-slice the wide level signal: the next level reads plain slices of it.
             groups, pos = [], 0
@@ -206,7 +215,7 @@ class Popcount(wiring.Component):
         w = self.score_width
         scores = []
         for (v, _), in groups:
-            scores.append(v[:w] if len(v) >= w else Cat(v, Const(0, w - len(v))))
+            scores.append(_widen(v, w)[:w])
         m.d.comb += self.scores.eq(Cat(*scores))
         return m
 

@@ -1,0 +1,156 @@
+"""Lint an export folder: parse with pyverilog, check the ports, run ``verilator --lint-only -Wall``.
+
+pyverilog is slow on big flat modules and chokes on ``(* src *)`` attributes;
+the export writes no src attributes and one module per block, and this module
+parses each module on its own (by default only the top, whose ports it
+checks, plus every module smaller than ``parse_limit`` characters). Verilator
+lints everything, with the waivers of ``hdl_templates/verilator_lint.vlt``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .export import load_manifest, render_template
+from .ports import core_ports
+from .tools import find_verilator, verilator_env
+
+__all__ = ["LintError", "LintReport", "lint", "split_modules", "parse_ports"]
+
+log = logging.getLogger(__name__)
+
+WAIVERS = "verilator_lint.vlt"
+PARSE_LIMIT = 200_000
+
+
+class LintError(ValueError):
+    """The export folder fails lint; the message says which check and why."""
+
+
+@dataclass
+class LintReport:
+    folder: Path
+    top: str
+    modules: int = 0
+    parsed: list = field(default_factory=list)   # module names pyverilog parsed
+    skipped: list = field(default_factory=list)  # too big for pyverilog (Verilator still lints them)
+    ports: list = field(default_factory=list)    # (name, dir, width) of the top, as parsed
+    verilator: str = ""                          # verilator's version line
+    waivers: Path | None = None
+
+
+_MODULE = re.compile(r"^module\s+(\\\S+|[A-Za-z_][A-Za-z0-9_$]*)", re.M)
+
+
+def split_modules(text: str) -> dict:
+    """``{module name: source text}`` of a Yosys-written Verilog file (attributes kept)."""
+    chunks, start = {}, 0
+    for end in re.finditer(r"^endmodule\b.*$", text, re.M):
+        chunk = text[start: end.end()] + "\n"
+        found = _MODULE.search(chunk)
+        if found:
+            name = found.group(1)
+            chunks[name[1:] if name.startswith("\\") else name] = chunk
+        start = end.end()
+    return chunks
+
+
+def _parser(workdir):
+    from pyverilog.vparser.parser import VerilogParser
+
+    return VerilogParser(outputdir=workdir, debug=False)
+
+
+def parse_ports(parser, text: str, name: str) -> list:
+    """Parse one module with pyverilog; return its ``(name, dir, width)`` ports in port-list order."""
+    from pyverilog.vparser import ast as vast
+    from pyverilog.vparser.parser import ParseError
+
+    try:
+        source = parser.parse(text)
+    except ParseError as exc:
+        raise LintError(f"pyverilog cannot parse module {name}: {exc}") from None
+    mods = [d for d in source.description.definitions if isinstance(d, vast.ModuleDef)]
+    if len(mods) != 1:
+        raise LintError(f"expected one module in the text of {name}, pyverilog found {len(mods)}")
+    mod = mods[0]
+    decls = {}
+    for item in mod.items:
+        if isinstance(item, vast.Decl):
+            for d in item.list:
+                if isinstance(d, (vast.Input, vast.Output, vast.Inout)):
+                    width = 1
+                    if d.width is not None:
+                        width = abs(int(d.width.msb.value) - int(d.width.lsb.value)) + 1
+                    kind = {vast.Input: "in", vast.Output: "out", vast.Inout: "inout"}[type(d)]
+                    decls[d.name] = (d.name, kind, width)
+    order = [p.name if hasattr(p, "name") else p.first.name for p in mod.portlist.ports]
+    return [decls.get(p, (p, "?", 0)) for p in order]
+
+
+def lint(folder, *, verilator: bool = True, parse_limit: int = PARSE_LIMIT) -> LintReport:
+    """Lint the export in ``folder``; return a report or raise :class:`LintError`.
+
+    ``verilator=False`` skips Verilator (pyverilog and the port check only);
+    with ``verilator=True`` a missing Verilator raises :class:`ToolMissing`.
+    """
+    folder = Path(folder)
+    manifest = load_manifest(folder)
+    top = manifest["top"]
+    report = LintReport(folder, top)
+    texts = [(folder / f).read_text() for f in manifest["verilog"]]
+    modules = {}
+    for text in texts:
+        modules.update(split_modules(text))
+    report.modules = len(modules)
+    if top not in modules:
+        raise LintError(f"no module {top!r} in {', '.join(manifest['verilog'])} "
+                        f"(modules: {', '.join(sorted(modules)) or 'none'})")
+
+    with tempfile.TemporaryDirectory(prefix="lgn-lint-") as work:
+        parser = _parser(work)
+        for name, text in modules.items():
+            if name != top and len(text) > parse_limit:
+                report.skipped.append(name)
+                continue
+            ports = parse_ports(parser, text, name)
+            report.parsed.append(name)
+            if name == top:
+                report.ports = ports
+    want = [(p.name, p.direction, p.width) for p in core_ports(manifest)]
+    if sorted(report.ports) != sorted(want):
+        got, exp = set(report.ports), set(want)
+        raise LintError(f"top {top!r} ports differ from the manifest: unexpected "
+                        f"{sorted(got - exp) or 'none'}, missing {sorted(exp - got) or 'none'}")
+
+    report.ports = sorted(report.ports, key=want.index)  # in DESIGN.md order
+
+    if verilator:
+        _run_verilator(folder, manifest, report)
+    return report
+
+
+def _run_verilator(folder: Path, manifest: dict, report: LintReport) -> None:
+    env = verilator_env()
+    exe = find_verilator(env)
+    version = subprocess.run([exe, "--version"], env=env, capture_output=True, text=True)
+    report.verilator = version.stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="lgn-lint-") as work:
+        waivers = Path(work) / WAIVERS
+        waivers.write_text("".join(
+            render_template(WAIVERS, top=manifest["top"], verilog=name) for name in manifest["verilog"]))
+        cmd = [exe, "--lint-only", "-Wall", "--top-module", manifest["top"], str(waivers),
+               *manifest["verilog"]]
+        log.info("running %s", " ".join(cmd))
+        proc = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True)
+    report.waivers = Path(WAIVERS)
+    if proc.returncode != 0 or "%Warning" in proc.stderr or "%Error" in proc.stderr:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("%")]
+        shown = "; ".join(lines[:5]) + (f"; ... ({len(lines)} lines)" if len(lines) > 5 else "")
+        raise LintError(f"verilator --lint-only -Wall: {shown or proc.stderr.strip()[:500]}")
+
