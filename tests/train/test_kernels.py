@@ -124,6 +124,18 @@ def test_cpu_partial_requires_grad(cpu_ext):
     torch.testing.assert_close((gx, gc), (want_gx, want_gc), rtol=1e-5, atol=1e-5)
 
 
+def test_cpu_output_can_be_modified_in_place(cpu_ext):
+    x, idx_a, idx_b, coef = make_case(37, 7, 5)
+    outs = {}
+    for kernel in ("cpu", "reference"):
+        c = coef.clone().requires_grad_()
+        y = logic_op(x, idx_a, idx_b, c, kernel=kernel)
+        y.mul_(2)
+        (gc,) = torch.autograd.grad(y.sum(), c)
+        outs[kernel] = (y, gc)
+    torch.testing.assert_close(outs["cpu"], outs["reference"], rtol=1e-5, atol=1e-5)
+
+
 def test_cpu_empty_shapes(cpu_ext):
     x, idx_a, idx_b, coef = make_case(0, 7, 5)
     assert logic_op(x, idx_a, idx_b, coef, kernel="cpu").shape == (0, 5)

@@ -9,10 +9,10 @@
 - ``"auto"``: ``"triton"`` for CUDA tensors when triton imports, ``"cpu"`` for
   CPU tensors when it builds, else the reference with one warning (logged once).
 
-Every kernel is differentiable with respect to ``x`` and ``coef``. The result
-may be a transposed view (strides ``(1, batch)``) rather than row-major: the
-fast kernels work feature-major, and a layer fed such a view skips a copy.
-Call ``.contiguous()`` before ``.view()`` if you need row-major memory.
+Every kernel is differentiable with respect to ``x`` and ``coef``. The fast
+kernels return ``y`` stored feature-major (strides ``(1, batch)``, not a view)
+rather than row-major: the next layer then reads contiguous rows without a
+copy. Use ``.reshape()`` or ``.contiguous()`` where row-major memory matters.
 """
 
 from __future__ import annotations

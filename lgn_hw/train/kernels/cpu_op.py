@@ -2,8 +2,7 @@
 
 ``logic_op_cpu`` works feature-major: it transposes ``x`` to ``(in_dim, batch)``
 (free when ``x`` already is such a view, as the output of a previous call is)
-and returns a ``(batch, out_dim)`` view of a contiguous ``(out_dim, batch)``
-result. The build goes to torch's extension directory (``TORCH_EXTENSIONS_DIR``,
+and returns ``(batch, out_dim)`` stored feature-major (strides ``(1, batch)``). The build goes to torch's extension directory (``TORCH_EXTENSIONS_DIR``,
 by default ``~/.cache/torch_extensions``) and is reused across processes.
 """
 
@@ -64,9 +63,9 @@ class _LogicOpCPU(torch.autograd.Function):
         coef = coef.contiguous()
         idx_a = idx_a.contiguous()
         idx_b = idx_b.contiguous()
-        yt = ext.forward(xt, idx_a, idx_b, coef)
+        y = ext.forward(xt, idx_a, idx_b, coef)
         ctx.save_for_backward(xt, idx_a, idx_b, coef)
-        return yt.t()
+        return y
 
     @staticmethod
     @once_differentiable
@@ -76,8 +75,8 @@ class _LogicOpCPU(torch.autograd.Function):
         if not (need_x or need_coef):
             return None, None, None, None
         gyt = grad_y.t().contiguous()
-        gxt, gcoef = load_extension().backward(gyt, xt, idx_a, idx_b, coef, need_x, need_coef)
-        return (gxt.t() if need_x else None), None, None, (gcoef if need_coef else None)
+        gx, gcoef = load_extension().backward(gyt, xt, idx_a, idx_b, coef, need_x, need_coef)
+        return (gx if need_x else None), None, None, (gcoef if need_coef else None)
 
 
 def logic_op_cpu(x: torch.Tensor, idx_a: torch.Tensor, idx_b: torch.Tensor,

@@ -97,20 +97,29 @@ void check_args(const torch::Tensor& xt, const torch::Tensor& ia, const torch::T
   TORCH_CHECK(ia.size(0) == coef.size(0) && ib.size(0) == coef.size(0), "index and coef lengths differ");
 }
 
-// xt (in_dim, batch) -> yt (out_dim, batch)
+// A (rows, cols) tensor stored feature-major (strides (1, rows)); not a view,
+// so callers may modify it in place.
+torch::Tensor feature_major(int64_t rows, int64_t cols, const torch::Tensor& like, bool zero) {
+  auto t = at::empty_strided({rows, cols}, {1, std::max<int64_t>(rows, 1)}, like.options());
+  return zero ? t.zero_() : t;
+}
+
+// xt (in_dim, batch) -> y (batch, out_dim), stored feature-major.
 torch::Tensor forward(torch::Tensor xt, torch::Tensor ia, torch::Tensor ib, torch::Tensor coef) {
   check_args(xt, ia, ib, coef);
   const int64_t batch = xt.size(1);
   const int64_t out_dim = coef.size(0);
-  auto yt = torch::empty({out_dim, batch}, xt.options());
+  auto y = feature_major(batch, out_dim, xt, false);
+  auto yt = y.t();
   AT_DISPATCH_FLOATING_TYPES(xt.scalar_type(), "lgn_logic_op_forward", [&] {
     forward_impl<scalar_t>(xt.data_ptr<scalar_t>(), ia.data_ptr<int64_t>(), ib.data_ptr<int64_t>(),
                            coef.data_ptr<scalar_t>(), yt.data_ptr<scalar_t>(), batch, out_dim);
   });
-  return yt;
+  return y;
 }
 
-// Returns (grad_xt (in_dim, batch) or empty, grad_coef (out_dim, 4) or empty).
+// Returns (grad_x (batch, in_dim) stored feature-major, or undefined;
+//          grad_coef (out_dim, 4), or undefined).
 std::vector<torch::Tensor> backward(torch::Tensor gyt, torch::Tensor xt, torch::Tensor ia,
                                     torch::Tensor ib, torch::Tensor coef, bool need_x,
                                     bool need_coef) {
@@ -124,7 +133,8 @@ std::vector<torch::Tensor> backward(torch::Tensor gyt, torch::Tensor xt, torch::
   const int64_t lines = (batch + 15) / 16;
   const int64_t nchunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), lines));
   const int64_t chunk = std::max<int64_t>(1, (lines + nchunks - 1) / nchunks) * 16;
-  torch::Tensor gxt = need_x ? torch::zeros_like(xt) : torch::Tensor();
+  torch::Tensor gx = need_x ? feature_major(batch, xt.size(0), xt, true) : torch::Tensor();
+  torch::Tensor gxt = need_x ? gx.t() : torch::Tensor();
   torch::Tensor parts = need_coef ? torch::empty({nchunks, out_dim, 4}, xt.options()) : torch::Tensor();
   AT_DISPATCH_FLOATING_TYPES(xt.scalar_type(), "lgn_logic_op_backward", [&] {
     backward_impl<scalar_t>(gyt.data_ptr<scalar_t>(), xt.data_ptr<scalar_t>(), ia.data_ptr<int64_t>(),
@@ -134,7 +144,7 @@ std::vector<torch::Tensor> backward(torch::Tensor gyt, torch::Tensor xt, torch::
                             nchunks);
   });
   torch::Tensor gcoef = need_coef ? parts.sum(0) : torch::Tensor();
-  return {gxt, gcoef};
+  return {gx, gcoef};
 }
 
 }  // namespace

@@ -8,8 +8,8 @@ Both kernels run on a 2-D grid of (neuron blocks, batch blocks) tiles with
 masks for ragged edges. Backward scatters the input gradient with
 ``atomic_add`` (many neurons may read one input) and writes one partial
 coefficient gradient per batch block, summed by torch (deterministic).
-Outputs and input gradients are allocated feature-major, ``(out_dim, batch)``
-seen through ``.t()``, so a tile's loads and stores along the batch are
+Outputs and input gradients are allocated feature-major (strides
+``(1, batch)``), so a tile's loads and stores along the batch are
 contiguous when layers are chained.
 """
 
@@ -80,9 +80,9 @@ def _backward_kernel(g_ptr, x_ptr, ia_ptr, ib_ptr, coef_ptr, gx_ptr, gc_ptr, bat
 
 
 def _feature_major(rows: int, cols: int, like: torch.Tensor, zero: bool) -> torch.Tensor:
-    """A ``(rows, cols)`` tensor stored as its contiguous transpose."""
-    make = torch.zeros if zero else torch.empty
-    return make(cols, rows, dtype=like.dtype, device=like.device).t()
+    """A ``(rows, cols)`` tensor stored as its contiguous transpose (not a view: in-place safe)."""
+    t = torch.empty_strided((rows, cols), (1, max(rows, 1)), dtype=like.dtype, device=like.device)
+    return t.zero_() if zero else t
 
 
 def _grid(batch: int, out_dim: int):
