@@ -28,6 +28,8 @@ def to_netlist(model: LogicNet, *, encoder=None, metadata=None, ops=None) -> Net
     """
     if not isinstance(model, LogicNet):
         raise TypeError(f"to_netlist expects a LogicNet, not {type(model).__name__}")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"'metadata' must be a dict or None, not {metadata!r:.60}")
     if ops is None:
         ops = model.ops()
     else:

@@ -52,6 +52,12 @@ class LogicNet(nn.Module):
             raise ValueError(f"the last layer's width {layers[-1].out_dim} is not a multiple of "
                              f"num_classes {num_classes}")
         self.encoder = _encoder_dict(encoder)
+        if self.encoder is not None:
+            from ..data.encoding import Encoder
+
+            bits = Encoder.from_dict(self.encoder).num_bits
+            if bits != self.num_inputs:
+                raise ValueError(f"the encoder produces {bits} bits but the network reads {self.num_inputs}")
         self.config = dict(config) if config is not None else None
 
     @property
