@@ -66,6 +66,7 @@ def _predict(model: LogicNet, x, *, training: bool, batch_size: int) -> torch.Te
     if x.dim() != 2 or x.shape[1] != model.num_inputs:
         raise ValueError(f"inputs must have shape (n, {model.num_inputs}), not {tuple(x.shape)}")
     was_training = model.training
+    saved_ops = [layer.last_ops for layer in model.layers]
     model.train(training)
     try:
         with torch.no_grad():
@@ -73,6 +74,8 @@ def _predict(model: LogicNet, x, *, training: bool, batch_size: int) -> torch.Te
                      for i in range(0, len(x), batch_size)]
     finally:
         model.train(was_training)
+        for layer, ops in zip(model.layers, saved_ops):
+            layer.last_ops = ops
     return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.int64)
 
 
