@@ -328,6 +328,8 @@ class Bench:
                                    "is this core generated from this netlist?")
 
     async def reset(self):
+        """Hold ``rst`` for ``reset_cycles`` edges; returns at the falling edge where it drops,
+        so that the first cycle out of reset is already observed."""
         from cocotb.triggers import FallingEdge
 
         d = self.dut
@@ -351,7 +353,8 @@ class Bench:
         first = first_out = last = None
         after_done = 0
         while True:
-            await FallingEdge(self.dut.clk)
+            if cycle:                      # cycle 0 starts where reset() left off
+                await FallingEdge(self.dut.clk)
             self.driver.drive()
             self.backpressure.drive(1 if check_latency else None)
             await ReadOnly()

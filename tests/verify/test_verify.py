@@ -215,3 +215,53 @@ def test_waveform_lands_in_the_run_folder(exported, tmp_path):
     assert result.passed, result.message
     assert result.waveform is not None and result.waveform.parent == result.run_dir
     assert result.waveform.stat().st_size > 0
+
+
+# -- protocol faults: a wrapper around a correct core breaks the handshake -------------------------
+
+_FAULTY_TOP = """\
+// Test fixture: wraps a correct core and breaks the stream protocol on purpose.
+module lgn_top(input clk, input rst, input in_valid, output in_ready, input [{n}-1:0] in_data,
+               output out_valid, input out_ready, output [{cw}-1:0] out_class,
+               output [{sw}-1:0] out_scores);
+  localparam DROP = {drop}, STUCK = {stuck}, PHANTOM = {phantom};
+  wire v, drop;
+  reg [2:0] count;
+  reg [3:0] age;
+  lgn_core core(.clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready), .in_data(in_data),
+                .out_valid(v), .out_ready(out_ready | drop), .out_class(out_class),
+                .out_scores(out_scores));
+  assign drop = DROP && count == 6 && v;   // swallow every 7th result
+  always @(posedge clk)
+    if (rst) begin count <= 0; age <= 0; end
+    else begin
+      if (v & (out_ready | drop)) count <= (count == 6) ? 3'd0 : count + 3'd1;
+      if (age != 4'd15) age <= age + 4'd1;
+    end
+  assign out_valid = STUCK ? 1'b0 : PHANTOM ? (v | (age < 3)) : (v & ~drop);
+endmodule
+"""
+
+
+@pytest.mark.icarus
+@pytest.mark.parametrize("fault,failing,text", [
+    ("drop", ("stream_random", "full_throughput"), r"^sample \d+: inputs 0x|^expected exactly"),
+    ("stuck", ("stream_random", "full_throughput"), r"^timeout: no transfer for \d+ cycles; accepted \d+ of 40"),
+    ("phantom", ("idle_after_reset", "stream_random"), r"out_valid is high but no sample is in flight"
+                                                       r"|out_valid is 1 although no sample was sent"),
+])
+def test_protocol_faults_are_caught(fault, failing, text, tmp_path):
+    import json
+
+    net = random_netlist(6, [9, 6], 3, seed=9)
+    out = tmp_path / "core"
+    manifest = export(net, out, top="lgn_core")
+    (out / "lgn_top.v").write_text(_FAULTY_TOP.format(
+        n=net.num_inputs, cw=net.class_width, sw=net.num_classes * net.score_width,
+        drop=int(fault == "drop"), stuck=int(fault == "stuck"), phantom=int(fault == "phantom")))
+    manifest.update(top="lgn_top", verilog=["lgn_top.v", "lgn_core.v"])
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    result = verify(out, sim="icarus", samples=40, build_dir=tmp_path / "build")
+    assert not result.passed
+    assert set(failing) <= set(result.failed_tests), result.failed_tests
+    assert re.search(text, result.message), result.message
