@@ -28,6 +28,7 @@ compare the ratios of one run.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -39,15 +40,17 @@ import torch.nn.functional as F
 BATCH, IN_DIM, WIDTH, DEPTH, CLASSES, TAU = 256, 784, 8000, 6, 10, 10.0
 
 
-def _median_step_time(step, warmup: int, steps: int) -> float:
+def _median_step_time(step, warmup: int, steps: int) -> tuple[float, float]:
+    """Median wall-clock and process-CPU seconds per step."""
     for _ in range(warmup):
         step()
-    times = []
+    wall, cpu = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def _data(seed: int):
@@ -57,7 +60,7 @@ def _data(seed: int):
     return x, y, g
 
 
-def time_lgn_hw(kernel: str, warmup: int, steps: int, seed: int) -> float:
+def time_lgn_hw(kernel: str, warmup: int, steps: int, seed: int) -> tuple[float, float]:
     from lgn_hw import gates
     from lgn_hw.train.kernels import logic_op, resolve_kernel
 
@@ -88,7 +91,7 @@ def time_lgn_hw(kernel: str, warmup: int, steps: int, seed: int) -> float:
     return _median_step_time(step, warmup, steps)
 
 
-def time_torchlogix(warmup: int, steps: int, seed: int) -> float:
+def time_torchlogix(warmup: int, steps: int, seed: int) -> tuple[float, float]:
     """The same network with torchlogix's LogicDense layers (run inside the bench venv)."""
     from torchlogix.layers import GroupSum, LogicDense  # noqa: PLC0415
 
@@ -121,11 +124,12 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     if args.only_torchlogix:
-        print(time_torchlogix(args.warmup, args.steps, args.seed))
+        print(*time_torchlogix(args.warmup, args.steps, args.seed))
         return 0
 
     print(f"{DEPTH} layers x {WIDTH} gates, batch {BATCH}, CPU threads {torch.get_num_threads()}, "
-          f"median of {args.steps} steps after {args.warmup} warm-up")
+          f"median of {args.steps} steps after {args.warmup} warm-up; "
+          f"load average {os.getloadavg()[0]:.1f}")
     times = {}
     for kernel in ("reference", "cpu"):
         times[f"lgn-hw {kernel}"] = time_lgn_hw(kernel, args.warmup, args.steps, args.seed)
@@ -133,10 +137,13 @@ def main(argv=None) -> int:
         out = subprocess.run([args.torchlogix, __file__, "--only-torchlogix", "--warmup",
                               str(args.warmup), "--steps", str(args.steps), "--seed", str(args.seed)],
                              check=True, capture_output=True, text=True)
-        times["torchlogix"] = float(out.stdout.strip().splitlines()[-1])
-    ref = times["lgn-hw reference"]
-    for name, t in times.items():
-        print(f"{name:20s} {t * 1e3:8.1f} ms/step   {ref / t:5.2f}x vs reference")
+        wall, cpu = out.stdout.split()[-2:]
+        times["torchlogix"] = (float(wall), float(cpu))
+    ref_wall, ref_cpu = times["lgn-hw reference"]
+    for name, (wall, cpu) in times.items():
+        print(f"{name:18s} {wall * 1e3:8.1f} ms/step {ref_wall / wall:6.2f}x vs reference   "
+              f"(CPU time {cpu * 1e3:8.1f} ms/step {ref_cpu / cpu:6.2f}x)")
+    print(f"load average at the end {os.getloadavg()[0]:.1f} (wall-clock figures need an idle machine)")
     return 0
 
 
