@@ -30,6 +30,7 @@ def register(sub):
     p.add_argument("--samples", type=int, default=200, metavar="N",
                    help="testbench samples (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="testbench seed (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -63,7 +64,7 @@ def run(args) -> int:
     t0 = time.perf_counter()
     try:
         manifest = export(net, args.out, top=top, pipeline=pipeline, testbench=args.testbench,
-                          testbench_samples=args.samples, seed=args.seed)
+                          testbench_samples=args.samples, seed=args.seed, quiet=args.quiet)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     seconds = time.perf_counter() - t0

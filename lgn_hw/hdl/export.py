@@ -142,12 +142,14 @@ def _to_verilog(core: LgnCore, top: str) -> str:
 
 
 def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipeline = Pipeline(),
-           testbench: bool = False, testbench_samples: int = 200, seed: int = 0) -> dict:
+           testbench: bool = False, testbench_samples: int = 200, seed: int = 0,
+           quiet: bool = False) -> dict:
     """Write the core's Verilog, the manifest and a netlist copy to ``out_dir``; return the manifest.
 
     With ``testbench=True`` also a self-checking Icarus testbench over
     ``testbench_samples`` random samples (``seed`` fixes both the samples and
-    the bench's valid/ready pattern).
+    the bench's valid/ready pattern). A progress bar on stderr shows the
+    steps unless ``quiet``.
     """
     if not isinstance(netlist, Netlist):
         raise TypeError(f"'netlist' must be a Netlist, not {netlist!r}")
@@ -163,10 +165,16 @@ def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipelin
         raise ValueError(f"output folder {str(out)!r} exists and is not a folder")
     netlist.validate()
 
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=3 + testbench, desc="export", unit="step", disable=quiet, leave=False)
     t0 = time.perf_counter()
+    bar.set_postfix_str(f"Amaranth -> Verilog, {netlist.num_gates} gates")
     core = LgnCore(netlist, pipeline)
     verilog_text = _to_verilog(core, top)
     log.info("converted %d gates to Verilog in %.1f s", netlist.num_gates, time.perf_counter() - t0)
+    bar.update(2)
+    bar.set_postfix_str("writing files")
 
     out.mkdir(parents=True, exist_ok=True)
     vfile = f"{top}.v"
@@ -175,8 +183,10 @@ def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipelin
     atomic_write_text(out / vfile, header + verilog_text)
     netlist.save(out / NETLIST_COPY)
 
+    bar.update(1)
     tb = None
     if testbench:
+        bar.set_postfix_str("testbench")
         bits = testbench_vectors(netlist, samples, seed)
         tbfile = f"tb_{top}.v"
         atomic_write_text(out / TB_INPUTS, _hex_words(bits))
@@ -214,6 +224,8 @@ def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipelin
         "generator": f"lgn-hw {__version__}",
     }
     atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    bar.update(bar.total - bar.n)
+    bar.close()
     return manifest
 
 
