@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amaranth.hdl import Elaboratable, Module
+from amaranth.lib import io
 
 from ..hdl import load_manifest
 from .tools import ToolNotFound, find_tool, tool_env_var
@@ -76,8 +77,10 @@ class _BoardTop(Elaboratable):
         self.divisor = round(platform.default_clk_frequency / self.baud)
         m.submodules.uart = uart = LgnUart(Geometry.from_manifest(self.manifest),
                                            top=self.manifest["top"], divisor=self.divisor)
-        pins = platform.request("uart", 0)
-        m.d.comb += [uart.rx.eq(pins.rx.i), pins.tx.o.eq(uart.tx)]
+        pins = platform.request("uart", 0, dir={"rx": "-", "tx": "-"})
+        m.submodules.rx_buffer = rx_buffer = io.Buffer("i", pins.rx)
+        m.submodules.tx_buffer = tx_buffer = io.Buffer("o", pins.tx)
+        m.d.comb += [uart.rx.eq(rx_buffer.i), tx_buffer.o.eq(uart.tx)]
         for name, text in self.sources.items():
             platform.add_file(name, text)
         return m

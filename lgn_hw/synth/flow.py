@@ -57,8 +57,9 @@ def _rel(path: Path, start: Path) -> str:
 
 
 def _count_cells(target: Target, cells_by_type: dict, core: str) -> dict:
-    counts = {"luts": 0, "ffs": 0, "carries": 0, "muxes": 0, "io": 0}
-    plural = {"lut": "luts", "ff": "ffs", "carry": "carries", "mux": "muxes", "io": "io"}
+    counts = {"luts": 0, "ffs": 0, "carries": 0, "muxes": 0, "rams": 0, "io": 0, "const": 0}
+    plural = {"lut": "luts", "ff": "ffs", "carry": "carries", "mux": "muxes", "ram": "rams",
+              "io": "io", "const": "const"}
     for cell, n in cells_by_type.items():
         kind = target.classify(cell.lstrip("\\"))
         if kind is not None:
@@ -80,11 +81,14 @@ def _parse_pnr(target: Target, report: dict) -> dict:
     fmax = report.get("fmax", {})
     # One clock: take the slowest if nextpnr lists more than one.
     achieved = [v["achieved"] for v in fmax.values() if "achieved" in v]
+    constraint = [v["constraint"] for v in fmax.values() if "constraint" in v]
     util = report.get("utilization", {})
     logic = util.get(target.logic_resource, {})
     used, avail = logic.get("used"), logic.get("available")
     return {
         "fmax_mhz": round(min(achieved), 2) if achieved else None,
+        # What nextpnr says it was asked for: proof that the clock constraint arrived.
+        "pnr_constraint_mhz": max(constraint) if constraint else None,
         "utilization": {
             "resource": target.logic_resource, "used": used, "available": avail,
             "fraction": round(used / avail, 4) if used is not None and avail else None,
@@ -147,14 +151,14 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
     t_synth = time.perf_counter() - t0
     cells = _core_cells(tgt, json.loads((out / "stat.json").read_text()), core)
 
-    pnr = {"fmax_mhz": None, "utilization": {
+    pnr = {"fmax_mhz": None, "pnr_constraint_mhz": None, "utilization": {
         "resource": "LUT", "used": cells["luts"], "available": tgt.capacity_luts,
         "fraction": round(cells["luts"] / tgt.capacity_luts, 4)}, "pnr_utilization": None}
     t_pnr = None
     if do_pnr:
         args = [*tgt.pnr_args, "--json", "netlist.json", *tgt.unconstrained_io,
                 "--freq", f"{freq:g}", "--timing-allow-fail", "--report", "pnr.json",
-                "--seed", str(seed), "-q"]
+                "--seed", str(seed)]
         t0 = time.perf_counter()
         run_tool(tgt.pnr_tool, args, cwd=out, log_name="nextpnr.log")
         t_pnr = time.perf_counter() - t0
@@ -181,11 +185,13 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         "ffs": cells["ffs"],
         "carries": cells["carries"],
         "muxes": cells["muxes"],
+        "rams": cells["rams"],
         "luts_per_gate": round(cells["luts"] / gates, 4) if gates else None,
         "cells_by_type": cells["cells_by_type"],
         "utilization": pnr["utilization"],
         "pnr_utilization": pnr["pnr_utilization"],
         "freq_target_mhz": freq if do_pnr else None,
+        "pnr_constraint_mhz": pnr["pnr_constraint_mhz"],
         "fmax_mhz": fmax,
         "timing_met": (fmax >= freq) if fmax is not None else None,
         "latency_cycles": latency,

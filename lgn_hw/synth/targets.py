@@ -26,7 +26,8 @@ class Target:
     cell_kinds: tuple           # (regex, kind) pairs classifying mapped cells
 
     def classify(self, cell_type: str) -> str | None:
-        """``'lut'``, ``'ff'``, ``'carry'``, ``'mux'``, ``'io'``, or None for anything else."""
+        """``'lut'``, ``'ff'``, ``'carry'``, ``'mux'``, ``'ram'`` (block or LUT RAM, shift
+        registers), ``'io'``, ``'const'``, or None for anything else."""
         for pattern, kind in self.cell_kinds:
             if re.fullmatch(pattern, cell_type):
                 return kind
@@ -37,12 +38,15 @@ class Target:
         return self.pnr_tool is not None
 
 
-_ICE40_CELLS = ((r"SB_LUT4", "lut"), (r"SB_DFF\w*", "ff"), (r"SB_CARRY", "carry"), (r"SB_IO\w*", "io"))
-_ECP5_CELLS = ((r"LUT4", "lut"), (r"TRELLIS_FF", "ff"), (r"CCU2[CD]", "carry"),
+_ICE40_CELLS = ((r"SB_LUT4", "lut"), (r"SB_RAM40_4K\w*", "ram"),
+                (r"SB_DFF\w*", "ff"), (r"SB_CARRY", "carry"), (r"SB_IO\w*", "io"))
+_ECP5_CELLS = ((r"LUT4", "lut"), (r"DP16KD|PDPW16KD|TRELLIS_DPR16X4", "ram"), (r"TRELLIS_FF", "ff"), (r"CCU2[CD]", "carry"),
                (r"PFUMX|L6MUX21", "mux"), (r"TRELLIS_IO|[IO]B", "io"))
-_XILINX_CELLS = ((r"LUT[1-6]", "lut"), (r"FD[RSCP]E(_1)?|LD[CP]E?", "ff"), (r"CARRY[48]", "carry"),
+_XILINX_CELLS = ((r"LUT[1-6]", "lut"), (r"RAM\w+|SRL\w+", "ram"),
+                 (r"FD[RSCP]E(_1)?|LD[CP]E?", "ff"), (r"CARRY[48]", "carry"),
                  (r"MUXF[789]", "mux"), (r"[IO]BUF\w*|BUFG\w*", "io"))
-_GOWIN_CELLS = ((r"LUT[1-4]", "lut"), (r"DFF\w*", "ff"), (r"ALU", "carry"), (r"MUX2_LUT[5-8]", "mux"),
+_GOWIN_CELLS = ((r"LUT[1-4]", "lut"), (r"RAM16\w*|SDPB?|DPB?|SPX?9?", "ram"), (r"GND|VCC", "const"),
+                (r"DFF\w*", "ff"), (r"ALU", "carry"), (r"MUX2_LUT[5-8]", "mux"),
                 (r"[IOT]BUF|IOBUF", "io"))
 
 TARGETS = {t.name: t for t in (
