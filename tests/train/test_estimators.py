@@ -14,6 +14,15 @@ from lgn_hw.netlist import evaluate
 from lgn_hw.train import ESTIMATORS, build_model, discrete_accuracy, gate_weights, to_netlist
 from lgn_hw.train.estimators import sample_gumbel
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """These tensors are tiny: extra intra-op threads only spin (and crawl on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 ALL = ["soft", "gumbel_soft", "st", "gumbel_st", "decoupled_st", "reinmax"]
 HARD = ["st", "gumbel_st", "decoupled_st", "reinmax"]
 TEMPS = dict(tau=1.5, tau_f=0.3, tau_b=2.5)
@@ -199,18 +208,9 @@ def _parity_toy():
     return x, (x[:, 0].long() ^ x[:, 1].long())  # balanced: chance is 50 %
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny tensors: extra threads only spin (and crawl on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("kernel", ["reference", "auto"])
 @pytest.mark.parametrize("name", ALL)
-def test_every_estimator_trains_a_small_network(name, kernel, one_thread):
+def test_every_estimator_trains_a_small_network(name, kernel):
     x, y = _parity_toy()
     model = build_model(6, 2, layers=2, width=32, estimator=name, tau=4.0, seed=0,
                         kernel=kernel, connections="unique")

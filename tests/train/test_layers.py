@@ -17,6 +17,15 @@ from lgn_hw.train import GroupSum, LogicLayer, LogicNet, build_model
 from lgn_hw.train.layers import random_connections, unique_connections
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """These tensors are tiny: extra intra-op threads only spin (and crawl on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def gen(seed):
     return torch.Generator().manual_seed(seed)
 
