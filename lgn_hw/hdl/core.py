@@ -22,8 +22,6 @@ It is::
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -43,7 +41,7 @@ FIFO_LATENCY = 2
 
 def _levels(count: int) -> int:
     """Levels of a binary reduction tree over ``count`` leaves."""
-    return max(0, math.ceil(math.log2(count))) if count > 1 else 0
+    return (count - 1).bit_length() if count > 1 else 0
 
 
 def _registers(levels: int, every: int) -> int:

@@ -9,8 +9,11 @@ lints everything, with the waivers of ``hdl_templates/verilator_lint.vlt``.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import logging
 import re
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -60,9 +63,14 @@ def split_modules(text: str) -> dict:
     return chunks
 
 
-def _parser(workdir):
+@functools.lru_cache(maxsize=1)
+def _parser():
+    """One pyverilog parser per process (building its LALR tables takes seconds)."""
     from pyverilog.vparser.parser import VerilogParser
 
+    # PLY writes its table module into outputdir; keep it out of the working directory.
+    workdir = tempfile.mkdtemp(prefix="lgn-pyverilog-")
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     return VerilogParser(outputdir=workdir, debug=False)
 
 
@@ -112,16 +120,15 @@ def lint(folder, *, verilator: bool = True, parse_limit: int = PARSE_LIMIT) -> L
         raise LintError(f"no module {top!r} in {', '.join(manifest['verilog'])} "
                         f"(modules: {', '.join(sorted(modules)) or 'none'})")
 
-    with tempfile.TemporaryDirectory(prefix="lgn-lint-") as work:
-        parser = _parser(work)
-        for name, text in modules.items():
-            if name != top and len(text) > parse_limit:
-                report.skipped.append(name)
-                continue
-            ports = parse_ports(parser, text, name)
-            report.parsed.append(name)
-            if name == top:
-                report.ports = ports
+    parser = _parser()
+    for name, text in modules.items():
+        if name != top and len(text) > parse_limit:
+            report.skipped.append(name)
+            continue
+        ports = parse_ports(parser, text, name)
+        report.parsed.append(name)
+        if name == top:
+            report.ports = ports
     want = [(p.name, p.direction, p.width) for p in core_ports(manifest)]
     if sorted(report.ports) != sorted(want):
         got, exp = set(report.ports), set(want)
