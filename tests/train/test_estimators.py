@@ -3,7 +3,12 @@ and every estimator training a small network through the public API."""
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -224,3 +229,45 @@ def test_every_estimator_trains_a_small_network(name, kernel):
         losses.append(loss.item())
     assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10])
     assert discrete_accuracy(model, x, y) >= 0.8
+
+
+_TRITON_SCRIPT = """
+import itertools, json, torch, torch.nn.functional as F
+from lgn_hw.train import build_model
+torch.set_num_threads(1)
+x = torch.tensor(list(itertools.product([0, 1], repeat=6)), dtype=torch.float32)
+y = x[:, 0].long() ^ x[:, 1].long()
+out = {}
+for name in %r:
+    for kernel in ("reference", "triton"):
+        model = build_model(6, 2, layers=2, width=32, estimator=name, tau=4.0, seed=0,
+                            kernel=kernel, connections="unique")
+        opt = torch.optim.Adam(model.parameters(), lr=0.1)
+        losses = []
+        for _ in range(8):
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        out[name + "/" + kernel] = losses
+print(json.dumps(out))
+""" % (ALL,)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None,
+                    reason="triton is not installed: pip install lgn-hw[gpu]")
+def test_every_estimator_trains_the_same_with_interpreted_triton():
+    """kernel="triton" under TRITON_INTERPRET=1 (a fresh process: the variable must be set before
+    the kernels are defined) follows the reference's training trajectory step for step."""
+    env = dict(os.environ, TRITON_INTERPRET="1")
+    proc = subprocess.run([sys.executable, "-c", _TRITON_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name in ALL:
+        ref, tri = out[name + "/reference"], out[name + "/triton"]
+        np.testing.assert_allclose(tri, ref, rtol=0, atol=1e-4, err_msg=name)
+        if not ESTIMATORS[name].stochastic:  # noisy ones need more steps to show it
+            assert tri[-1] < tri[0], name
