@@ -10,7 +10,8 @@
 // columns of its chunk in grad_xt (so the scatter-add over neurons is
 // race-free) and accumulates partial coefficient gradients, summed at the end.
 
-#include <torch/extension.h>
+#include <ATen/ATen.h>
+#include <torch/csrc/utils/pybind.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -87,11 +88,11 @@ void backward_impl(const T* gyt, const T* xt, const int64_t* ia, const int64_t* 
   });
 }
 
-void check_args(const torch::Tensor& xt, const torch::Tensor& ia, const torch::Tensor& ib,
-                const torch::Tensor& coef) {
+void check_args(const at::Tensor& xt, const at::Tensor& ia, const at::Tensor& ib,
+                const at::Tensor& coef) {
   TORCH_CHECK(xt.dim() == 2 && xt.is_contiguous(), "xt must be a contiguous 2-D tensor");
-  TORCH_CHECK(ia.dtype() == torch::kInt64 && ia.is_contiguous() && ia.dim() == 1, "idx_a must be contiguous int64");
-  TORCH_CHECK(ib.dtype() == torch::kInt64 && ib.is_contiguous() && ib.dim() == 1, "idx_b must be contiguous int64");
+  TORCH_CHECK(ia.dtype() == at::kLong && ia.is_contiguous() && ia.dim() == 1, "idx_a must be contiguous int64");
+  TORCH_CHECK(ib.dtype() == at::kLong && ib.is_contiguous() && ib.dim() == 1, "idx_b must be contiguous int64");
   TORCH_CHECK(coef.is_contiguous() && coef.dim() == 2 && coef.size(1) == 4, "coef must be contiguous (out_dim, 4)");
   TORCH_CHECK(coef.scalar_type() == xt.scalar_type(), "coef and xt must have the same dtype");
   TORCH_CHECK(ia.size(0) == coef.size(0) && ib.size(0) == coef.size(0), "index and coef lengths differ");
@@ -99,13 +100,13 @@ void check_args(const torch::Tensor& xt, const torch::Tensor& ia, const torch::T
 
 // A (rows, cols) tensor stored feature-major (strides (1, rows)); not a view,
 // so callers may modify it in place.
-torch::Tensor feature_major(int64_t rows, int64_t cols, const torch::Tensor& like, bool zero) {
+at::Tensor feature_major(int64_t rows, int64_t cols, const at::Tensor& like, bool zero) {
   auto t = at::empty_strided({rows, cols}, {1, std::max<int64_t>(rows, 1)}, like.options());
   return zero ? t.zero_() : t;
 }
 
 // xt (in_dim, batch) -> y (batch, out_dim), stored feature-major.
-torch::Tensor forward(torch::Tensor xt, torch::Tensor ia, torch::Tensor ib, torch::Tensor coef) {
+at::Tensor forward(at::Tensor xt, at::Tensor ia, at::Tensor ib, at::Tensor coef) {
   check_args(xt, ia, ib, coef);
   const int64_t batch = xt.size(1);
   const int64_t out_dim = coef.size(0);
@@ -120,8 +121,8 @@ torch::Tensor forward(torch::Tensor xt, torch::Tensor ia, torch::Tensor ib, torc
 
 // Returns (grad_x (batch, in_dim) stored feature-major, or undefined;
 //          grad_coef (out_dim, 4), or undefined).
-std::vector<torch::Tensor> backward(torch::Tensor gyt, torch::Tensor xt, torch::Tensor ia,
-                                    torch::Tensor ib, torch::Tensor coef, bool need_x,
+std::vector<at::Tensor> backward(at::Tensor gyt, at::Tensor xt, at::Tensor ia,
+                                    at::Tensor ib, at::Tensor coef, bool need_x,
                                     bool need_coef) {
   check_args(xt, ia, ib, coef);
   const int64_t batch = xt.size(1);
@@ -133,9 +134,9 @@ std::vector<torch::Tensor> backward(torch::Tensor gyt, torch::Tensor xt, torch::
   const int64_t lines = (batch + 15) / 16;
   const int64_t nchunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), lines));
   const int64_t chunk = std::max<int64_t>(1, (lines + nchunks - 1) / nchunks) * 16;
-  torch::Tensor gx = need_x ? feature_major(batch, xt.size(0), xt, true) : torch::Tensor();
-  torch::Tensor gxt = need_x ? gx.t() : torch::Tensor();
-  torch::Tensor parts = need_coef ? torch::empty({nchunks, out_dim, 4}, xt.options()) : torch::Tensor();
+  at::Tensor gx = need_x ? feature_major(batch, xt.size(0), xt, true) : at::Tensor();
+  at::Tensor gxt = need_x ? gx.t() : at::Tensor();
+  at::Tensor parts = need_coef ? at::empty({nchunks, out_dim, 4}, xt.options()) : at::Tensor();
   AT_DISPATCH_FLOATING_TYPES(xt.scalar_type(), "lgn_logic_op_backward", [&] {
     backward_impl<scalar_t>(gyt.data_ptr<scalar_t>(), xt.data_ptr<scalar_t>(), ia.data_ptr<int64_t>(),
                             ib.data_ptr<int64_t>(), coef.data_ptr<scalar_t>(),
@@ -143,7 +144,7 @@ std::vector<torch::Tensor> backward(torch::Tensor gyt, torch::Tensor xt, torch::
                             need_coef ? parts.data_ptr<scalar_t>() : nullptr, batch, out_dim, chunk,
                             nchunks);
   });
-  torch::Tensor gcoef = need_coef ? parts.sum(0) : torch::Tensor();
+  at::Tensor gcoef = need_coef ? parts.sum(0) : at::Tensor();
   return {gx, gcoef};
 }
 
