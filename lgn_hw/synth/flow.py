@@ -64,8 +64,9 @@ def _count_cells(target: Target, cells_by_type: dict, core: str) -> dict:
         kind = target.classify(cell.lstrip("\\"))
         if kind is not None:
             counts[plural[kind]] += int(n)
+    # Yosys-internal bookkeeping cells ($scopeinfo after flatten) are not hardware.
     counts["cells_by_type"] = {k.lstrip("\\"): int(v) for k, v in sorted(cells_by_type.items())
-                               if k.lstrip("\\") != core}
+                               if k.lstrip("\\") != core and not k.startswith("$")}
     return counts
 
 

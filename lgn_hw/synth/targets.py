@@ -42,7 +42,7 @@ _ICE40_CELLS = ((r"SB_LUT4", "lut"), (r"SB_RAM40_4K\w*", "ram"),
                 (r"SB_DFF\w*", "ff"), (r"SB_CARRY", "carry"), (r"SB_IO\w*", "io"))
 _ECP5_CELLS = ((r"LUT4", "lut"), (r"DP16KD|PDPW16KD|TRELLIS_DPR16X4", "ram"), (r"TRELLIS_FF", "ff"), (r"CCU2[CD]", "carry"),
                (r"PFUMX|L6MUX21", "mux"), (r"TRELLIS_IO|[IO]B", "io"))
-_XILINX_CELLS = ((r"LUT[1-6]", "lut"), (r"RAM\w+|SRL\w+", "ram"),
+_XILINX_CELLS = ((r"LUT[1-6]|INV", "lut"), (r"RAM\w+|SRL\w+", "ram"),
                  (r"FD[RSCP]E(_1)?|LD[CP]E?", "ff"), (r"CARRY[48]", "carry"),
                  (r"MUXF[789]", "mux"), (r"[IO]BUF\w*|BUFG\w*", "io"))
 _GOWIN_CELLS = ((r"LUT[1-4]", "lut"), (r"RAM16\w*|SDPB?|DPB?|SPX?9?", "ram"), (r"GND|VCC", "const"),
