@@ -6,7 +6,7 @@ synthesizes each export for iCE40 HX8K and ECP5-25k (Yosys + nextpnr, the core
 wrapped out of context), prints a table and plots it. The goal for the default
 pipeline: at most 0.5 LUT4 per gate on iCE40 with fmax >= 100 MHz on the HX8K.
 
-    python bench/hw_sweep.py [--netlist NET.lgn.json] [--out build/hw_sweep] [--jobs 2]
+    python bench/hw_sweep.py [--netlist NET.lgn.json] [--out build/hw_sweep] [--jobs 2] [--collect]
 
 Without --netlist a random netlist of the default digits shape (192 inputs,
 10 classes; --layers/--width, default 4 x 1000) stands in, and the output says so.
@@ -40,7 +40,15 @@ def main(argv=None) -> int:
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--out", default="build/hw_sweep")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--collect", action="store_true",
+                    help="only print the table of the reports already under --out (an interrupted sweep)")
     args = ap.parse_args(argv)
+    if args.collect:
+        found = sorted(Path(args.out).glob("g*_p*/synth-*/report.json"))
+        reports = [json.loads(f.read_text()) for f in found]
+        reports.sort(key=lambda r: (r["target"], r["pipeline"]["gate_every"], r["pipeline"]["popcount_every"]))
+        print(format_table(reports))
+        return 0
 
     if args.netlist:
         net = load(args.netlist)
