@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 SOFT_MODES = ("train", "mixture")
+_PER_SAMPLE_BATCH = 256
 
 
 def _as_netlist(model_or_netlist) -> Netlist:
@@ -65,6 +66,11 @@ def _predict(model: LogicNet, x, *, training: bool, batch_size: int) -> torch.Te
     x = torch.as_tensor(x)
     if x.dim() != 2 or x.shape[1] != model.num_inputs:
         raise ValueError(f"inputs must have shape (n, {model.num_inputs}), not {tuple(x.shape)}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"'batch_size' must be a positive integer, not {batch_size!r}")
+    if training and any(layer.noise == "sample" for layer in model.layers):
+        # Per-sample noise holds (batch, width, 16) gate weights per layer: keep chunks small.
+        batch_size = min(batch_size, _PER_SAMPLE_BATCH)
     was_training = model.training
     saved_ops = [layer.last_ops for layer in model.layers]
     model.train(training)

@@ -201,3 +201,14 @@ def test_accuracy_errors():
         discrete_accuracy(model, bits(5, 9, 0), torch.zeros(5))
     with pytest.raises(ValueError, match=r"^'mode' must be one of \('train', 'mixture'\), not 'soft'$"):
         soft_accuracy(model, bits(5, 10, 0), torch.zeros(5), mode="soft")
+
+
+def test_soft_accuracy_with_per_sample_noise():
+    model = build_model(10, 2, layers=2, width=20, estimator="gumbel_st", noise="sample", seed=0)
+    x = bits(300, 10, 0)
+    y = (x[:, 0] > 0).long()
+    acc = soft_accuracy(model, x, y, batch_size=1000, seed=1)
+    assert 0.0 <= acc <= 1.0
+    assert acc == soft_accuracy(model, x, y, batch_size=1000, seed=1)
+    with pytest.raises(ValueError, match=r"^'batch_size' must be a positive integer, not 0$"):
+        soft_accuracy(model, x, y, batch_size=0)
