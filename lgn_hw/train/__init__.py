@@ -35,4 +35,6 @@ __all__ = [
 ]
 
 # Other modules of this stage append their exports below this line (e.g. the trainer).
-from .trainer import Trainer, TrainResult, train; from .config import TrainConfig, ConfigError, load_config; __all__ += ["Trainer", "TrainResult", "train", "TrainConfig", "ConfigError", "load_config"]  # noqa: E402,E702
+from .config import ConfigError, TrainConfig, load_config  # noqa: E402
+from .trainer import TrainResult, Trainer, train  # noqa: E402
+__all__ += ["Trainer", "TrainResult", "train", "TrainConfig", "ConfigError", "load_config"]

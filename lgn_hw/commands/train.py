@@ -1,0 +1,118 @@
+"""``lgn-hw train``: train a logic-gate network and write its best netlist (one call to :func:`lgn_hw.train.train`)."""
+
+from __future__ import annotations
+
+
+from ..cli import UsageError
+
+_INT_LIST = "N or N,N,..."
+
+
+def _width(text):
+    try:
+        parts = [int(p) for p in text.split(",")]
+    except ValueError:
+        raise ValueError(f"width must be an integer or comma-separated integers, not {text!r}") from None
+    return parts[0] if len(parts) == 1 else parts
+
+
+def register(sub):
+    from ..data import DATASETS
+    from ..train.config import OPTIMIZERS, SCHEDULES
+    from ..train.estimators import ESTIMATORS
+
+    p = sub.add_parser(
+        "train", help="train a logic-gate network on a dataset",
+        description="Train a differentiable logic-gate network and write the netlist with the best "
+        "discrete validation accuracy (OUT/best.lgn.json), metrics.jsonl, plots and a checkpoint "
+        "after every epoch. Settings come from defaults, then --config, then the flags given. "
+        "Ctrl-C saves a checkpoint; --resume continues exactly where the run stopped. Under "
+        "torchrun (torchrun --nproc_per_node N -m lgn_hw train ...) it trains data-parallel.")
+    p.add_argument("--dataset", help=f"one of {', '.join(DATASETS)} (parity/majority as parity:N); default digits")
+    p.add_argument("--out", required=True, help="output directory of the run")
+    p.add_argument("--config", help="TOML file of settings (a [train] table or top-level keys named like the flags)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--data-dir", help="directory with MNIST / Fashion-MNIST / CIFAR-10 files")
+    p.add_argument("--levels", type=int, help="thermometer thresholds per feature (dataset default otherwise)")
+    p.add_argument("--thresholds", choices=("uniform", "quantile"), help="how thermometer thresholds are fitted")
+    p.add_argument("--layers", type=int, help="logic layers (default 4)")
+    p.add_argument("--width", type=_width, metavar=_INT_LIST, help="gates per layer (default 4000)")
+    p.add_argument("--estimator", choices=sorted(ESTIMATORS), help="gate estimator (default soft)")
+    p.add_argument("--tau", type=float, help="group-sum temperature (default sqrt of outputs per class)")
+    p.add_argument("--gate-tau", type=float, help="estimator temperature (default 1)")
+    p.add_argument("--tau-f", type=float, help="decoupled_st forward temperature (default 0.1)")
+    p.add_argument("--tau-b", type=float, help="decoupled_st backward temperature (default 2)")
+    p.add_argument("--noise", choices=("neuron", "sample"), help="Gumbel noise per neuron or per sample")
+    p.add_argument("--connections", choices=("random", "unique"), help="how gates pick their inputs")
+    p.add_argument("--init", choices=("gaussian", "residual"), help="initial gate logits")
+    p.add_argument("--kernel", choices=("auto", "reference", "cpu", "triton"), help="logic-op kernel (default auto)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
+    p.add_argument("--lr", type=float, help="learning rate (default 0.01)")
+    p.add_argument("--weight-decay", type=float, help="default 0")
+    p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (default constant)")
+    p.add_argument("--batch-size", type=int, help="global batch size, split over processes (default 128)")
+    p.add_argument("--epochs", type=int, help="default 50")
+    p.add_argument("--seed", type=int, help="training seed (default 0)")
+    p.add_argument("--split-seed", type=int, help="seed of the dataset split (default 0)")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.set_defaults(func=run)
+
+
+#: flag destinations that are settings (everything else steers the command)
+_NOT_SETTINGS = {"out", "config", "resume", "quiet", "func", "command", "verbose"}
+
+
+def overrides_from_args(args) -> dict:
+    return {k: v for k, v in vars(args).items() if k not in _NOT_SETTINGS and v is not None}
+
+
+def resolve_config(args):
+    """Defaults (or the checkpoint's settings on --resume), then --config, then the flags."""
+    from pathlib import Path
+
+    from ..train.checkpoint import load_checkpoint
+    from ..train.config import TrainConfig, load_config
+    from ..train.trainer import CHECKPOINT
+
+    settings = {}
+    if args.resume:
+        settings.update(load_checkpoint(Path(args.out) / CHECKPOINT)["config"])
+    if args.config:
+        settings.update(load_config(args.config))
+    settings.update(overrides_from_args(args))
+    return TrainConfig.from_dict(settings, where=args.config or "settings")
+
+
+def run(args) -> int:
+    from ..data import DataFileError
+    from ..train.checkpoint import CheckpointError
+    from ..train.config import ConfigError
+    from ..train.trainer import train
+
+    try:
+        cfg = resolve_config(args)
+        result = train(cfg, args.out, resume=args.resume, quiet=args.quiet)
+    except (ConfigError, CheckpointError, DataFileError) as exc:
+        raise UsageError(str(exc)) from None
+    except ValueError as exc:  # bad dataset name, width not a multiple of classes, ...
+        raise UsageError(str(exc)) from None
+    if result.netlist is None:  # not rank 0 under torchrun, or stopped before the first epoch ended
+        if result.interrupted:
+            print(f"lgn-hw train: interrupted; checkpoint saved, continue with --resume --out {args.out}")
+            return 130
+        return 0
+    if not args.quiet:
+        b = result.best
+        print(f"dataset        {cfg.dataset}")
+        print(f"epochs         {result.epochs_done} of {cfg.epochs}")
+        print(f"best epoch     {b['epoch']}  (val discrete {b['val_discrete']:.4f}, soft {b['val_soft']:.4f})")
+        print(f"test accuracy  {result.test_accuracy:.4f} discrete (netlist), {b['test_soft']:.4f} soft")
+        print(f"gates          {result.netlist.num_gates} ({b['unused_gates']} unused)")
+        print(f"netlist        {result.netlist_path}")
+    if result.interrupted:
+        print(f"lgn-hw train: interrupted; checkpoint saved, continue with --resume --out {args.out}")
+        return 130
+    return 0
+
+
