@@ -68,9 +68,10 @@ def expected(name, theta, g, tau, tau_f, tau_b):
     raise AssertionError(name)
 
 
+@pytest.mark.parametrize("temps", [TEMPS, dict(tau=1.0, tau_f=1.0, tau_b=1.0)], ids=["temps", "ones"])
 @pytest.mark.parametrize("noise", ["neuron", "sample"])
 @pytest.mark.parametrize("name", ALL)
-def test_values_and_gradients_match_the_formulas(name, noise):
+def test_values_and_gradients_match_the_formulas(name, noise, temps):
     torch.manual_seed(0)
     theta = torch.randn(7, 16, dtype=torch.float64, requires_grad=True)
     batch = 3
@@ -79,13 +80,13 @@ def test_values_and_gradients_match_the_formulas(name, noise):
     v = torch.randn(shape, dtype=torch.float64)  # an arbitrary upstream gradient
 
     w = gate_weights(theta, name, noise=noise, batch_size=batch,
-                     generator=torch.Generator().manual_seed(5), **TEMPS)
+                     generator=torch.Generator().manual_seed(5), **temps)
     (w * v).sum().backward()
     got_grad = theta.grad.clone()
 
     theta.grad = None
     g = gumbel(shape, 5) if stochastic else None
-    ref = expected(name, theta, g, **TEMPS)
+    ref = expected(name, theta, g, **temps)
     (ref * v).sum().backward()
 
     assert w.shape == shape
