@@ -14,7 +14,8 @@ def register(sub):
         "export", help="generate the Verilog core of a netlist",
         description="Generate synthesizable Verilog (via Amaranth) for a netlist: a pipelined core "
         "with a valid/ready stream interface, plus manifest.json (ports, widths, latency) and a "
-        "copy of the netlist. With --testbench also a self-checking Icarus testbench.")
+        "copy of the netlist (optimised unless --no-opt; the manifest and the copy describe what "
+        "was exported). With --testbench also a self-checking Icarus testbench.")
     p.add_argument("netlist", help="a *.lgn.json netlist file")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     p.add_argument("--top", default="lgn_top", help="top module name (default: %(default)s)")
@@ -26,6 +27,10 @@ def register(sub):
     p.add_argument("--popcount-every", type=int, metavar="R",
                    help="a register after every R adder-tree levels; 0: combinational (default 1)")
     p.add_argument("--no-argmax-reg", action="store_true", help="leave the argmax tree combinational")
+    p.add_argument("--no-opt", action="store_true",
+                   help="export the netlist as trained; by default it is first optimised (dead, "
+                        "constant, wire and duplicate gates removed; the function is unchanged "
+                        "and checked against the original with the golden model)")
     p.add_argument("--testbench", action="store_true", help="also write tb_<top>.v and its hex files")
     p.add_argument("--samples", type=int, default=200, metavar="N",
                    help="testbench samples (default: %(default)s)")
@@ -50,6 +55,22 @@ def pipeline_from_args(args) -> Pipeline:
         raise UsageError(str(exc)) from None
 
 
+def _optimized(net, *, quiet: bool):
+    """``net`` optimised, after checking with the golden model that its scores are unchanged."""
+    from ..netlist.equiv import check_equivalent
+    from ..netlist.opt import optimize
+
+    out, report = optimize(net)
+    result = check_equivalent(net, out, num_random=20_000)
+    if not result:  # never expected: the passes are proved per rule; refuse rather than export it
+        raise RuntimeError(f"optimiser bug, export with --no-opt: {result.describe()}")
+    if not quiet:
+        b, a = report.before, report.after
+        print(f"optimised   {b.total} -> {a.total} gates ({b.logic} -> {a.logic} logic), "
+              f"{'all' if result.exhaustive else result.vectors} input vectors checked equal")
+    return out
+
+
 def run(args) -> int:
     try:
         top = check_top_name(args.top)
@@ -62,6 +83,8 @@ def run(args) -> int:
         raise UsageError(f"--seed must be non-negative, not {args.seed}")
     net = load(args.netlist)
     t0 = time.perf_counter()
+    if not args.no_opt:
+        net = _optimized(net, quiet=args.quiet)
     try:
         manifest = export(net, args.out, top=top, pipeline=pipeline, testbench=args.testbench,
                           testbench_samples=args.samples, seed=args.seed, quiet=args.quiet)
