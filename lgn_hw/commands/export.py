@@ -55,7 +55,7 @@ def pipeline_from_args(args) -> Pipeline:
         raise UsageError(str(exc)) from None
 
 
-def _optimized(net, *, quiet: bool):
+def _optimized(net):
     """``net`` optimised, after checking with the golden model that its scores are unchanged."""
     from ..netlist.equiv import check_equivalent
     from ..netlist.opt import optimize
@@ -64,10 +64,9 @@ def _optimized(net, *, quiet: bool):
     result = check_equivalent(net, out, num_random=20_000)
     if not result:  # never expected: the passes are proved per rule; refuse rather than export it
         raise RuntimeError(f"optimiser bug, export with --no-opt: {result.describe()}")
-    if not quiet:
-        b, a = report.before, report.after
-        print(f"optimised   {b.total} -> {a.total} gates ({b.logic} -> {a.logic} logic), "
-              f"{'all' if result.exhaustive else result.vectors} input vectors checked equal")
+    b, a = report.before, report.after
+    print(f"optimised   {b.total} -> {a.total} gates ({b.logic} -> {a.logic} logic), "
+          f"{'all' if result.exhaustive else result.vectors} input vectors checked equal")
     return out
 
 
@@ -84,7 +83,7 @@ def run(args) -> int:
     net = load(args.netlist)
     t0 = time.perf_counter()
     if not args.no_opt:
-        net = _optimized(net, quiet=args.quiet)
+        net = _optimized(net)
     try:
         manifest = export(net, args.out, top=top, pipeline=pipeline, testbench=args.testbench,
                           testbench_samples=args.samples, seed=args.seed, quiet=args.quiet)
