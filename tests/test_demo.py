@@ -1,0 +1,29 @@
+"""``lgn-hw demo --quick``: every stage end to end (train, optimise, export, verify, synth)."""
+
+import json
+
+import pytest
+
+from lgn_hw.cli import main
+
+
+@pytest.mark.integration
+@pytest.mark.icarus
+@pytest.mark.verilator
+@pytest.mark.slow
+def test_demo_quick_end_to_end(tmp_path, capsys):
+    out = tmp_path / "demo"
+    rc = main(["demo", "--quick", "--out", str(out), "--samples", "64", "--quiet"])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    assert "verify icarus        passed" in text
+    assert "verify verilator     passed" in text
+    assert "synthesis" in text and "latency" in text
+    manifest = json.loads((out / "hw" / "manifest.json").read_text())
+    assert manifest["num_inputs"] == 192 and manifest["num_classes"] == 10
+    assert (out / "train" / "best.lgn.json").is_file()
+
+
+def test_demo_rejects_bad_samples(tmp_path, capsys):
+    assert main(["demo", "--quick", "--samples", "0", "--out", str(tmp_path)]) == 2
+    assert "--samples must be at least 1" in capsys.readouterr().err
