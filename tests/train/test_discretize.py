@@ -10,14 +10,9 @@ from lgn_hw.data import Encoder
 from lgn_hw.netlist import Netlist, evaluate, load, predict
 from lgn_hw.train import build_model, to_netlist
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: extra intra-op threads only spin (and crawl on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+
 
 
 ALL = ["soft", "gumbel_soft", "st", "gumbel_st", "decoupled_st", "reinmax"]

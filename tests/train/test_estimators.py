@@ -20,13 +20,6 @@ from lgn_hw.train import ESTIMATORS, build_model, discrete_accuracy, gate_weight
 from lgn_hw.train.estimators import sample_gumbel
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: extra intra-op threads only spin (and crawl on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 ALL = ["soft", "gumbel_soft", "st", "gumbel_st", "decoupled_st", "reinmax"]
 HARD = ["st", "gumbel_st", "decoupled_st", "reinmax"]
@@ -235,6 +228,8 @@ def test_every_estimator_trains_a_small_network(name, kernel):
 _TRITON_SCRIPT = """
 import itertools, json, torch, torch.nn.functional as F
 from lgn_hw.train import build_model
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 torch.set_num_threads(1)
 x = torch.tensor(list(itertools.product([0, 1], repeat=6)), dtype=torch.float32)
 y = x[:, 0].long() ^ x[:, 1].long()

@@ -16,14 +16,9 @@ from lgn_hw import gates
 from lgn_hw.train import GroupSum, LogicLayer, LogicNet, build_model
 from lgn_hw.train.layers import random_connections, unique_connections
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: extra intra-op threads only spin (and crawl on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+
 
 
 def gen(seed):

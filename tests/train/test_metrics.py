@@ -12,16 +12,11 @@ import torch
 from lgn_hw import gates
 from lgn_hw.netlist import Layer, Netlist, evaluate, random_netlist
 from lgn_hw.train import (build_model, discrete_accuracy, evaluate_metrics, gate_histogram, perplexity,
+
+pytestmark = pytest.mark.usefixtures("one_thread")
                           soft_accuracy, to_netlist, unused_gates)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: extra intra-op threads only spin (and crawl on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 OP = gates.OP_BY_NAME
 
