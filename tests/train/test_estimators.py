@@ -19,6 +19,8 @@ from lgn_hw.netlist import evaluate
 from lgn_hw.train import ESTIMATORS, build_model, discrete_accuracy, gate_weights, to_netlist
 from lgn_hw.train.estimators import sample_gumbel
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 
 ALL = ["soft", "gumbel_soft", "st", "gumbel_st", "decoupled_st", "reinmax"]
@@ -228,8 +230,6 @@ def test_every_estimator_trains_a_small_network(name, kernel):
 _TRITON_SCRIPT = """
 import itertools, json, torch, torch.nn.functional as F
 from lgn_hw.train import build_model
-
-pytestmark = pytest.mark.usefixtures("one_thread")
 torch.set_num_threads(1)
 x = torch.tensor(list(itertools.product([0, 1], repeat=6)), dtype=torch.float32)
 y = x[:, 0].long() ^ x[:, 1].long()

@@ -12,9 +12,9 @@ import torch
 from lgn_hw import gates
 from lgn_hw.netlist import Layer, Netlist, evaluate, random_netlist
 from lgn_hw.train import (build_model, discrete_accuracy, evaluate_metrics, gate_histogram, perplexity,
+                          soft_accuracy, to_netlist, unused_gates)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-                          soft_accuracy, to_netlist, unused_gates)
 
 
 
