@@ -43,11 +43,18 @@ class Feature:
         return {"kind": "bit"}
 
 
+def _finite(v) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int beyond float range
+        return False
+
+
 def _numbers(where, value):
     if not isinstance(value, (list, tuple)) or not value:
         raise ValueError(f"{where} must be a non-empty list of numbers, not {value!r:.60}")
     for v in value:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v):
             raise ValueError(f"{where} must hold finite numbers, not {v!r}")
     return tuple(float(v) for v in value)
 

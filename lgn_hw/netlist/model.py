@@ -139,9 +139,13 @@ class Netlist:
         _check_int("num_classes", self.num_classes, minimum=1)
         if isinstance(self.tau, bool) or not isinstance(self.tau, (int, float, np.floating, np.integer)):
             raise _fail("tau", "must be a positive number", self.tau)
-        if not math.isfinite(float(self.tau)) or float(self.tau) <= 0:
+        try:
+            tau = float(self.tau)
+        except OverflowError:  # an int beyond float range
+            tau = math.inf
+        if not math.isfinite(tau) or tau <= 0:
             raise _fail("tau", "must be a positive finite number", self.tau)
-        self.tau = float(self.tau)
+        self.tau = tau
         if not self.layers:
             raise _fail("layers", "must hold at least one layer", [])
         prev = self.num_inputs
@@ -265,6 +269,8 @@ def _check_int(where, value, minimum):
         raise _fail(where, "must be an integer", value)
     if value < minimum:
         raise _fail(where, f"must be at least {minimum}", value)
+    if value > _MAX_INDEX:
+        raise _fail(where, f"must be at most {_MAX_INDEX}", value)
 
 
 def _int_list(where, value) -> np.ndarray:

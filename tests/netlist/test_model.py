@@ -76,6 +76,12 @@ BAD = [
     (("extra",), 1, r"^extra: unknown field, got 1$"),
     (("metadata",), [], r"^metadata: must be an object, got \[\]$"),
     (("encoder",), {"type": "features", "features": [{"kind": "bit"}]}, r"^encoder: produces 1 bits but num_inputs is 6$"),
+    # Found by the fuzz test in CI: integers too large for a float crashed with OverflowError.
+    (("tau",), 10**400, r"^tau: must be a positive finite number, got 1000000000"),
+    (("num_inputs",), 10**30, r"^num_inputs: must be at most 2147483647, got 1000000000"),
+    (("num_classes",), 10**30, r"^num_classes: must be at most 2147483647, got 1000000000"),
+    (("encoder",), {"type": "features", "features": [{"kind": "onehot", "values": [10**400]}]},
+     r"^encoder: features\[0\]\.values must hold finite numbers, not 1000000000"),
 ]
 
 
