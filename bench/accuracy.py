@@ -21,21 +21,14 @@ import time
 import torch
 
 from lgn_hw.train import TrainConfig, train
+from lgn_hw.train.presets import DATASET_PRESETS, estimator_defaults
 
-#: (name, settings, bar on discrete test accuracy or None)
-DEFAULTS = [
-    ("monk1", dict(dataset="monk1", layers=2, width=1000, epochs=400, batch_size=16, lr=0.02, tau=10.0,
-                   connections="unique"), 1.00),
-    ("monk2", dict(dataset="monk2", layers=2, width=400, epochs=150, batch_size=16, lr=0.02), None),
-    ("monk3", dict(dataset="monk3", layers=2, width=200, epochs=100, batch_size=16, lr=0.01), 0.97),
-    ("breast_cancer", dict(dataset="breast_cancer", layers=2, width=1000, epochs=60, batch_size=32,
-                           lr=0.01), 0.95),
-    ("parity:8", dict(dataset="parity:8", layers=3, width=200, epochs=200, batch_size=16, lr=0.02), None),
-    ("majority:9", dict(dataset="majority:9", layers=2, width=200, epochs=60, batch_size=16, lr=0.02), None),
-]
-DIGITS = dict(dataset="digits", layers=4, width=4000, epochs=40, batch_size=32, lr=0.01, tau=20.0)
+#: (name, settings, bar on discrete test accuracy or None), from lgn_hw.train.presets
+DEFAULTS = [(name, dict(settings, dataset=name), bar)
+            for name, (settings, bar) in DATASET_PRESETS.items() if name != "digits"]
+DIGITS = dict(DATASET_PRESETS["digits"][0], dataset="digits")
 ESTIMATORS = ("soft", "gumbel_st", "decoupled_st", "reinmax")
-BARS = {"digits": 0.97}
+BARS = {"digits": DATASET_PRESETS["digits"][1]}
 
 
 def run_one(label, settings, bar):
@@ -73,7 +66,7 @@ def main(argv=None):
     jobs = [(lab, s, bar) for lab, s, bar in DEFAULTS if only is None or lab in only]
     if only is None or "digits" in only:
         for est in args.estimators.split(","):
-            s = dict(DIGITS, estimator=est)
+            s = dict(DIGITS, **estimator_defaults(est), estimator=est)  # what each estimator needs
             if args.digits_epochs:
                 s["epochs"] = args.digits_epochs
             jobs.append(("digits", s, BARS["digits"] if est == "soft" else None))

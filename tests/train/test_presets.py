@@ -1,0 +1,38 @@
+"""Presets: every preset is a valid configuration, and the sampling estimators' defaults learn."""
+
+import pytest
+
+from lgn_hw.train import ESTIMATORS, TrainConfig, train
+from lgn_hw.train.presets import DATASET_PRESETS, ESTIMATOR_DEFAULTS, estimator_defaults, preset_config
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def test_every_estimator_has_defaults_and_every_preset_is_valid():
+    assert set(ESTIMATOR_DEFAULTS) == set(ESTIMATORS)
+    for name, (settings, bar) in DATASET_PRESETS.items():
+        assert isinstance(preset_config(name), TrainConfig)
+        assert bar is None or 0 < bar <= 1
+        for est in ESTIMATORS:
+            assert preset_config(name, est).estimator == est
+
+
+def test_precedence_and_errors():
+    cfg = preset_config("digits", "gumbel_st")
+    assert (cfg.init, cfg.lr, cfg.width, cfg.tau) == ("residual", 0.1, 4000, 20.0)
+    assert preset_config("digits", "soft").init == "gaussian"
+    assert preset_config("monk1").estimator == "gumbel_st"
+    assert preset_config("digits", "reinmax", lr=0.03).lr == 0.03
+    with pytest.raises(ValueError, match="no preset"):
+        preset_config("nope")
+    with pytest.raises(ValueError, match="estimator"):
+        estimator_defaults("hard")
+
+
+@pytest.mark.parametrize("estimator", ["gumbel_st", "reinmax"])
+def test_sampling_estimator_defaults_learn_a_deep_network(tmp_path, estimator):
+    # 4 layers of sampled gates: at chance with the gaussian init and lr 0.01 (the old defaults).
+    cfg = TrainConfig(dataset="majority:9", layers=4, width=200, epochs=8, batch_size=16, tau=5.0,
+                      estimator=estimator, kernel="reference", **estimator_defaults(estimator))
+    res = train(cfg, tmp_path, quiet=True)
+    assert res.test_accuracy >= 0.85
