@@ -73,7 +73,9 @@ def main(argv=None) -> int:
     trained_gates = load(args.trained).num_gates if args.trained else None
     if args.collect:
         reports = [json.loads(f.read_text()) for f in sorted(out.glob("g*_p*/synth-*/report.json"))]
-        return _finish(reports, out, f"collected from {out}", trained_gates, {})
+        breakdown = {f.parent.parent.name: _breakdown(f.parent.parent, f.parent.name[len("breakdown-"):], False)
+                     for f in sorted(out.glob("g*_p*/breakdown-*/stat.json"))}
+        return _finish(reports, out, f"collected from {out}", trained_gates, breakdown)
 
     if args.netlist:
         net = load(args.netlist)
@@ -117,10 +119,11 @@ def main(argv=None) -> int:
             r = synthesize(d, t)
         except ToolFailed as exc:
             # Most often the core does not fit the device: keep Yosys's counts, fmax "no fit".
-            print(f"  {d.name} {t}: place and route FAILED ({str(exc).splitlines()[-1].strip()})",
-                  file=sys.stderr, flush=True)
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            why = next((ln for ln in lines if ln.startswith("ERROR")), lines[-1])
+            print(f"  {d.name} {t}: place and route FAILED ({why})", file=sys.stderr, flush=True)
             r = synthesize(d, t, pnr=False, out_dir=d / f"synth-{t}-nopnr")
-            r["pnr_failed"] = str(exc).splitlines()[-1].strip()
+            r["pnr_failed"] = why
             rep.parent.mkdir(parents=True, exist_ok=True)
             rep.write_text(json.dumps(r, indent=1))
         print(f"  {d.name} {t}: {r['luts']} LUTs, {r['ffs']} FFs, fmax {r['fmax_mhz']} MHz "
@@ -168,7 +171,8 @@ def _finish(reports, out, source, trained_gates, breakdown) -> int:
     (out / "sweep.json").write_text(json.dumps({"reports": reports, "breakdown": breakdown,
                                                 "trained_gates": trained_gates}, indent=1))
     if breakdown:
-        print("\nLUTs / FFs per block (iCE40, hierarchy kept, so totals differ a little from above):")
+        print("\nLUTs / FFs per block (iCE40, hierarchy kept: no logic merges across blocks or gate layers, "
+              "so the gate layers here are an upper bound of their share above):")
         print("config  " + "  ".join(f"{p:>13}" for p in PARTS))
         for name in sorted(breakdown):
             b = breakdown[name]
