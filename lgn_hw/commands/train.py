@@ -20,18 +20,23 @@ def register(sub):
     from ..data import DATASETS
     from ..train.config import OPTIMIZERS, SCHEDULES
     from ..train.estimators import ESTIMATORS
+    from ..train.presets import DATASET_PRESETS
 
     p = sub.add_parser(
         "train", help="train a logic-gate network on a dataset",
         description="Train a differentiable logic-gate network and write the netlist with the best "
         "discrete validation accuracy (OUT/best.lgn.json), metrics.jsonl, plots and a checkpoint "
-        "after every epoch. Settings come from defaults, then --config, then the flags given. "
+        "after every epoch. Settings come from the defaults (or --preset), then the chosen "
+        "estimator's own defaults for what is not given (gumbel_st and reinmax: --init residual "
+        "--lr 0.1; with the plain defaults they stay at chance), then --config, then the flags. "
         "Ctrl-C saves a checkpoint; --resume continues exactly where the run stopped. Under "
         "torchrun (torchrun --nproc_per_node N -m lgn_hw train ...) it trains data-parallel.")
     p.add_argument("--dataset", help=f"one of {', '.join(DATASETS)} (parity/majority as parity:N); default digits")
     p.add_argument("--out", required=True, help="output directory of the run")
     p.add_argument("--config", help="TOML file of settings (a [train] table or top-level keys named like the flags)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--preset", action="store_true",
+                   help=f"start from the measured configuration of --dataset ({', '.join(DATASET_PRESETS)})")
     p.add_argument("--data-dir", help="directory with MNIST / Fashion-MNIST / CIFAR-10 files")
     p.add_argument("--levels", type=int, help="thermometer thresholds per feature (dataset default otherwise)")
     p.add_argument("--thresholds", choices=("uniform", "quantile"), help="how thermometer thresholds are fitted")
@@ -60,7 +65,7 @@ def register(sub):
 
 
 #: flag destinations that are settings (everything else steers the command)
-_NOT_SETTINGS = {"out", "config", "resume", "quiet", "func", "command", "verbose"}
+_NOT_SETTINGS = {"out", "config", "resume", "preset", "quiet", "func", "command", "verbose"}
 
 
 def overrides_from_args(args) -> dict:
@@ -68,19 +73,35 @@ def overrides_from_args(args) -> dict:
 
 
 def resolve_config(args):
-    """Defaults (or the checkpoint's settings on --resume), then --config, then the flags."""
+    """The settings of the run, in order of precedence (last wins).
+
+    On ``--resume``: the checkpoint's settings, then ``--config``, then the flags.
+    Otherwise: the :class:`TrainConfig` defaults, or with ``--preset`` the dataset's
+    preset; then, for the keys not given, the chosen estimator's
+    :data:`~lgn_hw.train.presets.ESTIMATOR_DEFAULTS`; then ``--config``; then the flags.
+    """
     from pathlib import Path
 
     from ..train.checkpoint import load_checkpoint
     from ..train.config import TrainConfig, load_config
+    from ..train.presets import DATASET_PRESETS, estimator_defaults
     from ..train.trainer import CHECKPOINT
 
-    settings = {}
+    given = load_config(args.config) if args.config else {}
+    given.update(overrides_from_args(args))
     if args.resume:
-        settings.update(load_checkpoint(Path(args.out) / CHECKPOINT)["config"])
-    if args.config:
-        settings.update(load_config(args.config))
-    settings.update(overrides_from_args(args))
+        settings = dict(load_checkpoint(Path(args.out) / CHECKPOINT)["config"])
+    else:
+        settings = {}
+        dataset = given.get("dataset", TrainConfig.dataset)
+        if args.preset:
+            if dataset not in DATASET_PRESETS:
+                raise UsageError(f"no preset for dataset {dataset!r} (presets: {', '.join(DATASET_PRESETS)})")
+            settings.update(DATASET_PRESETS[dataset][0])
+        estimator = given.get("estimator", settings.get("estimator", TrainConfig.estimator))
+        if not args.preset or estimator != settings.get("estimator", TrainConfig.estimator):
+            settings.update(estimator_defaults(str(estimator)))  # ValueError names a bad estimator
+    settings.update(given)
     return TrainConfig.from_dict(settings, where=args.config or "settings")
 
 

@@ -36,3 +36,41 @@ def test_sampling_estimator_defaults_learn_a_deep_network(tmp_path, estimator):
                       estimator=estimator, kernel="reference", **estimator_defaults(estimator))
     res = train(cfg, tmp_path, quiet=True)
     assert res.test_accuracy >= 0.85
+
+
+def _resolved(tmp_path, *argv):
+    from lgn_hw.cli import build_parser
+    from lgn_hw.commands.train import resolve_config
+
+    return resolve_config(build_parser().parse_args(["train", "--out", str(tmp_path / "r"), *argv]))
+
+
+def test_cli_applies_estimator_defaults_unless_given(tmp_path):
+    # `lgn-hw train --estimator gumbel_st` must not start from the settings that sit at chance.
+    cfg = _resolved(tmp_path, "--estimator", "gumbel_st")
+    assert (cfg.init, cfg.lr) == ("residual", 0.1)
+    cfg = _resolved(tmp_path, "--estimator", "reinmax", "--lr", "0.03", "--init", "gaussian")
+    assert (cfg.init, cfg.lr) == ("gaussian", 0.03)
+    toml = tmp_path / "c.toml"
+    toml.write_text('estimator = "gumbel_st"\nlr = 0.05\n')
+    cfg = _resolved(tmp_path, "--config", str(toml))
+    assert (cfg.init, cfg.lr) == ("residual", 0.05)
+    assert _resolved(tmp_path).init == "gaussian"  # soft keeps the TrainConfig defaults
+
+
+def test_cli_preset_then_flags(tmp_path):
+    cfg = _resolved(tmp_path, "--dataset", "monk1", "--preset")
+    assert cfg == preset_config("monk1")
+    cfg = _resolved(tmp_path, "--dataset", "monk3", "--preset", "--estimator", "reinmax", "--epochs", "7")
+    assert cfg == preset_config("monk3", "reinmax", epochs=7)
+
+
+def test_cli_preset_and_estimator_errors(tmp_path, capsys):
+    from lgn_hw.cli import main
+
+    assert main(["train", "--dataset", "parity:5", "--preset", "--out", str(tmp_path / "a")]) == 2
+    assert "no preset for dataset 'parity:5'" in capsys.readouterr().err
+    toml = tmp_path / "c.toml"
+    toml.write_text('estimator = "hardest"\n')
+    assert main(["train", "--config", str(toml), "--out", str(tmp_path / "b")]) == 2
+    assert "'estimator' must be one of" in capsys.readouterr().err
