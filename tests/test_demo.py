@@ -27,3 +27,15 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
 def test_demo_rejects_bad_samples(tmp_path, capsys):
     assert main(["demo", "--quick", "--samples", "0", "--out", str(tmp_path)]) == 2
     assert "--samples must be at least 1" in capsys.readouterr().err
+
+
+def test_demo_config_is_the_digits_preset_with_estimator_defaults():
+    from lgn_hw.commands.demo import demo_config
+    from lgn_hw.train.presets import preset_config
+
+    assert demo_config() == preset_config("digits")
+    assert (demo_config().layers, demo_config().width) == (4, 4000)
+    cfg = demo_config(estimator="gumbel_st", epochs=3)
+    assert (cfg.estimator, cfg.init, cfg.lr, cfg.epochs) == ("gumbel_st", "residual", 0.1, 3)
+    quick = demo_config(quick=True, estimator="reinmax")
+    assert (quick.layers, quick.init, quick.lr) == (2, "residual", 0.1)

@@ -19,9 +19,6 @@ from ..cli import UsageError
 
 log = logging.getLogger(__name__)
 
-#: the demo's network: 4 x 4000 gates on digits, 3 thermometer levels per pixel
-FULL = dict(dataset="digits", layers=4, width=4000, estimator="soft", epochs=40, batch_size=32,
-            lr=0.01, tau=20.0)
 #: --quick: a tiny network for a smoke test of every stage
 QUICK = dict(dataset="digits", layers=2, width=200, estimator="soft", epochs=2, batch_size=32,
              lr=0.02, tau=4.0)
@@ -39,7 +36,8 @@ def register(sub):
     p.add_argument("--quick", action="store_true",
                    help="a tiny network trained for 2 epochs: every stage in well under a minute")
     p.add_argument("--epochs", type=int, help="override the number of training epochs")
-    p.add_argument("--estimator", help="override the gate estimator (default soft)")
+    p.add_argument("--estimator", help="another gate estimator (default soft), with its measured "
+                   "defaults (lgn_hw/train/presets.py)")
     p.add_argument("--samples", type=int, default=300,
                    help="test-set samples streamed through each simulator (default 300)")
     p.add_argument("--sims", default="icarus,verilator",
@@ -50,6 +48,21 @@ def register(sub):
     p.set_defaults(func=run)
 
 
+def demo_config(*, quick=False, epochs=None, estimator=None):
+    """The demo's :class:`TrainConfig`: the measured digits preset (4 x 4000 gates, 3 thermometer
+    levels per pixel), or :data:`QUICK`; another estimator brings its own measured defaults."""
+    from ..train import TrainConfig
+    from ..train.presets import estimator_defaults, preset_config
+
+    over = {} if epochs is None else {"epochs": epochs}
+    if not quick:
+        return preset_config("digits", estimator, **over)
+    settings = dict(QUICK)
+    if estimator is not None and estimator != settings["estimator"]:
+        settings.update(estimator_defaults(estimator), estimator=estimator)
+    return TrainConfig(**settings, **over)
+
+
 def _stage(name, rows, t0):
     dt = time.perf_counter() - t0
     rows.append((name, dt))
@@ -57,21 +70,16 @@ def _stage(name, rows, t0):
 
 
 def run(args) -> int:
-    from ..train import TrainConfig, train
+    from ..train import train
     from ..train.checkpoint import CheckpointError
     from ..train.trainer import CHECKPOINT
 
     out = Path(args.out)
-    settings = dict(QUICK if args.quick else FULL)
-    if args.epochs is not None:
-        settings["epochs"] = args.epochs
-    if args.estimator is not None:
-        settings["estimator"] = args.estimator
     if args.samples < 1:
         raise UsageError(f"--samples must be at least 1, not {args.samples}")
     sims = [s.strip() for s in args.sims.split(",") if s.strip()]
     try:
-        cfg = TrainConfig(**settings)
+        cfg = demo_config(quick=args.quick, epochs=args.epochs, estimator=args.estimator)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     times, summary, failed = [], {}, False
