@@ -18,32 +18,11 @@ from lgn_hw import gates
 from lgn_hw.train import kernels
 from lgn_hw.train.kernels import KernelUnavailableError, logic_op, logic_op_reference, resolve_kernel
 
+from kernel_cases import make_case, values_and_grads
+
 BATCHES = (1, 3, 37, 130)
 OUT_DIMS = (1, 5, 257)
 IN_DIMS = (2, 7, 300)
-
-
-def make_case(batch, in_dim, out_dim, dtype=torch.float32, seed=0):
-    """Inputs in [0, 1], coefficients of random gate mixtures, and indices with repeats:
-    every third neuron reads one input twice, and input 0 feeds many neurons."""
-    g = torch.Generator().manual_seed(seed)
-    x = torch.rand(batch, in_dim, generator=g, dtype=dtype)
-    w = torch.softmax(torch.randn(out_dim, 16, generator=g, dtype=dtype) * 3, dim=-1)
-    coef = w @ torch.as_tensor(gates.COEFFS, dtype=dtype)
-    idx_a = torch.randint(0, in_dim, (out_dim,), generator=g)
-    idx_b = torch.randint(0, in_dim, (out_dim,), generator=g)
-    idx_b[::3] = idx_a[::3]
-    idx_a[1::4] = 0
-    return x, idx_a, idx_b, coef
-
-
-def values_and_grads(kernel, x, idx_a, idx_b, coef, seed=1):
-    x = x.detach().clone().requires_grad_()
-    coef = coef.detach().clone().requires_grad_()
-    y = logic_op(x, idx_a, idx_b, coef, kernel=kernel)
-    grad_y = torch.randn(y.shape, generator=torch.Generator().manual_seed(seed), dtype=y.dtype)
-    gx, gc = torch.autograd.grad(y, (x, coef), grad_y)
-    return y, gx, gc
 
 
 def assert_matches_reference(kernel, case, rtol=1e-5, atol=1e-5):

@@ -16,6 +16,8 @@ import sys
 import pytest
 import torch
 
+from kernel_cases import make_case, values_and_grads
+
 _INNER = "LGN_HW_TRITON_INNER"
 
 # (batch, in_dim, out_dim): every size of test_kernels.py, none dividing the tiles
@@ -35,31 +37,6 @@ def test_triton_interpreted(tmp_path):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "skipped" not in proc.stdout, proc.stdout[-2000:]
     assert "deselected" in proc.stdout  # the checks below ran, not this test again
-
-
-def make_case(batch, in_dim, out_dim, dtype=torch.float32, seed=0):
-    """As in test_kernels.py: random gate mixtures, repeated and shared inputs."""
-    from lgn_hw import gates
-
-    g = torch.Generator().manual_seed(seed)
-    x = torch.rand(batch, in_dim, generator=g, dtype=dtype)
-    w = torch.softmax(torch.randn(out_dim, 16, generator=g, dtype=dtype) * 3, dim=-1)
-    coef = w @ torch.as_tensor(gates.COEFFS, dtype=dtype)
-    idx_a = torch.randint(0, in_dim, (out_dim,), generator=g)
-    idx_b = torch.randint(0, in_dim, (out_dim,), generator=g)
-    idx_b[::3] = idx_a[::3]
-    idx_a[1::4] = 0
-    return x, idx_a, idx_b, coef
-
-
-def values_and_grads(kernel, x, idx_a, idx_b, coef, seed=1):
-    from lgn_hw.train.kernels import logic_op
-
-    x = x.detach().clone().requires_grad_()
-    coef = coef.detach().clone().requires_grad_()
-    y = logic_op(x, idx_a, idx_b, coef, kernel=kernel)
-    grad_y = torch.randn(y.shape, generator=torch.Generator().manual_seed(seed), dtype=y.dtype)
-    return (y, *torch.autograd.grad(y, (x, coef), grad_y))
 
 
 if os.environ.get(_INNER) == "1":  # only in the subprocess: nothing to skip or report elsewhere

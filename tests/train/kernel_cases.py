@@ -1,0 +1,36 @@
+"""Test cases shared by the kernel tests (test_kernels.py, test_kernels_triton.py).
+
+Nothing from lgn_hw.train.kernels is imported at module level: the Triton test
+imports this file before it knows whether TRITON_INTERPRET is set.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def make_case(batch, in_dim, out_dim, dtype=torch.float32, seed=0):
+    """Inputs in [0, 1], coefficients of random gate mixtures, and indices with repeats:
+    every third neuron reads one input twice, and input 0 feeds many neurons."""
+    from lgn_hw import gates
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(batch, in_dim, generator=g, dtype=dtype)
+    w = torch.softmax(torch.randn(out_dim, 16, generator=g, dtype=dtype) * 3, dim=-1)
+    coef = w @ torch.as_tensor(gates.COEFFS, dtype=dtype)
+    idx_a = torch.randint(0, in_dim, (out_dim,), generator=g)
+    idx_b = torch.randint(0, in_dim, (out_dim,), generator=g)
+    idx_b[::3] = idx_a[::3]
+    idx_a[1::4] = 0
+    return x, idx_a, idx_b, coef
+
+
+def values_and_grads(kernel, x, idx_a, idx_b, coef, seed=1):
+    """``logic_op`` output and its gradients to ``x`` and ``coef`` for a fixed random upstream gradient."""
+    from lgn_hw.train.kernels import logic_op
+
+    x = x.detach().clone().requires_grad_()
+    coef = coef.detach().clone().requires_grad_()
+    y = logic_op(x, idx_a, idx_b, coef, kernel=kernel)
+    grad_y = torch.randn(y.shape, generator=torch.Generator().manual_seed(seed), dtype=y.dtype)
+    return (y, *torch.autograd.grad(y, (x, coef), grad_y))
