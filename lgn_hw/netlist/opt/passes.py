@@ -82,10 +82,8 @@ class Constants(Pass):
         rewritten = 0
         for g, gate in graph.gates.items():
             before = (gate.op, gate.a, gate.b)
-            for which in ("a", "b"):
-                src = getattr(gate, which)
-                depends = gates.DEPENDS_ON_A if which == "a" else gates.DEPENDS_ON_B
-                if depends[gate.op] and src in value:
+            for which, src in _read_inputs(gate):
+                if src in value:
                     gate.op = fix_input(gate.op, which, value[src])
                     setattr(gate, which, NONE)
             if is_constant(gate.op):
@@ -112,10 +110,8 @@ class Wires(Pass):
         rewritten = 0
         for g, gate in graph.gates.items():
             before = (gate.op, gate.a, gate.b)
-            for which in ("a", "b"):
-                src = getattr(gate, which)
-                depends = gates.DEPENDS_ON_A if which == "a" else gates.DEPENDS_ON_B
-                if depends[gate.op] and src in alias:
+            for which, src in _read_inputs(gate):
+                if src in alias:
                     node, inverted = alias[src]
                     setattr(gate, which, node)
                     if inverted:
@@ -134,6 +130,14 @@ class Wires(Pass):
                 rewritten += 1
         removed = graph.sweep()
         return rewritten + removed
+
+
+def _read_inputs(gate):
+    """``(which, source)`` for each of ``"a"``, ``"b"`` that the gate's op reads, checked
+    lazily: a rewrite of the op while handling ``a`` decides whether ``b`` is still read."""
+    for which, depends in (("a", gates.DEPENDS_ON_A), ("b", gates.DEPENDS_ON_B)):
+        if depends[gate.op]:
+            yield which, getattr(gate, which)
 
 
 def _single_input(gate):
