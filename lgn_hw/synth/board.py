@@ -77,7 +77,7 @@ class _BoardTop(Elaboratable):
         self.divisor = round(platform.default_clk_frequency / self.baud)
         m.submodules.uart = uart = LgnUart(Geometry.from_manifest(self.manifest),
                                            top=self.manifest["top"], divisor=self.divisor)
-        pins = platform.request("uart", 0, dir={"rx": "-", "tx": "-"})
+        pins = platform.request("uart", 0, dir="-")  # raw ports (incl. rts, dtr, ... left unused)
         m.submodules.rx_buffer = rx_buffer = io.Buffer("i", pins.rx)
         m.submodules.tx_buffer = tx_buffer = io.Buffer("o", pins.tx)
         m.d.comb += [uart.rx.eq(rx_buffer.i), tx_buffer.o.eq(uart.tx)]

@@ -110,6 +110,7 @@ def test_classify_errors(wide_net):
 
 
 @pytest.mark.yosys
+@pytest.mark.filterwarnings("error::DeprecationWarning")  # no API that later Amaranth drops
 def test_board_build_icestick(tiny_export, tmp_path):
     result = build_board(tiny_export, "icestick", tmp_path / "build")
     assert result.bitstream.is_file() and result.bitstream.stat().st_size > 30000
@@ -119,6 +120,7 @@ def test_board_build_icestick(tiny_export, tmp_path):
 
 @pytest.mark.yosys
 @pytest.mark.slow
+@pytest.mark.filterwarnings("error::DeprecationWarning")
 def test_board_build_ulx3s(tiny_export, tmp_path):
     result = build_board(tiny_export, "ulx3s-85f", tmp_path / "build")
     assert result.bitstream.suffix == ".bit" and result.bitstream.is_file()
