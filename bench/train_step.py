@@ -22,7 +22,10 @@ a bench venv that reuses this venv's CPU torch (no CUDA torch download)::
     # torchlogix/__init__.py import it inside try/except SyntaxError.
 
 Timings are wall-clock medians: on a loaded machine they swing a lot, so
-compare the ratios of one run.
+compare the ratios of one run. ``--busy N`` runs N busy-loop processes during the
+measurement, to see a machine that is doing something else as well. lgn_hw makes
+OpenMP threads wait passively (``OMP_WAIT_POLICY=PASSIVE``, see lgn_hw/__init__.py);
+``OMP_WAIT_POLICY= python bench/train_step.py`` (empty) keeps libgomp's default.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ import subprocess
 import sys
 import time
 
+try:
+    import lgn_hw  # noqa: F401  (sets the OpenMP wait policy before torch loads)
+except ImportError:  # the torchlogix interpreter: it inherits the policy from this script's environment
+    pass
 import torch
 import torch.nn.functional as F
 
@@ -120,8 +127,19 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--torchlogix", metavar="PYTHON",
                    help="interpreter of a separate venv with torchlogix installed")
+    p.add_argument("--busy", type=int, default=0, metavar="N",
+                   help="run N busy-loop processes during the measurement (a loaded machine)")
     p.add_argument("--only-torchlogix", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        return _run(args)
+    finally:
+        for proc in busy:
+            proc.kill()
+
+
+def _run(args) -> int:
 
     if args.only_torchlogix:
         print(*time_torchlogix(args.warmup, args.steps, args.seed))
@@ -129,7 +147,8 @@ def main(argv=None) -> int:
 
     print(f"{DEPTH} layers x {WIDTH} gates, batch {BATCH}, CPU threads {torch.get_num_threads()}, "
           f"median of {args.steps} steps after {args.warmup} warm-up; "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY') or '(libgomp default)'}; "
+          f"{args.busy} busy processes; load average {os.getloadavg()[0]:.1f}")
     times = {}
     for kernel in ("reference", "cpu"):
         times[f"lgn-hw {kernel}"] = time_lgn_hw(kernel, args.warmup, args.steps, args.seed)
