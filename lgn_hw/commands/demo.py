@@ -153,7 +153,9 @@ def run(args) -> int:
             failed = True
             continue
         if res.passed:
-            summary["verify"][sim] = f"passed ({res.checked} results checked, latency {res.latency})"
+            summary["verify"][sim] = (f"passed ({res.samples} test samples, random handshakes and full rate: "
+                                      f"{res.checked} results checked; {res.throughput:.2f} results/cycle, "
+                                      f"latency {res.latency})")
         else:
             summary["verify"][sim] = f"FAILED: {res.message}"
             failed = True
