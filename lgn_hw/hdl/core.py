@@ -22,6 +22,9 @@ It is::
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -53,7 +56,7 @@ def latency_of(netlist, pipeline: Pipeline) -> dict:
     parts = {
         "input": INPUT_LATENCY,
         "gates": _registers(netlist.depth, pipeline.gate_every),
-        "popcount": _registers(_levels(netlist.outputs_per_class), pipeline.popcount_every),
+        "popcount": _registers(_popcount_levels(netlist.outputs_per_class), pipeline.popcount_every),
         "argmax": _levels(netlist.num_classes) if pipeline.argmax_registered else 0,
         "fifo": FIFO_LATENCY,
     }
@@ -108,23 +111,53 @@ class GateLayer(wiring.Component):
         return m
 
 
-def _add_planes(pa, pb, nbits):
-    """Lane-wise ripple-carry sum of two numbers stored as bit planes (LSB first), ``nbits`` planes."""
-    out, carry = [], None
-    for j in range(nbits):
-        terms = [t for t in (pa[j] if j < len(pa) else None, pb[j] if j < len(pb) else None, carry)
-                 if t is not None]
-        if not terms:
-            break
-        if len(terms) == 1:
-            s, carry = terms[0], None
-        elif len(terms) == 2:
-            s, carry = terms[0] ^ terms[1], terms[0] & terms[1]
-        else:
-            t = terms[0] ^ terms[1]
-            s, carry = t ^ terms[2], (terms[0] & terms[1]) | (t & terms[2])
-        out.append(s)
-    return out
+@functools.lru_cache(maxsize=None)
+def _split(n: int, height: int):
+    """The cheapest adder tree of at most ``height`` levels over ``n`` bits: ``(cost, (l, r, cin))``.
+
+    The root adds the counts of ``l`` and ``r`` bits plus ``cin`` (0 or 1) spare bits as
+    carry-in; the cost counts one LUT per output bit of every adder (a carry-chain adder,
+    or the two LUT3s of a full adder).
+    """
+    if n == 1:
+        return 0, None
+    if height == 0:
+        return math.inf, None
+    cap = (1 << height) - 1  # the most bits a tree of height - 1 counts
+    best = (math.inf, None)
+    for cin in (1, 0):
+        rest = n - cin
+        for l in range(rest // 2, max(1, rest - cap) - 1, -1):  # from balanced outwards
+            cost = _split(l, height - 1)[0] + _split(rest - l, height - 1)[0] + n.bit_length()
+            if cost < best[0]:
+                best = (cost, (l, rest - l, cin))
+    return best
+
+
+def _popcount_levels(k: int) -> int:
+    """Levels of :class:`Popcount`'s tree over ``k`` bits: ``h`` levels count up to ``2**(h+1) - 1`` bits."""
+    return k.bit_length() - 1
+
+
+def _popcount_tree(k: int):
+    """The adder tree of :class:`Popcount` over ``k`` bits, as a list of nodes and the root's index.
+
+    Nodes ``0 .. k-1`` are the input bits; each later node ``(a, b, cin, height, count)`` adds
+    nodes ``a`` and ``b`` and the input bit ``cin`` (or ``None``), and counts ``count`` bits.
+    """
+    nodes = [(None, None, None, 0, 1)] * k
+    leaves = iter(range(k))
+
+    def build(n, height):
+        if n == 1:
+            return next(leaves)
+        l, r, cin = _split(n, height)[1]
+        a, b = build(l, height - 1), build(r, height - 1)
+        nodes.append((a, b, next(leaves) if cin else None, 1 + max(nodes[a][3], nodes[b][3]), n))
+        return len(nodes) - 1
+
+    root = build(k, _popcount_levels(k))
+    return nodes, root
 
 
 def _widen(value, width):
@@ -132,28 +165,44 @@ def _widen(value, width):
     return value if len(value) >= width else Cat(value, Const(0, width - len(value)))
 
 
+def _add(a, b, cin, width):
+    """``a + b + cin`` (``cin`` one bit or ``None``) in ``width`` bits."""
+    if len(a) == len(b) == 1:  # a full (half) adder as logic, so that synthesis may merge it
+        t = a ^ b
+        if cin is None:
+            return Cat(t, a & b)[:width]
+        return Cat(t ^ cin, (a & b) | (t & cin))[:width]
+    w = max(len(a), len(b))
+    a, b = _widen(a, w), _widen(b, w)
+    if cin is None:
+        return (a + b)[:width]
+    # The carry-in enters as a lowest bit of both operands: 2a + c + 2b + c = 2 (a + b + c).
+    # One adder of equal-width operands, whose carry chain starts inside the chain.
+    return (Cat(cin, a) + Cat(cin, b))[1: 1 + width]
+
+
 class Popcount(wiring.Component):
-    """Per class, the popcount of ``k`` consecutive bits: a binary adder tree.
+    """Per class, the popcount of ``k`` consecutive bits: a tree of carry-chain adders.
 
     Class ``c`` reads ``x[c*k : (c+1)*k]`` and its score leaves at
     ``scores[c*W +: W]`` with ``W = k.bit_length()``. A register follows every
     ``every``-th level (``every=0``: combinational).
 
-    The first levels, where partial sums have at most ``bitsliced_bits``
-    bits, add the first half of a class's lanes to the second half in
-    bit-sliced form (a handful of wide XOR/AND cells per level, whatever the
-    width: these levels hold most of the adders); the later levels use one
-    ``+`` per pair, which synthesis maps to carry chains.
+    Each adder adds two partial counts and one spare input bit as carry-in, so
+    ``h`` levels count up to ``2**(h+1) - 1`` bits (``W - 1`` levels for ``k``)
+    and the narrow first level (three bits into a 2-bit count: a full adder)
+    already halves the bits; wider adders map onto carry chains. Among the
+    trees of that height, :func:`_split` picks the one with the fewest adder
+    output bits (about 1.5 per input bit). Values that skip a level (a spare
+    bit, a shorter subtree) pass through its register.
     """
-
-    bitsliced_bits = 3
 
     def __init__(self, num_classes: int, k: int, *, every: int):
         self.num_classes = num_classes
         self.k = k
         self.every = every
         self.score_width = k.bit_length()
-        self.levels = _levels(k)
+        self.levels = _popcount_levels(k)
         self.latency = _registers(self.levels, every)
         super().__init__({"x": In(num_classes * k), "scores": Out(num_classes * self.score_width)})
 
@@ -163,58 +212,33 @@ class Popcount(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         k, n = self.k, self.num_classes
-        # Bit-sliced levels: per class a list of planes, each a vector over the lanes.
-        planes = [[self.x[c * k: (c + 1) * k]] for c in range(n)]
-        lanes, bound, level = k, 1, 0
-        while lanes > 1 and min(2 * bound, k).bit_length() <= self.bitsliced_bits:
-            level += 1
-            half = (lanes + 1) // 2
-            bound = min(2 * bound, k)
-            nbits = bound.bit_length()
-            new = []
-            for cp in planes:
-                pa = [p[:half] for p in cp]
-                pb = [p[half:] if lanes == 2 * half else Cat(p[half:], Const(0, 1)) for p in cp]
-                new.append(_add_planes(pa, pb, nbits))
-            lanes = half
-            sig = _stage(m, Cat(*(Cat(*cp) for cp in new)), self._registered(level), f"level{level}")
-            planes, pos = [], 0
-            for cp in new:
-                planes.append([sig[pos + j * lanes: pos + (j + 1) * lanes] for j in range(len(cp))])
-                pos += len(cp) * lanes
-        # Lane-wise levels: per class a list of (value, largest value it can hold).
-        groups = [[(Cat(*(p[i] for p in cp)), bound) for i in range(lanes)] for cp in planes]
-        while level < self.levels:
-            level += 1
-            sums = []
-            for group in groups:
-                new = []
-                for j in range(0, len(group) - 1, 2):
-                    (va, ma), (vb, mb) = group[j], group[j + 1]
-                    mx = min(ma + mb, k)
-                    new.append(((va + vb)[: mx.bit_length()], mx))
-                if len(group) % 2:
-                    new.append(group[-1])
-                sums.append(new)
-            # Every lane of a level gets the same width, so that no adder of the next level has
-            # operands of unequal widths (Verilator -Wall flags those).
-            lw = max(len(v) for new in sums for v, _ in new)
-            sums = [[(_widen(v, lw), mx) for v, mx in new] for new in sums]
-            parts = [v for new in sums for v, _ in new]
+        nodes, root = _popcount_tree(k)
+        parent = [self.levels + 1] * len(nodes)  # the level that reads each node
+        for a, b, cin, height, _ in nodes[k:]:
+            for child in (a, b, cin):
+                if child is not None:
+                    parent[child] = height
+        width = [count.bit_length() for *_, count in nodes]
+        # Per class, the value of every node alive after the current level.
+        values = [[self.x[c * k + i] for i in range(k)] + [None] * (len(nodes) - k) for c in range(n)]
+        for level in range(1, self.levels + 1):
+            alive = [i for i, node in enumerate(nodes) if node[3] <= level < parent[i]]
+            parts = []
+            for vals in values:
+                for i in alive:
+                    a, b, cin, height, _ = nodes[i]
+                    if height == level:
+                        parts.append(_add(vals[a], vals[b], None if cin is None else vals[cin], width[i]))
+                    else:
+                        parts.append(vals[i])
             sig = _stage(m, Cat(*parts), self._registered(level), f"level{level}")
             # Re-slice the wide level signal: the next level reads plain slices of it.
-            groups, pos = [], 0
-            for new in sums:
-                group = []
-                for v, mx in new:
-                    group.append((sig[pos: pos + len(v)], mx))
-                    pos += len(v)
-                groups.append(group)
-        w = self.score_width
-        scores = []
-        for (v, _), in groups:
-            scores.append(_widen(v, w)[:w])
-        m.d.comb += self.scores.eq(Cat(*scores))
+            pos = 0
+            for vals in values:
+                for i in alive:
+                    vals[i] = sig[pos: pos + width[i]]
+                    pos += width[i]
+        m.d.comb += self.scores.eq(Cat(*(vals[root] for vals in values)))
         return m
 
 

@@ -83,7 +83,7 @@ SHAPES = [
     (9, [11, 13, 7, 10, 9], 3, Pipeline(2, 1, True)),        # 5 layers, odd widths, k=3
     (12, [20, 10], 10, Pipeline(1, 2, False)),               # 10 classes, k=1
     (6, [17, 30], 10, Pipeline(0, 1, True)),                 # 10 classes, k=3
-    (10, [40, 44], 2, Pipeline(1, 0, True)),                 # k=22: bit-sliced + lane adders
+    (10, [40, 44], 2, Pipeline(1, 0, True)),                 # k=22: 4 levels of adders
 ]
 
 

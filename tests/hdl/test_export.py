@@ -44,8 +44,8 @@ def test_manifest_contents(tmp_path):
         "pipeline": {"gate_every": 2, "popcount_every": 1, "argmax_registered": False},
     }
     assert {k: manifest[k] for k in expected} == expected
-    # input 1 + gates 2//2 + popcount ceil(log2 3) + argmax 0 + fifo 2
-    assert manifest["latency"] == 1 + 1 + 2 + 0 + 2
+    # input 1 + gates 2//2 + popcount (k=3: one full adder) 1 + argmax 0 + fifo 2
+    assert manifest["latency"] == 1 + 1 + 1 + 0 + 2
     assert load(tmp_path / manifest["netlist"]) == net
     text = (tmp_path / "my_core.v").read_text()
     assert re.search(r"^module my_core\(", text, re.M)
@@ -57,7 +57,7 @@ def test_manifest_contents(tmp_path):
     (Pipeline(0, 0, False), 5, 8, 10, 1 + 0 + 0 + 0 + 2),
     (Pipeline(2, 1, True), 5, 8, 10, 1 + 2 + 3 + 4 + 2),
     (Pipeline(3, 2, True), 1, 1, 1, 1 + 0 + 0 + 0 + 2),
-    (Pipeline(1, 2, True), 3, 9, 2, 1 + 3 + 2 + 1 + 2),
+    (Pipeline(1, 2, True), 3, 9, 2, 1 + 3 + 1 + 1 + 2),  # k=9: 3 popcount levels
 ])
 def test_latency_follows_pipeline(pipeline, layers, k, classes, latency):
     net = random_netlist(6, [13] * (layers - 1) + [k * classes], classes, seed=2)

@@ -1,0 +1,79 @@
+"""The popcount adder tree in the Amaranth simulator against numpy, for every k from 1 to 20."""
+
+import itertools
+
+import numpy as np
+import pytest
+from amaranth.hdl import ClockDomain, Module
+from amaranth.sim import Simulator
+
+from lgn_hw.hdl import Pipeline, Popcount, latency_of
+from lgn_hw.hdl.core import _popcount_tree
+from lgn_hw.netlist import random_netlist
+
+CLASSES = 4  # each class counts a different sample, so one cycle checks four samples
+
+
+def _samples(k, rng):
+    """Every k-bit input for small k (padded to whole cycles), else 256 random ones."""
+    if k <= 8:
+        rows = np.array(list(itertools.product((0, 1), repeat=k)), dtype=np.int64)
+    else:
+        rows = rng.integers(0, 2, (256, k))
+        rows[0], rows[1] = 0, 1  # the extremes: no bit and every bit set
+    pad = -len(rows) % CLASSES
+    return np.concatenate([rows, rows[:pad]])
+
+
+def _run(k, every, rows):
+    pc = Popcount(CLASSES, k, every=every)
+    w = pc.score_width
+    cycles = rows.reshape(-1, CLASSES * k)
+    words = [int("".join(str(b) for b in row[::-1]), 2) for row in cycles]
+    got = []
+
+    async def bench(ctx):
+        for t in range(len(words) + pc.latency):
+            ctx.set(pc.x, words[t] if t < len(words) else 0)
+            if t >= pc.latency:
+                got.append(ctx.get(pc.scores))
+            await ctx.tick()
+
+    top = Module()
+    top.domains.sync = ClockDomain()
+    top.submodules.pc = pc
+    sim = Simulator(top)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    scores = [(s >> (c * w)) & ((1 << w) - 1) for s in got for c in range(CLASSES)]
+    return pc, np.array(scores)
+
+
+@pytest.mark.parametrize("every", [0, 1, 2])
+@pytest.mark.parametrize("k", range(1, 21))
+def test_popcount_matches_numpy(k, every):
+    rows = _samples(k, np.random.default_rng(k))
+    pc, scores = _run(k, every, rows)
+    np.testing.assert_array_equal(scores, rows.sum(axis=1), err_msg=f"k={k} every={every}")
+    assert pc.score_width == k.bit_length()
+    assert pc.latency == (pc.levels // every if every else 0)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 7, 8, 15, 16, 100, 1000])
+def test_tree_uses_every_bit_once_in_the_fewest_levels(k):
+    nodes, root = _popcount_tree(k)
+    children = [c for a, b, cin, _, _ in nodes[k:] for c in (a, b, cin) if c is not None]
+    assert sorted(children + [root]) == list(range(len(nodes)))  # a tree over all k input bits
+    assert nodes[root][4] == k
+    # h levels of adders with a carry-in count at most 2**(h+1) - 1 bits.
+    assert nodes[root][3] == Popcount(1, k, every=1).levels
+    assert 2 ** (nodes[root][3] + 1) - 1 >= k > 2 ** nodes[root][3] - 1
+
+
+def test_latency_of_uses_the_popcount_levels():
+    net = random_netlist(8, [12, 100 * 3], 3, seed=0)  # k = 100: 6 levels
+    assert latency_of(net, Pipeline(1, 1, True))["popcount"] == 6
+    assert latency_of(net, Pipeline(1, 2, True))["popcount"] == 3
+    assert latency_of(net, Pipeline(1, 4, True))["popcount"] == 1
+    assert latency_of(net, Pipeline(1, 0, True))["popcount"] == 0
