@@ -176,9 +176,9 @@ def _add(a, b, cin, width):
     a, b = _widen(a, w), _widen(b, w)
     if cin is None:
         return (a + b)[:width]
-    # The carry-in enters as a lowest bit of both operands: 2a + c + 2b + c = 2 (a + b + c).
-    # One adder of equal-width operands, whose carry chain starts inside the chain.
-    return (Cat(cin, a) + Cat(cin, b))[1: 1 + width]
+    # The carry-in enters as an extra lowest bit: (2a + c) + (2b + 1) = 2 (a + b + c) + 1 - c,
+    # so bit 0 carries exactly c into bit 1. One adder of equal-width operands.
+    return (Cat(cin, a) + Cat(Const(1, 1), b))[1: 1 + width]
 
 
 class Popcount(wiring.Component):
