@@ -23,9 +23,11 @@ def register(sub):
                    help="register placement as one string, e.g. 'gates=2,popcount=1,argmax=1' "
                         "(the options below override single items)")
     p.add_argument("--gate-every", type=int, metavar="K",
-                   help="a register after every K gate layers; 0: combinational (default 1)")
+                   help="a register after every K gate layers; 0: combinational "
+                        f"(default {Pipeline().gate_every})")
     p.add_argument("--popcount-every", type=int, metavar="R",
-                   help="a register after every R adder-tree levels; 0: combinational (default 1)")
+                   help="a register after every R adder-tree levels; 0: combinational "
+                        f"(default {Pipeline().popcount_every})")
     p.add_argument("--no-argmax-reg", action="store_true", help="leave the argmax tree combinational")
     p.add_argument("--no-opt", action="store_true",
                    help="export the netlist as trained; by default it is first optimised (dead, "

@@ -193,8 +193,11 @@ class Popcount(wiring.Component):
     and the narrow first level (three bits into a 2-bit count: a full adder)
     already halves the bits; wider adders map onto carry chains. Among the
     trees of that height, :func:`_split` picks the one with the fewest adder
-    output bits (about 1.5 per input bit). Values that skip a level (a spare
-    bit, a shorter subtree) pass through its register.
+    output bits. Values that skip a level (a spare bit, a shorter subtree)
+    pass through its register. Measured (``Popcount(10, 100)`` alone, Yosys):
+    1.22 SB_LUT4 per input bit on iCE40 whatever ``every`` (the bit-sliced
+    half-adder tree this replaces: 2.0-2.7), 1.85-1.9 LUT4 + 2 x CCU2C on ECP5
+    (was 3.1-3.7).
     """
 
     def __init__(self, num_classes: int, k: int, *, every: int):

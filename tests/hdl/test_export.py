@@ -53,7 +53,7 @@ def test_manifest_contents(tmp_path):
 
 
 @pytest.mark.parametrize("pipeline, layers, k, classes, latency", [
-    (Pipeline(), 5, 8, 10, 1 + 5 + 3 + 4 + 2),
+    (Pipeline(), 5, 8, 10, 1 + 1 + 1 + 4 + 2),  # default: gates every 4, popcount (3 levels) every 2
     (Pipeline(0, 0, False), 5, 8, 10, 1 + 0 + 0 + 0 + 2),
     (Pipeline(2, 1, True), 5, 8, 10, 1 + 2 + 3 + 4 + 2),
     (Pipeline(3, 2, True), 1, 1, 1, 1 + 0 + 0 + 0 + 2),
@@ -71,7 +71,8 @@ def test_pipeline_dict_and_spec_round_trip():
     p = Pipeline(3, 0, False)
     assert Pipeline.from_dict(p.to_dict()) == p
     assert Pipeline.parse(str(p)) == p
-    assert Pipeline.parse("gates=2") == Pipeline(2, 1, True)
+    assert Pipeline.parse("gates=2") == Pipeline(2, Pipeline().popcount_every, True)
+    assert Pipeline() == Pipeline(4, 2, True)
     assert Pipeline.parse("") == Pipeline()
 
 
