@@ -195,6 +195,7 @@ def test_cli_exit_codes(exported, mutated, tmp_path, capsys):
 ])
 def test_cli_usage_errors(exported, tmp_path, capsys, argv):
     out, _ = exported("c2_l1_k3")
+    capsys.readouterr()  # the fixture's export progress bar, when this test runs first on a worker
     argv = [a.format(out=out, missing=tmp_path / "nope") for a in argv]
     assert cli.main(argv + ["--quiet"]) == 2
     err = capsys.readouterr().err
