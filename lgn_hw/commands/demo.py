@@ -42,7 +42,8 @@ def register(sub):
                    help="test-set samples streamed through each simulator (default 300)")
     p.add_argument("--sims", default="icarus,verilator",
                    help="comma-separated simulators to verify on (default icarus,verilator)")
-    p.add_argument("--target", default="ice40-hx8k", help="synthesis target for the estimate (default ice40-hx8k)")
+    p.add_argument("--target", default="ecp5-85k",
+                   help="synthesis target for the estimate (default ecp5-85k, where the 4 x 4000 digits core fits)")
     p.add_argument("--no-synth", action="store_true", help="skip the synthesis estimate")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -190,7 +191,8 @@ def _synth(export_dir, target, gates):
     if rep.get("fmax_mhz"):
         parts.append(f"fmax {rep['fmax_mhz']:.1f} MHz")
     elif not pnr:
-        parts.append("no place and route (core too large for a quick run)")
+        parts.append(f"Yosys only; for fmax: lgn-hw synth {export_dir} --target {target} "
+                     f"(place and route, minutes)")
     return f"{target}: " + ", ".join(parts)
 
 
