@@ -111,13 +111,20 @@ class GateLayer(wiring.Component):
         return m
 
 
+_BALANCED_TRIES = 64
+
+
 @functools.lru_cache(maxsize=None)
 def _split(n: int, height: int):
     """The cheapest adder tree of at most ``height`` levels over ``n`` bits: ``(cost, (l, r, cin))``.
 
     The root adds the counts of ``l`` and ``r`` bits plus ``cin`` (0 or 1) spare bits as
     carry-in; the cost counts one LUT per output bit of every adder (a carry-chain adder,
-    or the two LUT3s of a full adder).
+    or the two LUT3s of a full adder). Split points tried: the 64 most balanced, the most
+    unbalanced, and those that make one side a full tree (``2**j - 1`` bits) or one bit
+    off it. That finds the same trees as trying every split for all ``n < 1200`` (the
+    tests check the cost against an exhaustive search) and builds the tree of a million
+    bits in about 2 s; trying every split took 53 s for 20,000 bits.
     """
     if n == 1:
         return 0, None
@@ -127,7 +134,12 @@ def _split(n: int, height: int):
     best = (math.inf, None)
     for cin in (1, 0):
         rest = n - cin
-        for l in range(rest // 2, max(1, rest - cap) - 1, -1):  # from balanced outwards
+        lo, hi = max(1, rest - cap), rest // 2
+        tries = set(range(max(lo, hi - _BALANCED_TRIES), hi + 1)) | {lo}
+        for j in range(1, height + 1):
+            full = (1 << j) - 1
+            tries.update(c for c in (full, full + 1, rest - full, rest - full - 1) if lo <= c <= hi)
+        for l in sorted(tries, reverse=True):  # from balanced outwards
             cost = _split(l, height - 1)[0] + _split(rest - l, height - 1)[0] + n.bit_length()
             if cost < best[0]:
                 best = (cost, (l, rest - l, cin))

@@ -8,7 +8,7 @@ from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
 from lgn_hw.hdl import Pipeline, Popcount, latency_of
-from lgn_hw.hdl.core import _popcount_tree
+from lgn_hw.hdl.core import _popcount_tree, _split
 from lgn_hw.netlist import random_netlist
 
 CLASSES = 4  # each class counts a different sample, so one cycle checks four samples
@@ -60,7 +60,7 @@ def test_popcount_matches_numpy(k, every):
     assert pc.latency == (pc.levels // every if every else 0)
 
 
-@pytest.mark.parametrize("k", [1, 2, 3, 4, 7, 8, 15, 16, 100, 1000])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 7, 8, 15, 16, 100, 1000, 100_000])
 def test_tree_uses_every_bit_once_in_the_fewest_levels(k):
     nodes, root = _popcount_tree(k)
     children = [c for a, b, cin, _, _ in nodes[k:] for c in (a, b, cin) if c is not None]
@@ -71,6 +71,26 @@ def test_tree_uses_every_bit_once_in_the_fewest_levels(k):
     pc._MustUse__silence = True  # only its numbers are needed here
     assert nodes[root][3] == pc.levels
     assert 2 ** (nodes[root][3] + 1) - 1 >= k > 2 ** nodes[root][3] - 1
+
+
+def _cheapest_exhaustive(n, height, memo={}):
+    """The fewest adder output bits of any tree of at most ``height`` levels over ``n`` bits."""
+    if n == 1:
+        return 0
+    if height == 0:
+        return float("inf")
+    if (n, height) not in memo:
+        memo[n, height] = min(
+            _cheapest_exhaustive(l, height - 1) + _cheapest_exhaustive(n - cin - l, height - 1) + n.bit_length()
+            for cin in (0, 1) for l in range(1, n - cin))
+    return memo[n, height]
+
+
+def test_split_search_finds_the_cheapest_tree():
+    # The search tries a few split points per node (it must scale to a million bits per
+    # class); it still finds the cheapest tree of the fewest levels.
+    for k in range(1, 200):
+        assert _split(k, k.bit_length() - 1)[0] == _cheapest_exhaustive(k, k.bit_length() - 1), k
 
 
 def test_latency_of_uses_the_popcount_levels():
