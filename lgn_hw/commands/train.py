@@ -84,23 +84,17 @@ def resolve_config(args):
 
     from ..train.checkpoint import load_checkpoint
     from ..train.config import TrainConfig, load_config
-    from ..train.presets import DATASET_PRESETS, estimator_defaults
+    from ..train.presets import estimator_defaults, preset_config
     from ..train.trainer import CHECKPOINT
 
     given = load_config(args.config) if args.config else {}
     given.update(overrides_from_args(args))
     if args.resume:
         settings = dict(load_checkpoint(Path(args.out) / CHECKPOINT)["config"])
-    else:
-        settings = {}
-        dataset = given.get("dataset", TrainConfig.dataset)
-        if args.preset:
-            if dataset not in DATASET_PRESETS:
-                raise UsageError(f"no preset for dataset {dataset!r} (presets: {', '.join(DATASET_PRESETS)})")
-            settings.update(DATASET_PRESETS[dataset][0])
-        estimator = given.get("estimator", settings.get("estimator", TrainConfig.estimator))
-        if not args.preset or estimator != settings.get("estimator", TrainConfig.estimator):
-            settings.update(estimator_defaults(str(estimator)))  # ValueError names a bad estimator
+    elif args.preset:  # ValueError (exit 2) for a dataset without a preset
+        settings = preset_config(given.get("dataset", TrainConfig.dataset), given.get("estimator")).to_dict()
+    else:  # ValueError (exit 2) names a bad estimator
+        settings = estimator_defaults(str(given.get("estimator", TrainConfig.estimator)))
     settings.update(given)
     return TrainConfig.from_dict(settings, where=args.config or "settings")
 
