@@ -8,7 +8,6 @@ tools are the YoWASP builds unless ``YOSYS``, ``NEXTPNR_ICE40``, ... say otherwi
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
 import os
@@ -21,7 +20,7 @@ from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import io
 
 from ..hdl import load_manifest
-from .tools import ToolNotFound, find_tool, tool_env_var
+from .tools import ToolNotFound, tool_env, tool_env_var
 from .uart import Geometry, LgnUart
 
 __all__ = ["BOARDS", "Board", "build_board", "BoardBuild", "DEFAULT_BAUD"]
@@ -86,20 +85,6 @@ class _BoardTop(Elaboratable):
         return m
 
 
-@contextlib.contextmanager
-def _environ(values: dict):
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def _parse_log(build_dir: Path, name: str):
     """nextpnr's utilisation lines and fmax from the build log, if Amaranth kept one."""
     for candidate in (build_dir / f"{name}.tim", build_dir / f"{name}.rpt"):
@@ -128,22 +113,20 @@ def build_board(export_dir, board: str, out_dir, *, program: bool = False,
     export_dir = Path(export_dir)
     manifest = load_manifest(export_dir)
     sources = {f: (export_dir / f).read_text() for f in manifest["verilog"]}
-    env = {tool_env_var(t): find_tool(t) for t in spec.tools}
-    prog_var = tool_env_var(spec.programmer)
+    env = tool_env(spec.tools)
     if program:
-        prog = os.environ.get(prog_var, spec.programmer)
+        prog = os.environ.get(tool_env_var(spec.programmer), spec.programmer)
         if shutil.which(prog) is None:
             raise ToolNotFound(f"{spec.programmer} is not installed, so {board} cannot be "
                                f"programmed: {spec.programmer_hint}")
-    elif not os.environ.get(prog_var):
-        # Some platforms look for the programmer even when only building.
-        env[prog_var] = shutil.which("true") or "true"
     platform = getattr(importlib.import_module(spec.module), spec.platform)()
     top = _BoardTop(manifest, sources, baud)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with _environ(env):
-        platform.build(top, name=name, build_dir=str(out), do_program=program)
+    # Build with the found tools in the build script's environment, not ours.
+    products = platform.prepare(top, name).execute_local(str(out), env=env)
+    if program:
+        platform.toolchain_program(products, name)
     bitstream = out / f"{name}.{spec.bitstream}"
     if not bitstream.is_file():
         raise RuntimeError(f"the {board} build finished without {bitstream}")
