@@ -205,6 +205,11 @@ def test_random_netlists_stay_equivalent(seed):
     result = check_equivalent(net, out)
     assert result.equivalent and result.exhaustive, result.describe()
     assert report.after.logic <= report.before.logic
+    # Every pass keeps the graph's invariants (sources are earlier nodes, outputs exist).
+    g = Graph.from_netlist(net)
+    for p in (DeadGates(), Normalize(), Constants(), Wires(), Duplicates()):
+        p.run(g)
+        g.check()
 
 
 @st.composite

@@ -101,7 +101,6 @@ class Graph:
         self.num_inputs = int(num_inputs)
         self.gates: dict[int, Gate] = gate_map
         self.outputs: list[int] = list(outputs)
-        self.next_id = max(gate_map, default=self.num_inputs - 1) + 1
 
     @classmethod
     def from_netlist(cls, net: Netlist) -> "Graph":
@@ -114,10 +113,6 @@ class Graph:
                 nid += 1
             prev_ids = ids
         return cls(net.num_inputs, gate_map, prev_ids)
-
-    def copy(self) -> "Graph":
-        return Graph(self.num_inputs, {g: Gate(x.op, x.a, x.b) for g, x in self.gates.items()},
-                     self.outputs)
 
     @property
     def num_gates(self) -> int:
@@ -155,14 +150,6 @@ class Graph:
         for g in dead:
             del self.gates[g]
         return len(dead)
-
-    def consumers(self) -> dict[int, list[int]]:
-        """For each node, the gates reading it (an op's ignored source is no edge)."""
-        out: dict[int, list[int]] = {}
-        for g, gate in self.gates.items():
-            for s in self.sources(gate):
-                out.setdefault(s, []).append(g)
-        return out
 
     def check(self) -> None:
         """Raise ValueError if the graph breaks its invariants (tests and debugging)."""
