@@ -115,7 +115,8 @@ def optimize(netlist: Netlist, passes=None, *, max_rounds: int = 100):
         if not isinstance(p, Pass):
             raise TypeError(f"passes must be Pass instances or classes, not {p!r}")
     graph = Graph.from_netlist(netlist)
-    report = OptimizeReport(count_gates(netlist), count_gates(netlist))
+    before = count_gates(netlist)
+    report = OptimizeReport(before, before)  # GateCount is frozen; ``after`` is replaced below
     for rnd in range(1, max_rounds + 1):
         changed = 0
         for p in flow:
