@@ -27,7 +27,7 @@ from ..netlist.model import Netlist, atomic_write_text
 from ..resources import resource_dir
 from .core import LgnCore
 from .pipeline import Pipeline
-from .ports import core_ports
+from .ports import class_width, core_ports
 
 __all__ = [
     "export", "load_manifest", "ManifestError", "check_top_name", "render_template",
@@ -272,7 +272,7 @@ def load_manifest(folder) -> dict:
     for key in ("latency", "num_inputs", "num_classes", "score_width", "class_width", "gates"):
         if data[key] < 1:
             raise ManifestError(f"{path}: field {key!r} must be at least 1, got {data[key]!r}")
-    cw = max(1, (data["num_classes"] - 1).bit_length())
+    cw = class_width(data["num_classes"])
     if data["class_width"] != cw:
         raise ManifestError(f"{path}: class_width {data['class_width']} does not fit "
                             f"num_classes {data['num_classes']} (expected {cw})")

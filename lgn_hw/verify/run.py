@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 
-from ..hdl import load_manifest
+from ..hdl import core_dims, load_manifest
 from ..netlist import Netlist, load
 from ..resources import resource_dir
 from .tools import SIMULATORS, check_simulator, simulator_env
@@ -79,12 +79,11 @@ class VerifyResult:
 
 
 def _check_match(net: Netlist, manifest: dict, netlist_path) -> None:
-    dims = {"num_inputs": net.num_inputs, "num_classes": net.num_classes,
-            "score_width": net.score_width, "class_width": net.class_width}
-    for key, value in dims.items():
-        if manifest[key] != value:
+    have, want = core_dims(manifest), core_dims(net)
+    for key, value in want.items():
+        if have[key] != value:
             raise ValueError(f"{netlist_path}: {key} is {value} but the core in the manifest has "
-                             f"{manifest[key]}: this netlist does not belong to this core")
+                             f"{have[key]}: this netlist does not belong to this core")
     if manifest.get("netlist_sha256") and manifest["netlist_sha256"] != net.sha256():
         log.warning("%s differs from the netlist the core was exported from (sha256 mismatch); "
                     "the bench will report any difference in behaviour", netlist_path)
