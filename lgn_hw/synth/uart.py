@@ -25,6 +25,8 @@ from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
+from ..hdl.ports import CLOCK, RESET, core_ports, core_dims
+
 __all__ = ["CMD_CLASS", "CMD_SCORES", "UARTRx", "UARTTx", "LgnUart", "Geometry"]
 
 CMD_CLASS = 0x63   # 'c'
@@ -52,8 +54,7 @@ class Geometry:
 
     @classmethod
     def from_manifest(cls, manifest: dict) -> "Geometry":
-        return cls(manifest["num_inputs"], manifest["num_classes"], manifest["score_width"],
-                   manifest["class_width"])
+        return cls(**core_dims(manifest))
 
     @property
     def sample_bytes(self) -> int:
@@ -185,17 +186,16 @@ class LgnUart(wiring.Component):
         m.submodules.flags = flags = SyncFIFO(width=1, depth=4)
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
 
-        in_valid, in_ready = Signal(), Signal()
-        out_valid, out_ready = Signal(), Signal()
-        out_class = Signal(g.class_width)
-        out_scores = Signal(g.num_classes * g.score_width)
+        # The core's ports as lgn_hw.hdl.ports spells them (names, directions, widths).
+        port = {p.name: Signal(p.width, name=p.name) for p in core_ports(g)}
+        port[CLOCK], port[RESET] = ClockSignal(), ResetSignal(allow_reset_less=True)
         sample = Signal(nbytes * 8)
-        m.submodules.core = Instance(
-            self.top,
-            i_clk=ClockSignal(), i_rst=ResetSignal(allow_reset_less=True),
-            i_in_valid=in_valid, o_in_ready=in_ready, i_in_data=sample[:g.num_inputs],
-            o_out_valid=out_valid, i_out_ready=out_ready,
-            o_out_class=out_class, o_out_scores=out_scores)
+        m.d.comb += port["in_data"].eq(sample[:g.num_inputs])
+        m.submodules.core = Instance(self.top, **{
+            ("i_" if p.direction == "in" else "o_") + p.name: port[p.name] for p in core_ports(g)})
+        in_valid, in_ready = port["in_valid"], port["in_ready"]
+        out_valid, out_ready = port["out_valid"], port["out_ready"]
+        out_class, out_scores = port["out_class"], port["out_scores"]
 
         # -- host to core: command byte, then the sample bytes ------------------
         want_scores = Signal()
