@@ -218,22 +218,21 @@ def _build() -> ctypes.CDLL:
     except OSError:
         cache = Path(tempfile.gettempdir()) / f"lgn-hw-{os.getuid()}"
         cache.mkdir(parents=True, exist_ok=True)
-    source, version = _SOURCE.read_bytes(), _compiler_version(cc)
+    source, version, machine = _SOURCE.read_bytes(), _compiler_version(cc), _machine_id()
     errors = []
     for flags in _FLAG_SETS:  # -march=native first, then portable
         key = hashlib.sha256(b"\0".join(
-            [source, " ".join([cc] + flags).encode(), version.encode(), _machine_id().encode()]
+            [source, " ".join([cc] + flags).encode(), version.encode(), machine.encode()]
         )).hexdigest()[:24]
         target = cache / f"golden-{key}.so"
         try:
+            lib = None
             if target.exists():
                 try:
                     lib = _open(target)
                 except OSError:  # a damaged cache entry: build it again
                     target.unlink(missing_ok=True)
-                    _compile(cc, flags, target)
-                    lib = _open(target)
-            else:
+            if lib is None:
                 _compile(cc, flags, target)
                 lib = _open(target)
         except (RuntimeError, OSError) as exc:
