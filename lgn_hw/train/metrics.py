@@ -200,9 +200,12 @@ class Metrics:
 
 
 def evaluate_metrics(model: LogicNet, x, y, *, soft_mode: str = "train", seed: int = 0,
-                     batch_size: int = 4096) -> Metrics:
-    """Soft and discrete accuracy on ``(x, y)``, unused gates and the gate histogram."""
-    net = _as_netlist(model)
+                     batch_size: int = 4096, netlist: Netlist | None = None) -> Metrics:
+    """Soft and discrete accuracy on ``(x, y)``, unused gates and the gate histogram.
+
+    ``netlist``: ``to_netlist(model)`` when the caller already has it (built here otherwise).
+    """
+    net = _as_netlist(model if netlist is None else netlist)
     return Metrics(
         soft_accuracy(model, x, y, mode=soft_mode, seed=seed, batch_size=batch_size),
         discrete_accuracy(model, x, y, batch_size=batch_size),

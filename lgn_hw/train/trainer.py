@@ -321,7 +321,8 @@ class Trainer:
         model = self.model
         xv, yv = self.eval_sets["val"]
         xt, yt = self.eval_sets["test"]
-        m = evaluate_metrics(model, xv, yv, seed=epoch, batch_size=cfg.eval_batch_size)
+        net = to_netlist(model)  # built once: measured here and saved below if best
+        m = evaluate_metrics(model, xv, yv, seed=epoch, batch_size=cfg.eval_batch_size, netlist=net)
         rec = {
             "epoch": epoch + 1,
             "step": (epoch + 1) * self.steps_per_epoch,
@@ -342,11 +343,11 @@ class Trainer:
         if rec["best"]:
             self.best = {k: rec[k] for k in ("epoch", "val_discrete", "val_soft", "test_discrete",
                                               "test_soft", "unused_gates")}
-            self._save_netlist(rec)
+            self._save_netlist(net, rec)
         logger.info("epoch %d: loss %.4f val soft %.4f discrete %.4f test discrete %.4f",
                     rec["epoch"], rec["train_loss"], rec["val_soft"], rec["val_discrete"], rec["test_discrete"])
 
-    def _save_netlist(self, rec):
+    def _save_netlist(self, net: Netlist, rec):
         cfg = self.config
         meta = {
             "dataset": self.data.name,
@@ -363,7 +364,8 @@ class Trainer:
         from .. import __version__
 
         meta["lgn_hw_version"] = __version__
-        to_netlist(self.model, metadata=meta).save(self.out_dir / BEST)
+        net.metadata.update(meta)
+        net.save(self.out_dir / BEST)
 
     def _write_metrics(self):
         text = "".join(json.dumps(r) + "\n" for r in self.history)

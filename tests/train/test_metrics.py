@@ -186,6 +186,10 @@ def test_evaluate_metrics_and_gap():
     assert d["num_gates"] == 40
     assert d["unused_gates"] == sum(d["unused_gates_per_layer"])
     assert d["discrete_accuracy"] == discrete_accuracy(model, x, y)
+    # a netlist given by the caller is what the gate counts are taken from
+    net = random_netlist(10, [20, 20], 2, seed=5)
+    given = evaluate_metrics(model, x, y, netlist=net).to_dict()
+    assert given["gate_histogram"] == gate_histogram(net).as_dict() != d["gate_histogram"]
 
 
 def test_accuracy_errors():
