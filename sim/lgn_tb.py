@@ -319,12 +319,14 @@ class Bench:
         self.stats = RunStats(test, len(self.model))
 
     def _check_ports(self, net):
-        want = {"in_data": net.num_inputs, "out_class": net.class_width,
-                "out_scores": net.num_classes * net.score_width}
-        for name, width in want.items():
-            got = len(getattr(self.dut, name))
-            if got != width:
-                raise BenchFailure(f"port {name} is {got} bits wide but the netlist needs {width}: "
+        from lgn_hw.hdl.ports import core_ports
+
+        for port in core_ports(net):
+            handle = getattr(self.dut, port.name, None)
+            got = None if handle is None else len(handle)
+            if got != port.width:
+                raise BenchFailure(f"port {port.name} is {'missing' if got is None else f'{got} bits wide'} "
+                                   f"but the netlist needs {port.width} bits: "
                                    "is this core generated from this netlist?")
 
     async def reset(self):
