@@ -302,9 +302,10 @@ class Trainer:
             bar.close()
             for sig, h in old_handlers.items():
                 signal.signal(sig, h)
+        best = load_netlist(self.out_dir / BEST) if main and (self.out_dir / BEST).exists() else None
         if main:
-            self._write_plots()
-        return self._result(interrupted)
+            self._write_plots(best)
+        return self._result(best, interrupted)
 
     def _agree_stop(self, info) -> bool:
         if not info.enabled:
@@ -371,7 +372,7 @@ class Trainer:
         text = "".join(json.dumps(r) + "\n" for r in self.history)
         atomic_write_text(self.out_dir / METRICS, text)
 
-    def _write_plots(self):
+    def _write_plots(self, best: Netlist | None):
         try:
             import matplotlib
 
@@ -397,9 +398,8 @@ class Trainer:
             with atomic_path(self.out_dir / "accuracy.png") as tmp:
                 fig.savefig(tmp, format="png", dpi=100)
             plt.close(fig)
-        best = self.out_dir / BEST
-        if best.exists():
-            hist = gate_histogram(load_netlist(best))
+        if best is not None:
+            hist = gate_histogram(best)
             fig, ax = plt.subplots(figsize=(7, 4))
             ax.bar(range(gates.NUM_OPS), hist.counts)
             ax.set_xticks(range(gates.NUM_OPS), gates.NAMES, rotation=60, ha="right", fontsize=8)
@@ -410,9 +410,8 @@ class Trainer:
                 fig.savefig(tmp, format="png", dpi=100)
             plt.close(fig)
 
-    def _result(self, interrupted) -> TrainResult:
+    def _result(self, net: Netlist | None, interrupted) -> TrainResult:
         path = self.out_dir / BEST
-        net = load_netlist(path) if (self.info.is_main and path.exists()) else None
         test_acc = None
         if net is not None:
             pred = golden_predict(net, self.data.test.x).classes
