@@ -5,11 +5,13 @@ One place for it, so that lint, verification and tests agree.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
 
-__all__ = ["ToolMissing", "verilator_bin_dir", "verilator_env", "find_verilator", "find_iverilog"]
+__all__ = ["ToolMissing", "verilator_bin_dir", "verilator_env", "find_verilator", "find_iverilog",
+           "environ"]
 
 
 class ToolMissing(RuntimeError):
@@ -59,3 +61,22 @@ def find_iverilog() -> tuple[str, str]:
         raise ToolMissing("Icarus Verilog (iverilog, vvp) not found: apt-get install iverilog, "
                           "or brew install icarus-verilog")
     return iverilog, vvp
+
+
+@contextlib.contextmanager
+def environ(values: dict):
+    """Set the variables in ``values`` in ``os.environ`` for the block, then restore them.
+
+    For tools (cocotb's runner, Amaranth's build) that read the process
+    environment rather than take one as an argument.
+    """
+    saved = {key: os.environ.get(key) for key in values}
+    try:
+        os.environ.update(values)
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

