@@ -34,3 +34,21 @@ def values_and_grads(kernel, x, idx_a, idx_b, coef, seed=1):
     y = logic_op(x, idx_a, idx_b, coef, kernel=kernel)
     grad_y = torch.randn(y.shape, generator=torch.Generator().manual_seed(seed), dtype=y.dtype)
     return (y, *torch.autograd.grad(y, (x, coef), grad_y))
+
+
+def chained_layouts(kernel):
+    """Two chained ``logic_op`` layers on a contiguous and on a strided (column-slice) input:
+    for each input, the output and the input gradient of ``y.square().sum()``. The second
+    layer reads the first one's output, feature-major for the fast kernels."""
+    from lgn_hw.train.kernels import logic_op
+
+    x, ia1, ib1, c1 = make_case(37, 300, 257)
+    _, ia2, ib2, c2 = make_case(37, 257, 5, seed=3)
+    x_wide = torch.rand(37, 600, generator=torch.Generator().manual_seed(4))[:, ::2]
+    outs = []
+    for kernel_input in (x, x_wide):
+        xi = kernel_input.clone().requires_grad_()
+        y = logic_op(logic_op(xi, ia1, ib1, c1, kernel=kernel), ia2, ib2, c2, kernel=kernel)
+        (gx,) = torch.autograd.grad(y.square().sum(), xi)
+        outs.append((y, gx))
+    return outs
