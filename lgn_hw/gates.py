@@ -21,6 +21,7 @@ __all__ = [
     "PASS_A",
     "truth",
     "truth_table",
+    "op_from_table",
     "COEFFS",
     "ANF",
     "SYMMETRIC",
@@ -62,6 +63,19 @@ def truth(op: int, a: int, b: int) -> int:
 def truth_table(op: int) -> tuple[int, int, int, int]:
     """``(f(0,0), f(0,1), f(1,0), f(1,1))`` of gate ``op``."""
     return tuple(truth(op, a, b) for a in (0, 1) for b in (0, 1))
+
+
+def op_from_table(table):
+    """The op code whose truth table is ``table`` ``(f(0,0), f(0,1), f(1,0), f(1,1))``.
+
+    The inverse of :func:`truth_table`. ``table`` may also be an array of 0/1
+    values (or booleans) with 4 on its last axis, giving an ``int64`` array of ops.
+    """
+    t = np.asarray(table)
+    if t.ndim == 0 or t.shape[-1] != 4 or (t.size and not np.all((t == 0) | (t == 1))):
+        raise ValueError(f"a truth table is 4 values of 0 or 1, not {table!r}")
+    ops = t.astype(np.int64) @ np.array([8, 4, 2, 1], dtype=np.int64)  # f(a,b) is bit 3-(2a+b)
+    return int(ops) if t.ndim == 1 else ops
 
 
 def _coeffs(op: int) -> tuple[int, int, int, int]:

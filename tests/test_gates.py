@@ -131,3 +131,14 @@ def test_formula_text():
     assert gates.formula(6) == "a + b - 2ab"
     assert gates.formula(0) == "0"
     assert gates.formula(13) == "1 - a + ab"
+
+
+def test_op_from_table_inverts_truth_table():
+    for op in range(16):
+        assert gates.op_from_table(gates.truth_table(op)) == op
+    tables = np.array([gates.truth_table(op) for op in range(16)], dtype=bool)
+    np.testing.assert_array_equal(gates.op_from_table(tables), np.arange(16))
+    np.testing.assert_array_equal(gates.op_from_table(tables.reshape(4, 4, 4)), np.arange(16).reshape(4, 4))
+    for bad in ([0, 1, 1], [0, 2, 1, 1], 5):
+        with pytest.raises(ValueError, match=r"^a truth table is 4 values of 0 or 1, not "):
+            gates.op_from_table(bad)

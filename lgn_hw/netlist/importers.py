@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import gates
 from .model import Layer, Netlist, NetlistError
 
 __all__ = ["SOURCES", "load_checkpoint", "from_difflogic", "from_torchlogix", "import_model"]
@@ -166,19 +167,17 @@ def _walsh_ops(weight):
     import torch
 
     w = torch.as_tensor(weight, dtype=torch.float32)
-    ops = torch.zeros(len(w), dtype=torch.int64)
-    for j, (a, b) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+    rows = []  # the gate outputs 1 where the Walsh sum is negative
+    for a, b in ((0, 0), (0, 1), (1, 0), (1, 1)):
         A, B = 1 - 2 * a, 1 - 2 * b
-        s = w[:, 0] + w[:, 1] * B + w[:, 2] * A + w[:, 3] * (A * B)
-        ops |= (s < 0).to(torch.int64) << (3 - j)
-    return ops.numpy()
+        rows.append(w[:, 0] + w[:, 1] * B + w[:, 2] * A + w[:, 3] * (A * B) < 0)
+    return gates.op_from_table(torch.stack(rows, dim=1).numpy())
 
 
 def _light_ops(weight):
     import torch
 
-    lut = (torch.as_tensor(weight) > 0).to(torch.int64)
-    return (lut * torch.tensor([8, 4, 2, 1])).sum(-1).numpy()
+    return gates.op_from_table((torch.as_tensor(weight) > 0).numpy())
 
 
 def from_torchlogix(checkpoint: dict, *, parametrization=None, num_classes=None, tau=None,

@@ -17,6 +17,7 @@ exactly ``outputs``, in order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from ..model import Layer, Netlist
 
 __all__ = [
     "NONE", "Gate", "Graph", "lower",
-    "FALSE", "TRUE", "NOT_A", "op_from_table", "fix_input", "negate_input", "swap_inputs",
+    "FALSE", "TRUE", "NOT_A", "fix_input", "negate_input", "swap_inputs",
     "tie_inputs", "is_constant", "is_wire",
 ]
 
@@ -34,26 +35,17 @@ NONE = -1
 
 
 # -- ops derived from the one gate table ------------------------------------------------
-def op_from_table(table) -> int:
-    """The op code whose ``truth_table`` is ``table`` ``(f00, f01, f10, f11)``."""
-    table = tuple(int(t) for t in table)
-    op = sum(bit << (3 - i) for i, bit in enumerate(table))
-    if len(table) != 4 or gates.truth_table(op) != table:  # the encoding rule, checked
-        raise AssertionError(f"gate encoding broken for table {table!r}")
-    return op
-
-
 def _table(fn):
-    return op_from_table(fn(a, b) for a in (0, 1) for b in (0, 1))
+    return gates.op_from_table([fn(a, b) for a in (0, 1) for b in (0, 1)])
 
 
 FALSE = _table(lambda a, b: 0)
 TRUE = _table(lambda a, b: 1)
 NOT_A = _table(lambda a, b: 1 - a)
 _PASS_B = _table(lambda a, b: b)
-_NOT_B = _table(lambda a, b: 1 - b)
 
 
+@cache  # 16 ops: derive each rewrite once, not per gate
 def fix_input(op: int, which: str, value: int) -> int:
     """``op`` with input ``which`` ('a' or 'b') tied to ``value``: an op that ignores that input."""
     if which == "a":
@@ -61,6 +53,7 @@ def fix_input(op: int, which: str, value: int) -> int:
     return _table(lambda a, b: gates.truth(op, a, value))
 
 
+@cache  # 16 ops: derive each rewrite once, not per gate
 def negate_input(op: int, which: str) -> int:
     """The op computing ``op`` with input ``which`` inverted."""
     if which == "a":
@@ -68,11 +61,13 @@ def negate_input(op: int, which: str) -> int:
     return _table(lambda a, b: gates.truth(op, a, 1 - b))
 
 
+@cache  # 16 ops: derive each rewrite once, not per gate
 def swap_inputs(op: int) -> int:
     """The op with ``swap(op)(b, a) == op(a, b)``; identity on :data:`lgn_hw.gates.SYMMETRIC` ops."""
     return _table(lambda a, b: gates.truth(op, b, a))
 
 
+@cache  # 16 ops: derive each rewrite once, not per gate
 def tie_inputs(op: int) -> int:
     """The op of ``x -> op(x, x)`` as a gate reading ``a`` only."""
     return _table(lambda a, b: gates.truth(op, a, a))
