@@ -9,9 +9,9 @@ tools are the YoWASP builds unless ``YOSYS``, ``NEXTPNR_ICE40``, ... say otherwi
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import io
 
 from ..hdl import load_manifest
+from .report import parse_pnr
 from .tools import ToolNotFound, tool_env, tool_env_var
 from .uart import Geometry, LgnUart
 
@@ -85,21 +86,15 @@ class _BoardTop(Elaboratable):
         return m
 
 
-def _parse_log(build_dir: Path, name: str):
-    """nextpnr's utilisation lines and fmax from the build log, if Amaranth kept one."""
-    for candidate in (build_dir / f"{name}.tim", build_dir / f"{name}.rpt"):
-        if candidate.is_file():
-            text = candidate.read_text(errors="replace")
-            fmax = [float(x) for x in re.findall(r"Max frequency for clock [^:]*: ([\d.]+) MHz", text)]
-            start = text.rfind("Device utilisation")
-            util = None
-            if start >= 0:
-                lines = text[start:].splitlines()[1:]
-                used = [" ".join(l.split(":", 1)[-1].split()) for l in lines if "%" in l]
-                util = "\n".join(u for u in used
-                                 if re.search(r":\s*[1-9]\d*\s*/", u)) or None
-            return util, (fmax[-1] if fmax else None)
-    return None, None
+def _pnr_figures(build_dir: Path, name: str):
+    """nextpnr's utilisation lines (entries in use) and fmax, from its JSON report."""
+    path = build_dir / f"{name}.pnr.json"
+    if not path.is_file():
+        return None, None
+    pnr = parse_pnr(json.loads(path.read_text()))
+    util = "\n".join(f"{k}: {v['used']}/ {v['available']} {100 * v['used'] // v['available']}%"
+                     for k, v in pnr["pnr_utilization"].items() if v.get("available"))
+    return util or None, pnr["fmax_mhz"]
 
 
 def build_board(export_dir, board: str, out_dir, *, program: bool = False,
@@ -124,13 +119,14 @@ def build_board(export_dir, board: str, out_dir, *, program: bool = False,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     # Build with the found tools in the build script's environment, not ours.
-    products = platform.prepare(top, name).execute_local(str(out), env=env)
+    plan = platform.prepare(top, name, nextpnr_opts=f"--report {name}.pnr.json")
+    products = plan.execute_local(str(out), env=env)
     if program:
         platform.toolchain_program(products, name)
     bitstream = out / f"{name}.{spec.bitstream}"
     if not bitstream.is_file():
         raise RuntimeError(f"the {board} build finished without {bitstream}")
-    util, fmax = _parse_log(out, name)
+    util, fmax = _pnr_figures(out, name)
     clock = platform.default_clk_frequency
     actual = clock / top.divisor
     if abs(actual - baud) / baud > 0.02:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..hdl import load_manifest, render_template
 from ..netlist.model import atomic_write_text
+from .report import parse_pnr
 from .targets import Target, get_target
 from .tools import find_tool, run_tool
 
@@ -76,26 +77,6 @@ def _core_cells(target: Target, stat: dict, core: str) -> dict:
     if entry is None:
         raise RuntimeError(f"yosys stat has no module {core!r} (modules: {sorted(modules)})")
     return _count_cells(target, entry.get("num_cells_by_type", {}), core)
-
-
-def _parse_pnr(target: Target, report: dict) -> dict:
-    fmax = report.get("fmax", {})
-    # One clock: take the slowest if nextpnr lists more than one.
-    achieved = [v["achieved"] for v in fmax.values() if "achieved" in v]
-    constraint = [v["constraint"] for v in fmax.values() if "constraint" in v]
-    util = report.get("utilization", {})
-    logic = util.get(target.logic_resource, {})
-    used, avail = logic.get("used"), logic.get("available")
-    return {
-        "fmax_mhz": round(min(achieved), 2) if achieved else None,
-        # What nextpnr says it was asked for: proof that the clock constraint arrived.
-        "pnr_constraint_mhz": max(constraint) if constraint else None,
-        "utilization": {
-            "resource": target.logic_resource, "used": used, "available": avail,
-            "fraction": round(used / avail, 4) if used is not None and avail else None,
-        },
-        "pnr_utilization": {k: v for k, v in util.items() if v.get("used")},
-    }
 
 
 def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, seed=0,
@@ -163,7 +144,7 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         t0 = time.perf_counter()
         run_tool(tgt.pnr_tool, args, cwd=out, log_name="nextpnr.log")
         t_pnr = time.perf_counter() - t0
-        pnr = _parse_pnr(tgt, json.loads((out / "pnr.json").read_text()))
+        pnr = parse_pnr(json.loads((out / "pnr.json").read_text()), tgt.logic_resource)
 
     fmax = pnr["fmax_mhz"]
     latency = manifest["latency"]

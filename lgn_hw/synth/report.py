@@ -1,8 +1,34 @@
-"""Human-readable tables of synthesis reports."""
+"""Human-readable tables of synthesis reports, and the one reader of nextpnr's JSON report."""
 
 from __future__ import annotations
 
-__all__ = ["format_report", "format_table"]
+__all__ = ["format_report", "format_table", "parse_pnr"]
+
+
+def parse_pnr(report: dict, logic_resource: str | None = None) -> dict:
+    """fmax, clock constraint and utilisation from a nextpnr ``--report`` JSON file's contents.
+
+    ``logic_resource`` is the utilisation entry that counts logic cells
+    (e.g. ``ICESTORM_LC``; None: no ``utilization``); ``pnr_utilization`` keeps
+    every entry in use.
+    """
+    fmax = report.get("fmax", {})
+    # One clock: take the slowest if nextpnr lists more than one.
+    achieved = [v["achieved"] for v in fmax.values() if "achieved" in v]
+    constraint = [v["constraint"] for v in fmax.values() if "constraint" in v]
+    util = report.get("utilization", {})
+    logic = util.get(logic_resource, {})
+    used, avail = logic.get("used"), logic.get("available")
+    return {
+        "fmax_mhz": round(min(achieved), 2) if achieved else None,
+        # What nextpnr says it was asked for: proof that the clock constraint arrived.
+        "pnr_constraint_mhz": max(constraint) if constraint else None,
+        "utilization": None if logic_resource is None else {
+            "resource": logic_resource, "used": used, "available": avail,
+            "fraction": round(used / avail, 4) if used is not None and avail else None,
+        },
+        "pnr_utilization": {k: v for k, v in util.items() if v.get("used")},
+    }
 
 _COLUMNS = (
     ("target", "target", "{}"),
