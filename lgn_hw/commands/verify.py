@@ -6,7 +6,6 @@ import sys
 import time
 
 from ..cli import UsageError
-from ..hdl import ManifestError
 from ..verify import SIMULATORS, SimulatorNotFound, VerifyError, verify
 
 
@@ -52,9 +51,7 @@ def run(args) -> int:
         result = verify(args.dir, args.netlist, sim=args.sim, samples=args.samples, seed=args.seed,
                         inputs=args.inputs, build_dir=args.build_dir, gap_prob=args.gap_prob,
                         stall_prob=args.stall_prob, waves=args.waves)
-    except (SimulatorNotFound, ManifestError) as exc:
-        raise UsageError(str(exc)) from None
-    except (ValueError, TypeError) as exc:
+    except (SimulatorNotFound, ValueError, TypeError) as exc:  # ManifestError is a ValueError
         raise UsageError(str(exc)) from None
     except VerifyError as exc:
         print(f"lgn-hw verify: {exc}", file=sys.stderr)
