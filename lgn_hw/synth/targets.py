@@ -49,26 +49,34 @@ _GOWIN_CELLS = ((r"LUT[1-4]", "lut"), (r"RAM16\w*|SDPB?|DPB?|SPX?9?", "ram"), (r
                 (r"DFF\w*", "ff"), (r"ALU", "carry"), (r"MUX2_LUT[5-8]", "mux"),
                 (r"[IOT]BUF|IOBUF", "io"))
 
+# Per family: place-and-route tool (None: synthesis only), its options for unconstrained
+# pins, the utilisation entry that counts logic cells, and the cell classes.
+_FAMILIES = {
+    "ice40": ("nextpnr-ice40", ("--pcf-allow-unconstrained",), "ICESTORM_LC", _ICE40_CELLS),
+    "ecp5": ("nextpnr-ecp5", ("--lpf-allow-unconstrained",), "TRELLIS_COMB", _ECP5_CELLS),
+    "xilinx": (None, (), "", _XILINX_CELLS),
+    "gowin": ("nextpnr-gowin", (), "SLICE", _GOWIN_CELLS),
+}
+
+
+def _target(name, family, device, pnr_args, freq_mhz, luts, ffs) -> Target:
+    pnr_tool, unconstrained_io, logic_resource, cells = _FAMILIES[family]
+    return Target(name, family, device, f"synth_{family}.ys.tmpl", pnr_tool, pnr_args,
+                  unconstrained_io, logic_resource, freq_mhz, luts, ffs, cells)
+
+
 TARGETS = {t.name: t for t in (
-    Target("ice40-hx8k", "ice40", "iCE40HX8K-CT256", "synth_ice40.ys.tmpl", "nextpnr-ice40",
-           ("--hx8k", "--package", "ct256"), ("--pcf-allow-unconstrained",), "ICESTORM_LC",
-           100.0, 7680, 7680, _ICE40_CELLS),
-    Target("ice40-up5k", "ice40", "iCE40UP5K-SG48", "synth_ice40.ys.tmpl", "nextpnr-ice40",
-           ("--up5k", "--package", "sg48"), ("--pcf-allow-unconstrained",), "ICESTORM_LC",
-           50.0, 5280, 5280, _ICE40_CELLS),
-    Target("ecp5-25k", "ecp5", "LFE5U-25F-CABGA381", "synth_ecp5.ys.tmpl", "nextpnr-ecp5",
-           ("--25k", "--package", "CABGA381"), ("--lpf-allow-unconstrained",), "TRELLIS_COMB",
-           150.0, 24288, 24288, _ECP5_CELLS),
-    Target("ecp5-85k", "ecp5", "LFE5U-85F-CABGA381", "synth_ecp5.ys.tmpl", "nextpnr-ecp5",
-           ("--85k", "--package", "CABGA381"), ("--lpf-allow-unconstrained",), "TRELLIS_COMB",
-           150.0, 83640, 83640, _ECP5_CELLS),
+    _target("ice40-hx8k", "ice40", "iCE40HX8K-CT256", ("--hx8k", "--package", "ct256"), 100.0, 7680, 7680),
+    _target("ice40-up5k", "ice40", "iCE40UP5K-SG48", ("--up5k", "--package", "sg48"), 50.0, 5280, 5280),
+    _target("ecp5-25k", "ecp5", "LFE5U-25F-CABGA381", ("--25k", "--package", "CABGA381"),
+            150.0, 24288, 24288),
+    _target("ecp5-85k", "ecp5", "LFE5U-85F-CABGA381", ("--85k", "--package", "CABGA381"),
+            150.0, 83640, 83640),
     # Synthesis only: no open place and route for 7-series here. Capacity of an XC7A35T.
-    Target("xilinx-7", "xilinx", "XC7A35T (7-series, LUT6)", "synth_xilinx.ys.tmpl", None,
-           (), (), "", 200.0, 20800, 41600, _XILINX_CELLS),
+    _target("xilinx-7", "xilinx", "XC7A35T (7-series, LUT6)", (), 200.0, 20800, 41600),
     # The Tang Nano 9K's GW1NR-9C, through the legacy nextpnr-gowin that yowasp-nextpnr-gowin ships.
-    Target("gowin", "gowin", "GW1NR-LV9QN88PC6/I5", "synth_gowin.ys.tmpl", "nextpnr-gowin",
-           ("--device", "GW1NR-LV9QN88PC6/I5", "--family", "GW1N-9C"), (), "SLICE",
-           100.0, 8640, 6480, _GOWIN_CELLS),
+    _target("gowin", "gowin", "GW1NR-LV9QN88PC6/I5",
+            ("--device", "GW1NR-LV9QN88PC6/I5", "--family", "GW1N-9C"), 100.0, 8640, 6480),
 )}
 
 
