@@ -29,9 +29,6 @@ class Split:
     def __len__(self) -> int:
         return len(self.y)
 
-    def take(self, idx) -> "Split":
-        return Split(self.x[idx], self.y[idx])
-
 
 @dataclass(frozen=True)
 class Dataset:
