@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ import torch.nn.functional as F
 from lgn_hw.netlist import evaluate
 from lgn_hw.train import ESTIMATORS, build_model, discrete_accuracy, gate_weights, to_netlist
 from lgn_hw.train.estimators import sample_gumbel
+
+from toy_training import parity_toy, train_parity_toy
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -204,50 +207,20 @@ def test_soft_training_forward_is_a_mixture(name):
     assert model.layers[0].last_ops is None
 
 
-def _parity_toy():
-    x = torch.tensor(list(itertools.product([0, 1], repeat=6)), dtype=torch.float32)
-    return x, (x[:, 0].long() ^ x[:, 1].long())  # balanced: chance is 50 %
-
-
 @pytest.mark.parametrize("kernel", ["reference", "auto"])
 @pytest.mark.parametrize("name", ALL)
 def test_every_estimator_trains_a_small_network(name, kernel):
-    x, y = _parity_toy()
-    model = build_model(6, 2, layers=2, width=32, estimator=name, tau=4.0, seed=0,
-                        kernel=kernel, connections="unique")
-    opt = torch.optim.Adam(model.parameters(), lr=0.1)
-    losses = []
-    for _ in range(150):
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    model, losses = train_parity_toy(name, kernel, steps=150)
     assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10])
-    assert discrete_accuracy(model, x, y) >= 0.8
+    assert discrete_accuracy(model, *parity_toy()) >= 0.8
 
 
 _TRITON_SCRIPT = """
-import itertools, json, torch, torch.nn.functional as F
-from lgn_hw.train import build_model
+import json, torch
+from toy_training import train_parity_toy
 torch.set_num_threads(1)
-x = torch.tensor(list(itertools.product([0, 1], repeat=6)), dtype=torch.float32)
-y = x[:, 0].long() ^ x[:, 1].long()
-out = {}
-for name in %r:
-    for kernel in ("reference", "triton"):
-        model = build_model(6, 2, layers=2, width=32, estimator=name, tau=4.0, seed=0,
-                            kernel=kernel, connections="unique")
-        opt = torch.optim.Adam(model.parameters(), lr=0.1)
-        losses = []
-        for _ in range(8):
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-        out[name + "/" + kernel] = losses
-print(json.dumps(out))
+print(json.dumps({name + "/" + kernel: train_parity_toy(name, kernel, steps=8)[1]
+                  for name in %r for kernel in ("reference", "triton")}))
 """ % (ALL,)
 
 
@@ -259,7 +232,7 @@ def test_every_estimator_trains_the_same_with_interpreted_triton():
     the kernels are defined) follows the reference's training trajectory step for step."""
     env = dict(os.environ, TRITON_INTERPRET="1")
     proc = subprocess.run([sys.executable, "-c", _TRITON_SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, cwd=Path(__file__).parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     for name in ALL:
