@@ -23,10 +23,11 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
+from lgn_hw.synth.host import frame as host_frame
+from lgn_hw.synth.uart import CMD_CLASS, CMD_SCORES, Geometry
+
 CONFIG_ENV = "LGN_UART_CONFIG"
 CLOCK_NS = 10
-CMD_CLASS = 0x63
-CMD_SCORES = 0x73
 
 
 class UartFailure(AssertionError):
@@ -58,17 +59,17 @@ class Model:
     """Frames to send and the answers the golden model expects."""
 
     def __init__(self, cfg: UartConfig):
+        from lgn_hw.hdl.ports import core_dims
         from lgn_hw.netlist import evaluate, load
 
         self.net = load(cfg.netlist)
         self.bits = np.load(cfg.inputs).astype(np.uint8)
         result = evaluate(self.net, self.bits)
         self.classes, self.scores = result.classes, result.scores
-        self.score_bytes = (self.net.score_width + 7) // 8
+        self.score_bytes = Geometry(**core_dims(self.net)).score_bytes
 
     def frame(self, i: int, scores: bool) -> bytes:
-        payload = np.packbits(self.bits[i], bitorder="little").tobytes()
-        return bytes([CMD_SCORES if scores else CMD_CLASS]) + payload
+        return host_frame(self.bits[i], scores=scores)
 
     def answer(self, i: int, scores: bool) -> bytes:
         out = bytes([int(self.classes[i])])
