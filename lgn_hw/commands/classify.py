@@ -37,6 +37,7 @@ def run(args) -> int:
     geometry, net, bits = None, None, x
     if args.export:
         from ..hdl import ManifestError, load_manifest
+        from ..hdl.export import NETLIST_COPY
         from ..netlist import load
         from ..synth.uart import Geometry
 
@@ -47,7 +48,7 @@ def run(args) -> int:
         geometry = Geometry.from_manifest(manifest)
         from pathlib import Path
 
-        net_path = Path(args.export) / manifest.get("netlist", "netlist.lgn.json")
+        net_path = Path(args.export) / manifest.get("netlist", NETLIST_COPY)
         net = load(net_path) if net_path.is_file() else None
         if net is not None and net.encoder is not None and x.ndim == 2 and x.shape[1] != net.num_inputs:
             from ..data.encoding import Encoder

@@ -19,6 +19,7 @@ from xml.etree import ElementTree
 import numpy as np
 
 from ..hdl import load_manifest
+from ..hdl.export import NETLIST_COPY
 from ..netlist import Netlist, load
 from ..netlist.model import atomic_write_text
 from ..resources import resource_dir
@@ -52,7 +53,7 @@ def uart_verilog(manifest: dict, *, divisor: int, timeout=None) -> tuple[str, st
 
 def simulate_uart(export_dir, netlist=None, *, samples: int = 20, seed: int = 0, inputs=None,
                   divisor: int = 8, timeout: int | None = None, build_dir=None) -> UartSimResult:
-    """Run the UART bench on Icarus; ``netlist`` defaults to ``export_dir/netlist.lgn.json``.
+    """Run the UART bench on Icarus; ``netlist`` defaults to the export's copy (manifest ``netlist``).
 
     ``samples`` random samples drawn with ``seed`` (or the rows of ``inputs``)
     are sent at ``divisor`` clock cycles per bit. Raises
@@ -67,7 +68,7 @@ def simulate_uart(export_dir, netlist=None, *, samples: int = 20, seed: int = 0,
     export_dir = Path(export_dir)
     manifest = load_manifest(export_dir)
     net = netlist if isinstance(netlist, Netlist) else load(
-        netlist if netlist is not None else export_dir / "netlist.lgn.json")
+        netlist if netlist is not None else export_dir / manifest.get("netlist", NETLIST_COPY))
     if net.num_inputs != manifest["num_inputs"] or net.num_classes != manifest["num_classes"]:
         raise ValueError(f"netlist ({net.num_inputs} inputs, {net.num_classes} classes) does not "
                          f"match the export ({manifest['num_inputs']}, {manifest['num_classes']})")
