@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 GOAL_SECONDS = 60.0
 GOAL_GATES = 100_000
@@ -36,7 +37,7 @@ def child(gates: int, out: str, do_lint: bool) -> None:
     seconds, cpu_seconds = time.perf_counter() - t0, cpu() - c0
     result = {"gates": net.num_gates, "seconds": seconds, "cpu_seconds": cpu_seconds,
               "latency": manifest["latency"],
-              "verilog_bytes": sum((__import__("pathlib").Path(out) / f).stat().st_size
+              "verilog_bytes": sum((Path(out) / f).stat().st_size
                                    for f in manifest["verilog"])}
     if do_lint:
         from lgn_hw.hdl.lint import lint
