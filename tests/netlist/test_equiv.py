@@ -106,9 +106,14 @@ def exported(tmp_path_factory):
 
 @pytest.mark.icarus
 def test_optimised_export_is_bit_exact_in_simulation(exported):
+    from lgn_hw.hdl.tools import find_iverilog
+
     net, opt, folder = exported
-    run = subprocess.run("iverilog -g2012 -o sim tb_lgn_top.v lgn_top.v && vvp -n sim", shell=True,
-                         cwd=folder, capture_output=True, text=True)
+    iverilog, vvp = find_iverilog()
+    build = subprocess.run([iverilog, "-g2012", "-o", "sim", "tb_lgn_top.v", "lgn_top.v"],
+                           cwd=folder, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([vvp, "-n", "sim"], cwd=folder, capture_output=True, text=True)
     assert "PASS" in run.stdout, run.stdout + run.stderr
 
 
