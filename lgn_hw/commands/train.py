@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ..cli import UsageError
 
 _INT_LIST = "N or N,N,..."
@@ -101,23 +100,15 @@ def resolve_config(args):
 
 def run(args) -> int:
     from ..data import DataFileError
-    from ..train.checkpoint import CheckpointError
-    from ..train.config import ConfigError
     from ..train.trainer import train
 
     try:
         cfg = resolve_config(args)
         result = train(cfg, args.out, resume=args.resume, quiet=args.quiet)
-    except (ConfigError, CheckpointError, DataFileError) as exc:
+    except (ValueError, DataFileError) as exc:  # ConfigError, CheckpointError, bad dataset name, ...
         raise UsageError(str(exc)) from None
-    except ValueError as exc:  # bad dataset name, width not a multiple of classes, ...
-        raise UsageError(str(exc)) from None
-    if result.netlist is None:  # not rank 0 under torchrun, or stopped before the first epoch ended
-        if result.interrupted:
-            print(f"lgn-hw train: interrupted; checkpoint saved, continue with --resume --out {args.out}")
-            return 130
-        return 0
-    if not args.quiet:
+    # no netlist: not rank 0 under torchrun, or stopped before the first epoch ended
+    if result.netlist is not None and not args.quiet:
         b = result.best
         print(f"dataset        {cfg.dataset}")
         print(f"epochs         {result.epochs_done} of {cfg.epochs}")
