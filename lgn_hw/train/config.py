@@ -98,14 +98,18 @@ class TrainConfig:
     def from_dict(cls, data: dict, *, where: str = "config") -> "TrainConfig":
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: must be a table of settings, not {data!r:.60}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        _check_keys(data, where)
         try:
             return cls(**data)
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+
+
+def _check_keys(data: dict, where) -> None:
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
 
 
 _TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "list": (list,)}
@@ -142,10 +146,7 @@ def load_config(path) -> dict:
         if extra:
             raise ConfigError(f"{path}: unknown key {extra[0]!r} beside the [train] table")
         data = data["train"]
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: [train] must be a table")
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    _check_keys(data, path)
     return data
