@@ -127,9 +127,9 @@ def _build(layers, extras, state, *, num_classes, tau, num_inputs, source) -> Ne
     tau = _option("tau", tau, extras, state, 1.0)
     first = layers[0]
     inferred = int(max(first.a.max(), first.b.max())) + 1
-    num_inputs = _option("num_inputs", num_inputs, extras, state, inferred)
-    if num_inputs == inferred and "num_inputs" not in extras:
+    if num_inputs is None and "num_inputs" not in extras and "num_inputs" not in state:
         log.info("num_inputs %d inferred from the first layer's connections", inferred)
+    num_inputs = _option("num_inputs", num_inputs, extras, state, inferred)
     if isinstance(num_inputs, float) and num_inputs.is_integer():
         num_inputs = int(num_inputs)
     if isinstance(num_classes, float) and num_classes.is_integer():
