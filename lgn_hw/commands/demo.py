@@ -110,20 +110,14 @@ def run(args) -> int:
     # 2. optimise the netlist (same function, fewer gates)
     t0 = time.perf_counter()
     say(f"[2/5] optimising the netlist ({net.num_gates} gates)")
-    hw_net = net
-    try:
-        from ..netlist.opt import optimize
-    except ImportError:
-        say("      netlist optimiser not available: exporting the netlist as trained")
-    else:
-        from ..netlist import evaluate
+    from ..netlist import evaluate
+    from ..netlist.opt import optimize
 
-        opt, _report = optimize(net)
-        before, after = evaluate(net, test_bits), evaluate(opt, test_bits)
-        if not (np.array_equal(before.scores, after.scores) and np.array_equal(before.classes, after.classes)):
-            raise RuntimeError("the optimised netlist disagrees with the trained one on the test set")
-        hw_net = opt
-        hw_net.save(out / "optimized.lgn.json")
+    hw_net, _report = optimize(net)
+    before, after = evaluate(net, test_bits), evaluate(hw_net, test_bits)
+    if not (np.array_equal(before.scores, after.scores) and np.array_equal(before.classes, after.classes)):
+        raise RuntimeError("the optimised netlist disagrees with the trained one on the test set")
+    hw_net.save(out / "optimized.lgn.json")
     summary["hw_gates"] = hw_net.num_gates
     _stage("optimise", times, t0)
 
@@ -178,10 +172,8 @@ def run(args) -> int:
 
 
 def _synth(export_dir, target, gates):
-    try:
-        from ..synth import synthesize
-    except ImportError as exc:
-        return f"skipped (synthesis stage not available: {exc})"
+    from ..synth import synthesize
+
     pnr = gates <= 3000  # place and route only where a small core fits quickly
     try:
         rep = synthesize(export_dir, target, pnr=pnr)
