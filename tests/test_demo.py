@@ -1,6 +1,7 @@
 """``lgn-hw demo --quick``: every stage end to end (train, optimise, export, verify, synth)."""
 
 import json
+import re
 
 import pytest
 
@@ -10,6 +11,7 @@ from lgn_hw.cli import main
 @pytest.mark.integration
 @pytest.mark.icarus
 @pytest.mark.verilator
+@pytest.mark.yosys
 @pytest.mark.slow
 def test_demo_quick_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo"
@@ -18,7 +20,9 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     assert rc == 0, text
     assert "verify icarus        passed" in text
     assert "verify verilator     passed" in text
-    assert "synthesis" in text and "latency" in text
+    assert "latency" in text
+    # The summary line is always there; the estimate itself must have run.
+    assert re.search(r"synthesis +ecp5-85k: \d+ LUTs, \d+ FFs", text), text
     manifest = json.loads((out / "hw" / "manifest.json").read_text())
     assert manifest["num_inputs"] == 192 and manifest["num_classes"] == 10
     assert (out / "train" / "best.lgn.json").is_file()
