@@ -46,9 +46,8 @@ class BenchConfig:
     """What a run checks. Paths are absolute or relative to the config file."""
 
     netlist: str
-    inputs: str | None = None       # .npy of (n, num_inputs) 0/1 bits; else random bits
-    samples: int = 1000             # used only when ``inputs`` is None
-    seed: int = 0
+    inputs: str                     # .npy of (n, num_inputs) 0/1 bits (lgn_hw.verify draws them)
+    seed: int = 0                   # of the handshake patterns
     gap_prob: float = 0.3           # chance that in_valid stays low on a cycle
     stall_prob: float = 0.3         # chance that out_ready is low on a cycle
     latency: int | None = None      # the manifest's latency, checked at full throughput
@@ -68,7 +67,10 @@ class BenchConfig:
         unknown = sorted(set(data) - set(cls.__dataclass_fields__))
         if unknown:
             raise BenchFailure(f"{path}: unknown bench setting {unknown[0]!r}")
-        cfg = cls(**data)
+        try:
+            cfg = cls(**data)
+        except TypeError as exc:  # a required setting is missing
+            raise BenchFailure(f"{path}: {exc}") from None
         for name in ("netlist", "inputs", "summary"):
             value = getattr(cfg, name)
             if value is not None and not Path(value).is_absolute():
@@ -303,10 +305,7 @@ class Bench:
         from lgn_hw.netlist import load
 
         net = load(config.netlist)
-        bits = (np.load(config.inputs, allow_pickle=False) if config.inputs else
-                np.random.default_rng(config.seed).integers(
-                    0, 2, (config.samples, net.num_inputs), dtype=np.uint8))
-        self.model = Model(net, bits)
+        self.model = Model(net, np.load(config.inputs, allow_pickle=False))
         self._check_ports(net)
         rng = random.Random(f"{config.seed}/{test}")
         self.scoreboard = Scoreboard(self.model, config.max_reports)
