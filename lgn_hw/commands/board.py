@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 
 def register(sub):
     from ..synth.board import BOARDS, DEFAULT_BAUD
@@ -32,10 +34,8 @@ def run(args) -> int:
         result = build_board(args.dir, args.board, args.out, program=args.program, baud=args.baud)
     except (ManifestError, ToolNotFound, ToolFailed, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    except Exception as exc:  # Amaranth reports a failed tool run as a subprocess error
-        if type(exc).__name__ in ("CalledProcessError", "ToolNotFound"):
-            raise UsageError(f"{args.board} build failed: {exc} (see {args.out})") from None
-        raise
+    except subprocess.CalledProcessError as exc:  # how Amaranth's build script reports a failed tool
+        raise UsageError(f"{args.board} build failed: {exc} (see {args.out})") from None
     print(f"bitstream   {result.bitstream}")
     print(f"board       {result.board}, clock {result.clock_hz / 1e6:g} MHz, "
           f"UART {result.baud} baud ({result.divisor} cycles per bit)")
