@@ -136,15 +136,16 @@ def _build(runner, sim, sources, top, build_dir: Path, key: str, waves: bool) ->
     stamp.write_text(key)
 
 
-def _xml_failures(results: Path) -> dict[str, str]:
-    """Failed testcase name -> its failure message, from the xUnit results file."""
-    failed = {}
+def _xml_results(results: Path) -> tuple[set[str], dict[str, str]]:
+    """The testcase names that ran, and failed name -> its failure message, from the xUnit file."""
+    names, failed = set(), {}
     for case in ElementTree.parse(results).getroot().iter("testcase"):
+        names.add(case.get("name"))
         for tag in ("failure", "error"):
             node = case.find(tag)
             if node is not None:
                 failed[case.get("name", "?")] = (node.get("message") or node.text or tag).strip()
-    return failed
+    return names, failed
 
 
 def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000, seed: int = 0,
@@ -225,10 +226,10 @@ def _collect(sim, manifest, n, run_dir: Path, results: Path) -> VerifyResult:
         tail = sim_log.read_text(errors="replace").strip().splitlines()[-15:] if sim_log.exists() else []
         raise VerifyError(f"the {sim} simulation ended without results; the end of {sim_log}:\n"
                           + "\n".join(tail))
-    failed = _xml_failures(results)
+    ran, failed = _xml_results(results)
     summary_path = run_dir / "summary.json"
     tests = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-    missing = [name for name in BENCH_TESTS if name not in _xml_names(results)]
+    missing = [name for name in BENCH_TESTS if name not in ran]
     message = None
     for name in BENCH_TESTS:   # in run order; the bench's summary is more precise than the XML
         if name in tests and tests[name].get("first_failure"):
@@ -250,6 +251,3 @@ def _collect(sim, manifest, n, run_dir: Path, results: Path) -> VerifyResult:
         passed=not failed and not missing,
         message=message, failed_tests=tuple(failed) + tuple(missing), tests=tests, run_dir=run_dir)
 
-
-def _xml_names(results: Path) -> set[str]:
-    return {case.get("name") for case in ElementTree.parse(results).getroot().iter("testcase")}
