@@ -30,10 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lgn_hw.verify.run import BENCH_CONFIG_ENV as CONFIG_ENV
+
 __all__ = ["BenchConfig", "Expected", "Model", "StreamDriver", "Backpressure",
            "ResultMonitor", "Scoreboard", "Bench", "BenchFailure"]
 
-CONFIG_ENV = "LGN_BENCH_CONFIG"
 LOG = "cocotb.lgn"
 
 

@@ -30,6 +30,7 @@ __all__ = ["VerifyResult", "VerifyError", "verify", "BENCH_TESTS"]
 log = logging.getLogger(__name__)
 
 BENCH_MODULE = "lgn_bench"
+BENCH_CONFIG_ENV = "LGN_BENCH_CONFIG"  # names the bench's JSON configuration (sim/lgn_tb.py reads it)
 BENCH_TESTS = ("idle_after_reset", "stream_random", "full_throughput")
 TIMESCALE = ("1ns", "1ps")
 
@@ -209,7 +210,7 @@ def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000
                         build_dir=sim_build,
                         test_dir=run_dir, results_xml=str(results), seed=seed, waves=waves,
                         plusargs=[f"+dumpfile_path={run_dir / f'{top}.fst'}"] if waves and sim == "icarus" else [],
-                        extra_env={"LGN_BENCH_CONFIG": str(run_dir / "bench.json")},
+                        extra_env={BENCH_CONFIG_ENV: str(run_dir / "bench.json")},
                         log_file=run_dir / "sim.log")
         except SystemExit:
             pass  # cocotb exits on failed tests under pytest; the results file says more
