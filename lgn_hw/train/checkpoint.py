@@ -1,47 +1,19 @@
-"""Atomic files: a checkpoint or plot is written to a temporary file beside it, then renamed.
-
-A crash or Ctrl-C at any moment leaves either the old file or the new one,
-never a half-written file (``os.replace`` is atomic on POSIX and Windows).
-"""
+"""Training checkpoints, written atomically (:func:`lgn_hw.netlist.model.atomic_path`):
+a crash or Ctrl-C at any moment leaves either the old checkpoint or the new one."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+
+from ..netlist.model import atomic_path
 
 __all__ = ["atomic_path", "save_checkpoint", "load_checkpoint", "CheckpointError"]
 
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be read or does not fit the run."""
-
-
-@contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; on success it is fsynced and renamed to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def save_checkpoint(state: dict, path) -> Path:

@@ -41,8 +41,8 @@ from torch.utils.data import DistributedSampler
 from ..netlist import Netlist
 from ..netlist import load as load_netlist
 from ..netlist import predict as golden_predict
-from ..netlist.model import atomic_write_text
-from .checkpoint import CheckpointError, atomic_path, load_checkpoint, save_checkpoint
+from ..netlist.model import atomic_path, atomic_write_text
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .discretize import to_netlist
 from .distributed import DistInfo, setup, teardown
