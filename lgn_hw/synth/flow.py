@@ -17,7 +17,7 @@ import os
 import time
 from pathlib import Path
 
-from ..hdl import load_manifest, render_template
+from ..hdl import core_ports, load_manifest, render_template
 from ..netlist.model import atomic_write_text
 from .report import parse_pnr
 from .targets import Target, get_target
@@ -118,10 +118,10 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
     if placement == "wrapper":
         top = f"{core}_ooc"
         wrapper = out / f"{top}.v"
+        width = {p.name: p.width for p in core_ports(manifest)}
         atomic_write_text(wrapper, render_template(
-            "ooc_wrapper.v.tmpl", wrapper=top, core=core, num_inputs=manifest["num_inputs"],
-            class_width=manifest["class_width"],
-            scores_width=manifest["num_classes"] * manifest["score_width"]))
+            "ooc_wrapper.v.tmpl", wrapper=top, core=core, num_inputs=width["in_data"],
+            class_width=width["out_class"], scores_width=width["out_scores"]))
         sources.append(wrapper)
     script = out / f"synth_{tgt.family}.ys"
     atomic_write_text(script, render_template(
