@@ -11,8 +11,8 @@ optimised export.
     python bench/optimize.py --netlist a.lgn.json  # your own netlists instead
     python bench/optimize.py --synth               # also LUTs (slower)
 
-Without ``lgn_hw.train`` (or with ``--random``) it falls back to random
-networks and says so: those are not representative of trained ones.
+With ``--random`` it measures random networks instead and says so: those are
+not representative of trained ones.
 """
 
 from __future__ import annotations
@@ -88,27 +88,20 @@ def main(argv=None):
     if args.netlist:
         for path in args.netlist:
             rows.append(run_one(Path(path).name, load(path), args))
+    elif args.random:
+        print("NOTE: random networks (--random); not representative of trained networks")
+        for i, (n, widths, c) in enumerate([(64, [1000] * 4, 10), (17, [200] * 3, 2)]):
+            rows.append(run_one(f"random-{i}", random_netlist(n, widths, c, seed=args.seed), args))
     else:
-        try:
-            from lgn_hw.train import ESTIMATORS  # noqa: F401
-            have_train = not args.random
-        except ImportError:
-            have_train = False
-        if not have_train:
-            print("NOTE: random networks (lgn_hw.train unavailable or --random); not representative "
-                  "of trained networks")
-            for i, (n, widths, c) in enumerate([(64, [1000] * 4, 10), (17, [200] * 3, 2)]):
-                rows.append(run_one(f"random-{i}", random_netlist(n, widths, c, seed=args.seed), args))
-        else:
-            from lgn_hw.train import ESTIMATORS
+        from lgn_hw.train import ESTIMATORS
 
-            for dataset in args.datasets:
-                for est in args.estimators or list(ESTIMATORS):
-                    t0 = time.perf_counter()
-                    net, acc = trained(dataset, est, args.seed)
-                    print(f"\ntrained {dataset}/{est} in {time.perf_counter() - t0:.0f} s, "
-                          f"test accuracy {acc if acc is None else f'{acc:.3f}'}")
-                    rows.append(run_one(f"{dataset}/{est}", net, args))
+        for dataset in args.datasets:
+            for est in args.estimators or list(ESTIMATORS):
+                t0 = time.perf_counter()
+                net, acc = trained(dataset, est, args.seed)
+                print(f"\ntrained {dataset}/{est} in {time.perf_counter() - t0:.0f} s, "
+                      f"test accuracy {acc if acc is None else f'{acc:.3f}'}")
+                rows.append(run_one(f"{dataset}/{est}", net, args))
 
     print("\n== summary (ratio = after / before)")
     head = f"{'network':<24}{'logic':>14}{'ratio':>7}{'total':>14}{'ratio':>7}"
