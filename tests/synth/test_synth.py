@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -26,14 +27,8 @@ def _check_common(report, export_dir, target):
     assert report["luts"] > 0 and report["ffs"] > 0
     # The core alone: a gate costs at most one LUT, and the registers are bounded by the design.
     assert report["luts_per_gate"] == pytest.approx(report["luts"] / manifest["gates"], abs=1e-3)
-    saved = json.loads((report_dir(report) / "report.json").read_text())
+    saved = json.loads((Path(report["out_dir"]) / "report.json").read_text())
     assert saved == json.loads(json.dumps(report))
-
-
-def report_dir(report):
-    from pathlib import Path
-
-    return Path(report["out_dir"])
 
 
 def _check_timing(report):
