@@ -18,8 +18,7 @@ def _width(text):
 def register(sub):
     from ..data import DATASETS
     from ..train.config import OPTIMIZERS, SCHEDULES
-    from ..train.estimators import ESTIMATORS
-    from ..train.presets import DATASET_PRESETS
+    from ..train.presets import DATASET_PRESETS, ESTIMATOR_DEFAULTS  # torch-free; keys = ESTIMATORS (tested)
 
     p = sub.add_parser(
         "train", help="train a logic-gate network on a dataset",
@@ -41,7 +40,7 @@ def register(sub):
     p.add_argument("--thresholds", choices=("uniform", "quantile"), help="how thermometer thresholds are fitted")
     p.add_argument("--layers", type=int, help="logic layers (default 4)")
     p.add_argument("--width", type=_width, metavar=_INT_LIST, help="gates per layer (default 4000)")
-    p.add_argument("--estimator", choices=sorted(ESTIMATORS), help="gate estimator (default soft)")
+    p.add_argument("--estimator", choices=sorted(ESTIMATOR_DEFAULTS), help="gate estimator (default soft)")
     p.add_argument("--tau", type=float, help="group-sum temperature (default sqrt of outputs per class)")
     p.add_argument("--gate-tau", type=float, help="estimator temperature (default 1)")
     p.add_argument("--tau-f", type=float, help="decoupled_st forward temperature (default 0.1)")

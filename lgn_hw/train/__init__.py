@@ -10,31 +10,34 @@ Typical use::
     netlist = to_netlist(model)  # the discrete network, for every later stage
 """
 
-from .discretize import to_netlist
-from .estimators import ESTIMATORS, Estimator, gate_weights, sample_gumbel
-from .layers import GroupSum, LogicLayer, make_generator, override_noise
-from .metrics import (
-    GateHistogram,
-    Metrics,
-    UnusedGates,
-    discrete_accuracy,
-    evaluate_metrics,
-    gate_histogram,
-    perplexity,
-    soft_accuracy,
-    unused_gates,
-)
-from .model import LogicNet, build_model
+from importlib import import_module
 
-__all__ = [
-    "LogicLayer", "GroupSum", "LogicNet", "build_model", "make_generator", "override_noise",
-    "ESTIMATORS", "Estimator", "gate_weights", "sample_gumbel",
-    "to_netlist",
-    "soft_accuracy", "discrete_accuracy", "unused_gates", "UnusedGates",
-    "gate_histogram", "GateHistogram", "perplexity", "evaluate_metrics", "Metrics",
-]
+#: public name -> the module of this stage that defines it
+_EXPORTS = {
+    "to_netlist": "discretize",
+    "ESTIMATORS": "estimators", "Estimator": "estimators", "gate_weights": "estimators",
+    "sample_gumbel": "estimators",
+    "GroupSum": "layers", "LogicLayer": "layers", "make_generator": "layers", "override_noise": "layers",
+    "GateHistogram": "metrics", "Metrics": "metrics", "UnusedGates": "metrics",
+    "discrete_accuracy": "metrics", "evaluate_metrics": "metrics", "gate_histogram": "metrics",
+    "perplexity": "metrics", "soft_accuracy": "metrics", "unused_gates": "metrics",
+    "LogicNet": "model", "build_model": "model",
+    "ConfigError": "config", "TrainConfig": "config", "load_config": "config",
+    "TrainResult": "trainer", "Trainer": "trainer", "train": "trainer",
+}
 
-# Other modules of this stage append their exports below this line (e.g. the trainer).
-from .config import ConfigError, TrainConfig, load_config  # noqa: E402
-from .trainer import TrainResult, Trainer, train  # noqa: E402
-__all__ += ["Trainer", "TrainResult", "train", "TrainConfig", "ConfigError", "load_config"]
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    # Imported on first use, so that torch-free parts (config, presets) and the CLI's
+    # parsers load without torch (about 1 s).
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
