@@ -23,11 +23,11 @@ import numpy as np
 
 from .. import __version__
 from ..netlist.golden import evaluate
-from ..netlist.model import Netlist, atomic_write_text
+from ..netlist.model import Netlist, atomic_write_text, class_width
 from ..resources import resource_dir
 from .core import LgnCore
 from .pipeline import Pipeline
-from .ports import class_width, core_ports
+from .ports import core_ports
 
 __all__ = [
     "export", "load_manifest", "ManifestError", "check_top_name", "render_template",

@@ -7,7 +7,6 @@ testbench, lint, verification, synthesis wrappers) gets it from
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -50,10 +49,6 @@ def core_dims(source) -> dict:
     """The four numbers that fix the core's ports, from a Netlist or a manifest."""
     n, c, w, cw = _dims_of(source)
     return {"num_inputs": n, "num_classes": c, "score_width": w, "class_width": cw}
-
-
-def class_width(num_classes: int) -> int:
-    return max(1, math.ceil(math.log2(num_classes)))
 
 
 def core_ports(source) -> list[Port]:

@@ -124,7 +124,7 @@ class Netlist:
 
     @property
     def class_width(self) -> int:
-        return max(1, math.ceil(math.log2(self.num_classes)))
+        return class_width(self.num_classes)
 
     def op_histogram(self) -> np.ndarray:
         """Gates per op code, over all layers (length 16)."""
@@ -244,6 +244,11 @@ class Netlist:
         """A copy with other layers (same classes, tau, encoder, metadata)."""
         return Netlist(self.num_inputs, tuple(layers), self.num_classes, self.tau,
                        self.encoder, dict(self.metadata))
+
+
+def class_width(num_classes: int) -> int:
+    """Bits of a class index (DESIGN.md section 3: ``max(1, ceil(log2 num_classes))``)."""
+    return max(1, math.ceil(math.log2(num_classes)))
 
 
 @contextmanager
