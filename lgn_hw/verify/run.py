@@ -21,6 +21,7 @@ from xml.etree import ElementTree
 import numpy as np
 
 from ..hdl import core_dims, load_manifest
+from ..hdl.export import NETLIST_COPY
 from ..netlist import Netlist, load
 from ..resources import resource_dir
 from .tools import SIMULATORS, check_simulator, simulator_env
@@ -176,7 +177,7 @@ def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000
     export_dir = Path(export_dir)
     manifest = load_manifest(export_dir)
     if netlist is None:
-        netlist = export_dir / "netlist.lgn.json"
+        netlist = export_dir / manifest.get("netlist", NETLIST_COPY)
     net = netlist if isinstance(netlist, Netlist) else load(netlist)
     _check_match(net, manifest, netlist)
     bits = _inputs(inputs, net, samples, seed)
