@@ -61,7 +61,7 @@ def simulate_uart(export_dir, netlist=None, *, samples: int = 20, seed: int = 0,
     from cocotb_tools.runner import get_runner
 
     from ..verify import check_simulator
-    from ..verify.run import _xml_results  # the one reader of cocotb's xUnit results
+    from ..verify.run import xml_results  # the one reader of cocotb's xUnit results
 
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ValueError(f"'samples' must be a positive integer, not {samples!r}")
@@ -104,7 +104,7 @@ def simulate_uart(export_dir, netlist=None, *, samples: int = 20, seed: int = 0,
                     extra_env={"LGN_UART_CONFIG": str(config)}, log_file=build / "sim.log")
     except SystemExit:
         pass
-    seen, failures = _xml_results(results) if results.is_file() else (set(), {})
+    seen, failures = xml_results(results) if results.is_file() else (set(), {})
     for test in UART_TESTS:
         if test not in seen:
             failures.setdefault(test, f"did not run (see {build / 'sim.log'})")

@@ -26,7 +26,7 @@ from ..netlist import Netlist, load
 from ..resources import resource_dir
 from .tools import SIMULATORS, check_simulator, simulator_env
 
-__all__ = ["VerifyResult", "VerifyError", "verify", "BENCH_TESTS"]
+__all__ = ["VerifyResult", "VerifyError", "verify", "BENCH_TESTS", "xml_results"]
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def _build(runner, sim, sources, top, build_dir: Path, key: str, waves: bool) ->
     stamp.write_text(key)
 
 
-def _xml_results(results: Path) -> tuple[set[str], dict[str, str]]:
+def xml_results(results: Path) -> tuple[set[str], dict[str, str]]:
     """The testcase names that ran, and failed name -> its failure message, from the xUnit file."""
     names, failed = set(), {}
     for case in ElementTree.parse(results).getroot().iter("testcase"):
@@ -228,7 +228,7 @@ def _collect(sim, manifest, n, run_dir: Path, results: Path) -> VerifyResult:
         tail = sim_log.read_text(errors="replace").strip().splitlines()[-15:] if sim_log.exists() else []
         raise VerifyError(f"the {sim} simulation ended without results; the end of {sim_log}:\n"
                           + "\n".join(tail))
-    ran, failed = _xml_results(results)
+    ran, failed = xml_results(results)
     summary_path = run_dir / "summary.json"
     tests = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     missing = [name for name in BENCH_TESTS if name not in ran]
