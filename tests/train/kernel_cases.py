@@ -52,3 +52,15 @@ def chained_layouts(kernel):
         (gx,) = torch.autograd.grad(y.square().sum(), xi)
         outs.append((y, gx))
     return outs
+
+
+def in_place_then_grad(kernel):
+    """The output doubled in place, and the gradient to ``coef`` through it (autograd must allow it)."""
+    from lgn_hw.train.kernels import logic_op
+
+    x, idx_a, idx_b, coef = make_case(37, 7, 5)
+    c = coef.clone().requires_grad_()
+    y = logic_op(x, idx_a, idx_b, c, kernel=kernel)
+    y.mul_(2)
+    (gc,) = torch.autograd.grad(y.sum(), c)
+    return y, gc

@@ -18,7 +18,7 @@ from lgn_hw import gates
 from lgn_hw.train import kernels
 from lgn_hw.train.kernels import KernelUnavailableError, logic_op, logic_op_reference, resolve_kernel
 
-from kernel_cases import chained_layouts, make_case, values_and_grads
+from kernel_cases import chained_layouts, in_place_then_grad, make_case, values_and_grads
 
 BATCHES = (1, 3, 37, 130)
 OUT_DIMS = (1, 5, 257)
@@ -95,15 +95,7 @@ def test_cpu_partial_requires_grad(cpu_ext):
 
 
 def test_cpu_output_can_be_modified_in_place(cpu_ext):
-    x, idx_a, idx_b, coef = make_case(37, 7, 5)
-    outs = {}
-    for kernel in ("cpu", "reference"):
-        c = coef.clone().requires_grad_()
-        y = logic_op(x, idx_a, idx_b, c, kernel=kernel)
-        y.mul_(2)
-        (gc,) = torch.autograd.grad(y.sum(), c)
-        outs[kernel] = (y, gc)
-    torch.testing.assert_close(outs["cpu"], outs["reference"], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(in_place_then_grad("cpu"), in_place_then_grad("reference"), rtol=1e-5, atol=1e-5)
 
 
 def test_cpu_empty_shapes(cpu_ext):

@@ -16,7 +16,7 @@ import sys
 import pytest
 import torch
 
-from kernel_cases import chained_layouts, make_case, values_and_grads
+from kernel_cases import chained_layouts, in_place_then_grad, make_case, values_and_grads
 
 _INNER = "LGN_HW_TRITON_INNER"
 
@@ -75,17 +75,8 @@ if os.environ.get(_INNER) == "1":  # only in the subprocess: nothing to skip or 
         torch.testing.assert_close(outs["triton"], outs["reference"], rtol=1e-5, atol=1e-5)
 
     def test_triton_output_can_be_modified_in_place():
-        from lgn_hw.train.kernels import logic_op
-
-        x, idx_a, idx_b, coef = make_case(37, 7, 5)
-        outs = {}
-        for kernel in ("triton", "reference"):
-            c = coef.clone().requires_grad_()
-            y = logic_op(x, idx_a, idx_b, c, kernel=kernel)
-            y.mul_(2)
-            (gc,) = torch.autograd.grad(y.sum(), c)
-            outs[kernel] = (y, gc)
-        torch.testing.assert_close(outs["triton"], outs["reference"], rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(in_place_then_grad("triton"), in_place_then_grad("reference"),
+                                   rtol=1e-5, atol=1e-5)
 
     def test_auto_stays_on_the_cpu_path_for_cpu_tensors():
         from lgn_hw.train.kernels import resolve_kernel
