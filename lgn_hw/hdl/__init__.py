@@ -1,9 +1,10 @@
 """HDL stage: the Amaranth core and its Verilog export (DESIGN.md section 3)."""
 
-from .core import Argmax, GateLayer, LgnCore, Popcount, latency_of
+from .core import GateLayer, LgnCore, latency_of
 from .export import (LATENCY_DEFINITION, MANIFEST, ManifestError, check_top_name, export,
                      load_manifest, render_template)
 from .pipeline import Pipeline
+from .popcount import Argmax, Popcount
 from .ports import CLOCK, RESET, Port, core_dims, core_ports
 
 __all__ = [

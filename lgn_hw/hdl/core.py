@@ -22,33 +22,23 @@ It is::
 
 from __future__ import annotations
 
-import functools
-import math
-
 import numpy as np
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .. import gates
 from .pipeline import Pipeline
+from .popcount import Argmax, Popcount, _popcount_levels
 from .ports import CLOCK, RESET, core_ports
+from .stage import _levels, _registers, _stage
 
-__all__ = ["GateLayer", "Popcount", "Argmax", "LgnCore", "latency_of", "INPUT_LATENCY", "FIFO_LATENCY"]
+__all__ = ["GateLayer", "LgnCore", "latency_of", "INPUT_LATENCY", "FIFO_LATENCY"]
 
 INPUT_LATENCY = 1
 FIFO_LATENCY = 2
-
-
-def _levels(count: int) -> int:
-    """Levels of a binary reduction tree over ``count`` leaves."""
-    return (count - 1).bit_length() if count > 1 else 0
-
-
-def _registers(levels: int, every: int) -> int:
-    return levels // every if every else 0
 
 
 def latency_of(netlist, pipeline: Pipeline) -> dict:
@@ -62,16 +52,6 @@ def latency_of(netlist, pipeline: Pipeline) -> dict:
     }
     parts["total"] = sum(parts.values())
     return parts
-
-
-def _stage(m, value, registered: bool, name: str) -> Signal:
-    """A wide signal holding ``value``: a plain wire, or a register without reset or enable."""
-    sig = Signal(len(value), name=name, reset_less=True)
-    if registered:
-        m.d.sync += sig.eq(value)
-    else:
-        m.d.comb += sig.eq(value)
-    return sig
 
 
 class GateLayer(wiring.Component):
@@ -108,195 +88,6 @@ class GateLayer(wiring.Component):
             runs.append(run)
         y = _stage(m, Cat(*runs), self.registered, "gates")
         m.d.comb += self.y.eq(y)
-        return m
-
-
-_BALANCED_TRIES = 64
-
-
-@functools.lru_cache(maxsize=None)
-def _split(n: int, height: int):
-    """The cheapest adder tree of at most ``height`` levels over ``n`` bits: ``(cost, (l, r, cin))``.
-
-    The root adds the counts of ``l`` and ``r`` bits plus ``cin`` (0 or 1) spare bits as
-    carry-in; the cost counts one LUT per output bit of every adder (a carry-chain adder,
-    or the two LUT3s of a full adder). Split points tried: the 64 most balanced, the most
-    unbalanced, and those that make one side a full tree (``2**j - 1`` bits) or one bit
-    off it. That finds the same trees as trying every split for all ``n < 1200`` (the
-    tests check the cost against an exhaustive search) and builds the tree of a million
-    bits in about 2 s; trying every split took 53 s for 20,000 bits.
-    """
-    if n == 1:
-        return 0, None
-    if height == 0:
-        return math.inf, None
-    cap = (1 << height) - 1  # the most bits a tree of height - 1 counts
-    best = (math.inf, None)
-    for cin in (1, 0):
-        rest = n - cin
-        lo, hi = max(1, rest - cap), rest // 2
-        tries = set(range(max(lo, hi - _BALANCED_TRIES), hi + 1)) | {lo}
-        for j in range(1, height + 1):
-            full = (1 << j) - 1
-            tries.update(c for c in (full, full + 1, rest - full, rest - full - 1) if lo <= c <= hi)
-        for l in sorted(tries, reverse=True):  # from balanced outwards
-            cost = _split(l, height - 1)[0] + _split(rest - l, height - 1)[0] + n.bit_length()
-            if cost < best[0]:
-                best = (cost, (l, rest - l, cin))
-    return best
-
-
-def _popcount_levels(k: int) -> int:
-    """Levels of :class:`Popcount`'s tree over ``k`` bits: ``h`` levels count up to ``2**(h+1) - 1`` bits."""
-    return k.bit_length() - 1
-
-
-def _popcount_tree(k: int):
-    """The adder tree of :class:`Popcount` over ``k`` bits, as a list of nodes and the root's index.
-
-    Nodes ``0 .. k-1`` are the input bits; each later node ``(a, b, cin, height, count)`` adds
-    nodes ``a`` and ``b`` and the input bit ``cin`` (or ``None``), and counts ``count`` bits.
-    """
-    nodes = [(None, None, None, 0, 1)] * k
-    leaves = iter(range(k))
-
-    def build(n, height):
-        if n == 1:
-            return next(leaves)
-        l, r, cin = _split(n, height)[1]
-        a, b = build(l, height - 1), build(r, height - 1)
-        nodes.append((a, b, next(leaves) if cin else None, 1 + max(nodes[a][3], nodes[b][3]), n))
-        return len(nodes) - 1
-
-    root = build(k, _popcount_levels(k))
-    return nodes, root
-
-
-def _widen(value, width):
-    """``value`` zero-extended to at least ``width`` bits."""
-    return value if len(value) >= width else Cat(value, Const(0, width - len(value)))
-
-
-def _add(a, b, cin, width):
-    """``a + b + cin`` (``cin`` one bit or ``None``) in ``width`` bits."""
-    if len(a) == len(b) == 1:  # a full (half) adder as logic, so that synthesis may merge it
-        t = a ^ b
-        if cin is None:
-            return Cat(t, a & b)[:width]
-        return Cat(t ^ cin, (a & b) | (t & cin))[:width]
-    w = max(len(a), len(b))
-    a, b = _widen(a, w), _widen(b, w)
-    if cin is None:
-        return (a + b)[:width]
-    # The carry-in enters as an extra lowest bit: (2a + c) + (2b + 1) = 2 (a + b + c) + 1 - c,
-    # so bit 0 carries exactly c into bit 1. One adder of equal-width operands.
-    return (Cat(cin, a) + Cat(Const(1, 1), b))[1: 1 + width]
-
-
-class Popcount(wiring.Component):
-    """Per class, the popcount of ``k`` consecutive bits: a tree of carry-chain adders.
-
-    Class ``c`` reads ``x[c*k : (c+1)*k]`` and its score leaves at
-    ``scores[c*W +: W]`` with ``W = k.bit_length()``. A register follows every
-    ``every``-th level (``every=0``: combinational).
-
-    Each adder adds two partial counts and one spare input bit as carry-in, so
-    ``h`` levels count up to ``2**(h+1) - 1`` bits (``W - 1`` levels for ``k``)
-    and the narrow first level (three bits into a 2-bit count: a full adder)
-    already halves the bits; wider adders map onto carry chains. Among the
-    trees of that height, :func:`_split` picks the one with the fewest adder
-    output bits. Values that skip a level (a spare bit, a shorter subtree)
-    pass through its register. Measured (``Popcount(10, 100)`` alone, Yosys):
-    1.22 SB_LUT4 per input bit on iCE40 whatever ``every`` (the bit-sliced
-    half-adder tree this replaces: 2.0-2.7), 1.85-1.9 LUT4 + 2 x CCU2C on ECP5
-    (was 3.1-3.7).
-    """
-
-    def __init__(self, num_classes: int, k: int, *, every: int):
-        self.num_classes = num_classes
-        self.k = k
-        self.every = every
-        self.score_width = k.bit_length()
-        self.levels = _popcount_levels(k)
-        self.latency = _registers(self.levels, every)
-        super().__init__({"x": In(num_classes * k), "scores": Out(num_classes * self.score_width)})
-
-    def _registered(self, level):
-        return bool(self.every) and level % self.every == 0
-
-    def elaborate(self, platform):
-        m = Module()
-        k, n = self.k, self.num_classes
-        nodes, root = _popcount_tree(k)
-        parent = [self.levels + 1] * len(nodes)  # the level that reads each node
-        for a, b, cin, height, _ in nodes[k:]:
-            for child in (a, b, cin):
-                if child is not None:
-                    parent[child] = height
-        width = [count.bit_length() for *_, count in nodes]
-        # Per class, the value of every node alive after the current level.
-        values = [[self.x[c * k + i] for i in range(k)] + [None] * (len(nodes) - k) for c in range(n)]
-        for level in range(1, self.levels + 1):
-            alive = [i for i, node in enumerate(nodes) if node[3] <= level < parent[i]]
-            parts = []
-            for vals in values:
-                for i in alive:
-                    a, b, cin, height, _ = nodes[i]
-                    if height == level:
-                        parts.append(_add(vals[a], vals[b], None if cin is None else vals[cin], width[i]))
-                    else:
-                        parts.append(vals[i])
-            sig = _stage(m, Cat(*parts), self._registered(level), f"level{level}")
-            # Re-slice the wide level signal: the next level reads plain slices of it.
-            pos = 0
-            for vals in values:
-                for i in alive:
-                    vals[i] = sig[pos: pos + width[i]]
-                    pos += width[i]
-        m.d.comb += self.scores.eq(Cat(*(vals[root] for vals in values)))
-        return m
-
-
-class Argmax(wiring.Component):
-    """The class with the highest score, lowest index on ties (``torch.argmax``).
-
-    A tree of compare/select over contiguous class ranges: the right (higher
-    index) candidate wins only with a strictly greater score. With
-    ``registered``, a register follows every level, and the scores travel
-    beside it in a shift register of equal length.
-    """
-
-    def __init__(self, num_classes: int, score_width: int, class_width: int, *, registered: bool):
-        self.num_classes = num_classes
-        self.score_width = score_width
-        self.class_width = class_width
-        self.registered = bool(registered)
-        self.levels = _levels(num_classes)
-        self.latency = self.levels if self.registered else 0
-        super().__init__({
-            "scores": In(num_classes * score_width),
-            "cls": Out(class_width),
-            "scores_out": Out(num_classes * score_width),
-        })
-
-    def elaborate(self, platform):
-        m = Module()
-        w, cw = self.score_width, self.class_width
-        cands = [(Const(c, cw), self.scores[c * w: (c + 1) * w]) for c in range(self.num_classes)]
-        scores = self.scores
-        for level in range(1, self.levels + 1):
-            parts = []
-            for j in range(0, len(cands) - 1, 2):
-                (ia, sa), (ib, sb) = cands[j], cands[j + 1]
-                right = sb > sa
-                parts.append(Cat(Mux(right, ib, ia), Mux(right, sb, sa)))
-            if len(cands) % 2:
-                parts.append(Cat(*cands[-1]))
-            sig = _stage(m, Cat(*parts), self.registered, f"level{level}")
-            cands = [(sig[i * (cw + w): i * (cw + w) + cw], sig[i * (cw + w) + cw: (i + 1) * (cw + w)])
-                     for i in range(len(parts))]
-            scores = _stage(m, scores, self.registered, f"scores{level}")
-        m.d.comb += [self.cls.eq(cands[0][0]), self.scores_out.eq(scores)]
         return m
 
 

@@ -8,7 +8,7 @@ from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
 from lgn_hw.hdl import Pipeline, Popcount, latency_of
-from lgn_hw.hdl.core import _popcount_tree, _split
+from lgn_hw.hdl.popcount import _popcount_tree, _split
 from lgn_hw.netlist import random_netlist
 
 CLASSES = 4  # each class counts a different sample, so one cycle checks four samples
