@@ -1,13 +1,19 @@
-"""The one gate table of lgn-hw (DESIGN.md section 1).
+"""The one gate table of lgn-hw (DESIGN.md section 1), and its k-input generalisation.
 
-A gate reads two bits ``a`` and ``b``; its op code (0..15) *is* its truth table::
+A k-input LUT node (k = 2..6 in a netlist) reading bits ``x_0..x_{k-1}`` holds a
+table ``T``, an integer of ``2**k`` bits; its output is::
 
-    out = (op >> (3 - (2*a + b))) & 1
+    j = sum_i x_i << (k - 1 - i)          # input 0 is the most significant bit
+    out = (T >> (2**k - 1 - j)) & 1       # T read MSB-first lists out(j = 0, 1, ...)
+
+A gate is the ``k = 2`` case: it reads ``a`` and ``b`` and its op code (0..15)
+*is* its table, ``out = (op >> (3 - (2*a + b))) & 1``.
 
 Everything else here -- names aside, which are just labels -- is derived from
 that rule: the real-valued relaxation ``c0 + c1*a + c2*b + c3*a*b`` used in
 training, the GF(2) algebraic normal form used by the bit-parallel golden
-model, and the Amaranth expression used by the hardware generator.
+model, the Amaranth expressions used by the hardware generator, and the table
+rewrites (cofactors, ignored inputs, permutations) the optimiser uses.
 """
 
 from __future__ import annotations
@@ -31,6 +37,23 @@ __all__ = [
     "hdl_expr",
     "formula",
     "check_op",
+    "MIN_K",
+    "MAX_K",
+    "check_k",
+    "check_table",
+    "lut_index",
+    "lut_truth",
+    "lut_entries",
+    "lut_from_entries",
+    "gate_table",
+    "lut_pass_through",
+    "lut_depends",
+    "lut_cofactor",
+    "lut_negate_input",
+    "lut_permute",
+    "lut_extend",
+    "lut_apply_bits",
+    "lut_hdl_expr",
 ]
 
 NUM_OPS = 16
@@ -55,9 +78,38 @@ def check_op(op) -> int:
     return int(op)
 
 
+def lut_index(bits):
+    """The entry index ``j = sum_i x_i << (k-1-i)`` of input bits ``x`` (inputs on the last axis).
+
+    ``bits`` is a sequence of k bits (an int is returned) or an array ``(..., k)``
+    (an ``int64`` array of shape ``(...)``).
+    """
+    if isinstance(bits, (tuple, list)) and all(isinstance(x, (int, np.integer)) for x in bits):
+        j = 0
+        for x in bits:
+            j = (j << 1) | int(x)
+        return j
+    x = np.asarray(bits).astype(np.int64)
+    k = x.shape[-1]
+    return x @ (np.int64(1) << np.arange(k - 1, -1, -1, dtype=np.int64))
+
+
+def lut_truth(table, bits):
+    """The defining rule: the output of the node with ``table`` for input bits ``x_0..x_{k-1}``.
+
+    ``bits`` as for :func:`lut_index`; with arrays, ``table`` (ints or ``uint64``)
+    broadcasts against the sample shape and a ``uint8`` array of 0/1 is returned.
+    """
+    if isinstance(bits, (tuple, list)) and isinstance(table, (int, np.integer)):
+        return (int(table) >> ((1 << len(bits)) - 1 - lut_index(bits))) & 1
+    x = np.asarray(bits)
+    shift = ((1 << x.shape[-1]) - 1 - lut_index(x)).astype(np.uint64)
+    return ((np.asarray(table, dtype=np.uint64) >> shift) & np.uint64(1)).astype(np.uint8)
+
+
 def truth(op: int, a: int, b: int) -> int:
-    """The defining rule: the output of gate ``op`` for input bits ``a``, ``b``."""
-    return (op >> (3 - (2 * a + b))) & 1
+    """The output of gate ``op`` for input bits ``a``, ``b``: the 2-LUT rule of :func:`lut_truth`."""
+    return lut_truth(op, (a, b))
 
 
 def truth_table(op: int) -> tuple[int, int, int, int]:
@@ -179,3 +231,178 @@ def formula(op: int) -> str:
     for sign, text in parts[1:]:
         out += f" {sign} {text}"
     return out
+
+
+# -- k-input LUT nodes --------------------------------------------------------------------
+#: Input counts of a LUT node in a netlist (the table helpers below also take k = 0 and 1).
+MIN_K, MAX_K = 2, 6
+
+
+def check_k(k, *, minimum: int = 0) -> int:
+    """Return ``k`` as an int, or raise unless it is an input count in ``minimum..MAX_K``."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"'k' must be an integer in {minimum}..{MAX_K}, not {k!r}")
+    if not minimum <= int(k) <= MAX_K:
+        raise ValueError(f"'k' must be in {minimum}..{MAX_K}, not {k!r}")
+    return int(k)
+
+
+def check_table(table, k) -> int:
+    """Return ``table`` as an int, or raise unless it is a table of a ``k``-input node."""
+    k = check_k(k)
+    if isinstance(table, bool) or not isinstance(table, (int, np.integer)):
+        raise TypeError(f"a {k}-input table must be an integer, not {table!r}")
+    if not 0 <= int(table) < 1 << (1 << k):
+        raise ValueError(f"a {k}-input table must be in 0..2**{1 << k}-1, not {table!r}")
+    return int(table)
+
+
+def lut_entries(table: int, k: int) -> tuple:
+    """The outputs for entry indices ``j = 0 .. 2**k - 1`` (``truth_table`` for k = 2)."""
+    t, n = check_table(table, k), 1 << k
+    return tuple((t >> (n - 1 - j)) & 1 for j in range(n))
+
+
+def lut_from_entries(entries):
+    """The table whose outputs for ``j = 0, 1, ...`` are ``entries`` (2**k values of 0 or 1).
+
+    The inverse of :func:`lut_entries`: ``T = sum_j e_j << (2**k - 1 - j)``. An
+    array with ``2**k`` entries on its last axis gives a ``uint64`` array of tables.
+    """
+    e = np.asarray(entries)
+    n = e.shape[-1] if e.ndim else 0
+    if e.ndim == 0 or n not in [1 << k for k in range(MAX_K + 1)] or (
+            e.size and not np.all((e == 0) | (e == 1))):
+        raise ValueError(f"a table's entries are 2**k values of 0 or 1 (k <= {MAX_K}), "
+                         f"not {entries!r}")
+    weights = np.uint64(1) << np.arange(n - 1, -1, -1, dtype=np.uint64)
+    tables = np.bitwise_or.reduce(np.where(e.astype(bool), weights, np.uint64(0)), axis=-1)
+    return int(tables) if e.ndim == 1 else tables
+
+
+def gate_table(op) -> int:
+    """The 2-input table of gate ``op``: the op code itself (a gate *is* a 2-LUT)."""
+    return check_op(op)
+
+
+def lut_pass_through(k: int) -> int:
+    """The table of ``out = x_0`` (pass-through initialisation; ``PASS_A`` for k = 2)."""
+    k = check_k(k, minimum=1)
+    n = 1 << k
+    return (1 << (n // 2)) - 1  # entries j >= 2**(k-1) (x_0 = 1) are the low half of T
+
+
+def _remap(table: int, k: int, new_k: int, old_bits) -> int:
+    """The ``new_k``-input table ``T'(y) = T(old_bits(y))``, ``old_bits`` mapping a tuple
+    of ``new_k`` bits to the ``k`` input bits of the old table."""
+    t, n = int(table), 1 << k
+    out = 0
+    for j in range(1 << new_k):
+        y = tuple((j >> (new_k - 1 - i)) & 1 for i in range(new_k))
+        x = old_bits(y)
+        out = (out << 1) | ((t >> (n - 1 - lut_index(list(x)))) & 1)
+    return out
+
+
+def lut_depends(table, k) -> tuple:
+    """For each input ``i``, whether the output depends on it."""
+    t, n = check_table(table, k), 1 << k
+    out = []
+    for i in range(k):
+        bit = 1 << (k - 1 - i)  # entries j and j ^ bit differ only in x_i
+        out.append(any(((t >> (n - 1 - j)) ^ (t >> (n - 1 - (j ^ bit)))) & 1
+                       for j in range(n) if not j & bit))
+    return tuple(out)
+
+
+def lut_cofactor(table, k, i: int, value: int) -> int:
+    """The ``k-1``-input table of the node with input ``i`` tied to ``value`` (input ``i`` removed)."""
+    check_table(table, k)
+    if not 0 <= i < k:
+        raise ValueError(f"input {i!r} out of range for a {k}-input table")
+    return _remap(table, k, k - 1, lambda y: y[:i] + (int(value),) + y[i:])
+
+
+def lut_negate_input(table, k, i: int) -> int:
+    """The table computing the same node with input ``i`` inverted."""
+    check_table(table, k)
+    if not 0 <= i < k:
+        raise ValueError(f"input {i!r} out of range for a {k}-input table")
+    return _remap(table, k, k, lambda y: y[:i] + (1 - y[i],) + y[i + 1:])
+
+
+def lut_permute(table, k, order) -> int:
+    """The table of the node rewired so that its new input ``m`` is old input ``order[m]``.
+
+    ``order`` may repeat inputs and leave some out (new ``len(order)`` inputs): an
+    old input that is not listed must be one the table ignores (it reads 0).
+    """
+    check_table(table, k)
+    order = [int(o) for o in order]
+    if any(not 0 <= o < k for o in order):
+        raise ValueError(f"order {order!r} names inputs outside 0..{k - 1}")
+
+    def old(y):
+        x = [0] * k
+        for m, o in enumerate(order):
+            x[o] = y[m]
+        return tuple(x)
+
+    return _remap(table, k, len(order), old)
+
+
+def lut_extend(table, k, new_k: int) -> int:
+    """The ``new_k``-input table computing the same function, inputs ``k..new_k-1`` ignored."""
+    check_table(table, k)
+    check_k(new_k)
+    if new_k < k:
+        raise ValueError(f"cannot extend a {k}-input table to {new_k} inputs")
+    return _remap(table, k, new_k, lambda y: y[:k])
+
+
+def lut_apply_bits(table, k: int, xs):
+    """Evaluate LUT node(s) bit-parallel on packed words: a mux tree (Shannon expansion).
+
+    ``xs`` holds the k inputs on its first axis (shape ``(k, ...)``, unsigned
+    integer words, every bit an independent sample); ``table`` (ints or a
+    ``uint64`` array) broadcasts against ``xs[0]``. Each level of the tree selects,
+    with one input, between the two halves of the entries: ``lo ^ (x & (lo ^ hi))``.
+    """
+    xs = np.asarray(xs)
+    k = check_k(k)
+    if xs.shape[0] != k:
+        raise ValueError(f"xs must hold k={k} inputs on its first axis, not shape {xs.shape}")
+    t = np.asarray(table, dtype=np.uint64)
+    ones = np.array(~np.zeros((), dtype=xs.dtype))
+    n = 1 << k
+    # Entry j as an all-zeros/all-ones mask, on a new first axis: (2**k, ...).
+    shifts = np.arange(n - 1, -1, -1, dtype=np.uint64).reshape((n,) + (1,) * t.ndim)
+    m = ((t[None] >> shifts) & np.uint64(1)).astype(xs.dtype) * ones
+    m = m.reshape((n,) + (1,) * max(0, xs.ndim - 1 - t.ndim) + t.shape)
+    for i in range(k - 1, -1, -1):  # x_{k-1} is the index's least significant bit
+        lo, hi = m[0::2], m[1::2]
+        m = lo ^ (xs[i] & (lo ^ hi))
+    return m[0]
+
+
+def lut_hdl_expr(table, k, inputs):
+    """An expression of ``~ & | ^`` computing the node with ``table`` from ``inputs``.
+
+    Works on any operands that support those operators (Amaranth values, ints),
+    like :func:`hdl_expr`, which it uses for the last two inputs. Shannon
+    expansion on ``x_0``: ``(x_0 & f1) | (~x_0 & f0)`` with the cofactors
+    ``f0, f1``; an input the table ignores does not appear.
+    """
+    t = check_table(table, k)
+    inputs = list(inputs)
+    if k < 1:
+        raise ValueError(f"an expression needs a table of at least one input, not k={k!r}")
+    if len(inputs) != k:
+        raise ValueError(f"a {k}-input table needs {k} inputs, not {len(inputs)}")
+    if k <= 2:
+        return hdl_expr(lut_extend(t, k, 2), inputs[0], inputs[-1])
+    f0, f1 = lut_cofactor(t, k, 0, 0), lut_cofactor(t, k, 0, 1)
+    if f0 == f1:
+        return lut_hdl_expr(f0, k - 1, inputs[1:])
+    x, e0, e1 = inputs[0], lut_hdl_expr(f0, k - 1, inputs[1:]), lut_hdl_expr(f1, k - 1, inputs[1:])
+    return (x & e1) | (~x & e0)
