@@ -128,10 +128,26 @@ def _evaluate_numpy(netlist, bits):
         chunk = bits[s: s + _NUMPY_CHUNK]
         x = pack_bits(chunk)
         for layer in netlist.layers:
-            x = gates.apply_bits(layer.op[:, None], x[layer.a], x[layer.b])
+            if layer.kind == "lut":
+                x = _lut_layer_numpy(layer, x)
+            else:
+                x = gates.apply_bits(layer.op[:, None], x[layer.a], x[layer.b])
         out = unpack_bits(x, len(chunk))  # (m, num_outputs)
         scores[s: s + len(chunk)] = out.reshape(len(chunk), num_classes, k).sum(axis=2)
     return scores, scores.argmax(axis=1)
+
+
+def _lut_layer_numpy(layer, x):
+    """One LUT layer on words ``x`` ``(m, nwords)``, nodes in blocks that bound the mux tree's
+    temporaries (``2**k`` words per node and word column) to a few MB."""
+    n, nwords = layer.width, x.shape[1]
+    step = max(1, (1 << 18) // ((1 << layer.k) * max(1, nwords)))
+    out = np.empty((n, nwords), dtype=x.dtype)
+    for s in range(0, n, step):
+        idx = layer.inputs[s: s + step]                       # (nodes, k)
+        out[s: s + step] = gates.lut_apply_bits(layer.tables[s: s + step, None], layer.k,
+                                                np.moveaxis(x[idx], 1, 0))
+    return out
 
 
 # -- C backend --------------------------------------------------------------------------
@@ -327,6 +343,10 @@ def evaluate(netlist, bits, *, backend: str = "auto") -> Result:
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
+    if backend in ("auto", "c") and netlist.has_lut_layers:  # the C kernel has no LUT layers yet
+        if backend == "c":
+            raise RuntimeError("golden model C backend: LUT layers are not supported yet")
+        backend = "numpy"
     if backend in ("auto", "c"):
         lib = _load_c()
         if lib is not None:

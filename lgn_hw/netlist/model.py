@@ -4,6 +4,11 @@
 :meth:`Netlist.save` read and write the ``*.lgn.json`` interchange file.
 Reading validates everything and raises :class:`NetlistError` with a single
 line that names the offending field and shows the bad value.
+
+A layer is a :class:`Layer` of 2-input gates or a :class:`LutLayer` of k-input
+LUT nodes (k = 2..6, the bit order of :mod:`lgn_hw.gates`); layers may mix
+kinds. File version 2 adds LUT layers and quantized encoders; the writer emits
+version 1 when a netlist uses neither, so version-1 files round-trip unchanged.
 """
 
 from __future__ import annotations
@@ -16,15 +21,18 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from .. import gates
 
-__all__ = ["NetlistError", "Layer", "Netlist", "load", "FORMAT", "VERSION"]
+__all__ = ["NetlistError", "Layer", "LutLayer", "Netlist", "load", "FORMAT", "VERSION", "VERSIONS"]
 
 FORMAT = "lgn-netlist"
-VERSION = 1
+#: File versions this reader knows; :data:`VERSION` is the newest.
+VERSIONS = (1, 2)
+VERSION = VERSIONS[-1]
 _MAX_INDEX = 2**31 - 1
 
 
@@ -51,6 +59,7 @@ class Layer:
     a: np.ndarray
     b: np.ndarray
     op: np.ndarray
+    kind: ClassVar[str] = "gate"
 
     def __post_init__(self):
         a = np.ascontiguousarray(self.a, dtype=np.int64)
@@ -76,6 +85,85 @@ class Layer:
             and np.array_equal(self.op, other.op)
         )
 
+    def to_dict(self) -> dict:
+        return {"a": self.a.tolist(), "b": self.b.tolist(), "op": self.op.tolist()}
+
+
+@dataclass(frozen=True, eq=False)
+class LutLayer:
+    """One layer of k-input LUT nodes: node ``i`` computes
+    ``gates.lut_truth(tables[i], prev[inputs[i]])``.
+
+    ``inputs`` is ``(N, k)`` ``int64``; ``tables`` is ``(N,)`` ``uint64`` (given as
+    python ints or an unsigned/non-negative integer array), each below ``2**(2**k)``.
+    """
+
+    k: int
+    inputs: np.ndarray
+    tables: np.ndarray
+    kind: ClassVar[str] = "lut"
+
+    def __post_init__(self):
+        k = self.k
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise _fail("layer.k", f"must be an integer in {gates.MIN_K}..{gates.MAX_K}", k)
+        k = int(k)
+        if not gates.MIN_K <= k <= gates.MAX_K:
+            raise _fail("layer.k", f"must be in {gates.MIN_K}..{gates.MAX_K}", k)
+        try:
+            inputs = np.array(self.inputs, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            raise _fail("layer.inputs", f"must be rows of {k} integer indices", self.inputs) from None
+        if inputs.size == 0:
+            inputs = inputs.reshape(0, k)
+        if inputs.ndim != 2 or inputs.shape[1] != k:
+            raise NetlistError(f"layer.inputs: must have shape (N, {k}), got shape {inputs.shape}")
+        tables = _tables_array("layer.tables", self.tables)
+        for arr in (inputs, tables):
+            arr.setflags(write=False)
+        object.__setattr__(self, "k", k)
+        object.__setattr__(self, "inputs", np.ascontiguousarray(inputs))
+        object.__setattr__(self, "tables", tables)
+
+    @property
+    def width(self) -> int:
+        return len(self.tables)
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, LutLayer)
+            and self.k == other.k
+            and np.array_equal(self.inputs, other.inputs)
+            and np.array_equal(self.tables, other.tables)
+        )
+
+    def to_dict(self) -> dict:
+        return {"kind": "lut", "k": self.k, "inputs": self.inputs.tolist(),
+                "tables": self.tables.tolist()}
+
+
+def _tables_array(where, tables) -> np.ndarray:
+    """``tables`` as a one-dimensional ``uint64`` array, or a NetlistError naming the bad entry."""
+    if isinstance(tables, np.ndarray):
+        if tables.ndim != 1:
+            raise NetlistError(f"{where}: must be one-dimensional, got shape {tables.shape}")
+        if tables.dtype.kind == "u":
+            return tables.astype(np.uint64)
+        if tables.dtype.kind == "i":
+            bad = np.flatnonzero(tables < 0)
+            if bad.size:
+                raise _fail(f"{where}[{int(bad[0])}]", "table must not be negative", int(tables[bad[0]]))
+            return tables.astype(np.uint64)
+        tables = tables.tolist()
+    if not isinstance(tables, (list, tuple)):
+        raise _fail(where, "must be a list of integers", tables)
+    for j, v in enumerate(tables):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise _fail(f"{where}[{j}]", "must be an integer", v)
+        if not 0 <= v < 1 << 64:
+            raise _fail(f"{where}[{j}]", f"table must be in 0..2**{1 << gates.MAX_K}-1", v)
+    return np.array([int(v) for v in tables], dtype=np.uint64)
+
 
 @dataclass(eq=False)
 class Netlist:
@@ -94,9 +182,7 @@ class Netlist:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.layers = tuple(
-            layer if isinstance(layer, Layer) else Layer(**layer) for layer in self.layers
-        )
+        self.layers = tuple(_as_layer(layer) for layer in self.layers)
         self.validate()
 
     # -- derived facts ---------------------------------------------------
@@ -126,11 +212,29 @@ class Netlist:
     def class_width(self) -> int:
         return class_width(self.num_classes)
 
+    @property
+    def has_lut_layers(self) -> bool:
+        return any(isinstance(layer, LutLayer) for layer in self.layers)
+
+    @property
+    def format_version(self) -> int:
+        """The file version this netlist needs: 2 with LUT layers or a quantized encoder, else 1."""
+        if self.has_lut_layers:
+            return 2
+        if self.encoder is not None:
+            from ..data.encoding import Encoder
+
+            # ``quantized`` comes with the data stage's integer-grid encoder fields.
+            if getattr(Encoder.from_dict(self.encoder), "quantized", False):
+                return 2
+        return 1
+
     def op_histogram(self) -> np.ndarray:
-        """Gates per op code, over all layers (length 16)."""
+        """Gates per op code, over the gate layers (length 16; LUT layers are not counted)."""
         counts = np.zeros(gates.NUM_OPS, dtype=np.int64)
         for layer in self.layers:
-            counts += np.bincount(layer.op, minlength=gates.NUM_OPS)
+            if isinstance(layer, Layer):
+                counts += np.bincount(layer.op, minlength=gates.NUM_OPS)
         return counts
 
     # -- validation --------------------------------------------------------
@@ -152,6 +256,12 @@ class Netlist:
         prev = self.num_inputs
         for i, layer in enumerate(self.layers):
             where = f"layers[{i}]"
+            if isinstance(layer, LutLayer):
+                _validate_lut(where, layer, prev)
+                prev = layer.width
+                continue
+            if not isinstance(layer, Layer):
+                raise _fail(where, "must be a Layer or a LutLayer", layer)
             if not (len(layer.a) == len(layer.b) == len(layer.op)):
                 raise NetlistError(
                     f"{where}: 'a', 'b' and 'op' must have equal lengths, "
@@ -193,12 +303,9 @@ class Netlist:
     def to_dict(self) -> dict:
         return {
             "format": FORMAT,
-            "version": VERSION,
+            "version": self.format_version,
             "num_inputs": int(self.num_inputs),
-            "layers": [
-                {"a": layer.a.tolist(), "b": layer.b.tolist(), "op": layer.op.tolist()}
-                for layer in self.layers
-            ],
+            "layers": [layer.to_dict() for layer in self.layers],
             "num_classes": int(self.num_classes),
             "tau": float(self.tau),
             "encoder": self.encoder,
@@ -244,6 +351,42 @@ class Netlist:
         """A copy with other layers (same classes, tau, encoder, metadata)."""
         return Netlist(self.num_inputs, tuple(layers), self.num_classes, self.tau,
                        self.encoder, dict(self.metadata))
+
+
+def _as_layer(layer):
+    """A Layer or LutLayer from itself or from keyword fields (``kind="lut"`` for a LUT layer)."""
+    if isinstance(layer, (Layer, LutLayer)):
+        return layer
+    if isinstance(layer, dict):
+        fields = dict(layer)
+        kind = fields.pop("kind", "gate")
+        if kind == "lut":
+            return LutLayer(**fields)
+        if kind == "gate":
+            return Layer(**fields)
+        raise _fail("layer.kind", "must be 'gate' or 'lut'", kind)
+    raise _fail("layer", "must be a Layer, a LutLayer or a dict of their fields", layer)
+
+
+def _validate_lut(where: str, layer: LutLayer, prev: int) -> None:
+    k, n = layer.k, len(layer.inputs)
+    if n != len(layer.tables):
+        raise NetlistError(f"{where}: 'inputs' and 'tables' must have equal lengths, "
+                           f"got {n} and {len(layer.tables)}")
+    if layer.width == 0:
+        raise _fail(f"{where}.tables", "a layer must have at least one node", [])
+    bad = np.argwhere((layer.inputs < 0) | (layer.inputs >= prev))
+    if bad.size:
+        j, m = (int(v) for v in bad[0])
+        raise _fail(f"{where}.inputs[{j}][{m}]", f"index must be in 0..{prev - 1}",
+                    int(layer.inputs[j, m]))
+    if k < gates.MAX_K:
+        bad = np.flatnonzero(layer.tables >> np.uint64(1 << k))
+        if bad.size:
+            j = int(bad[0])
+            raise _fail(f"{where}.tables[{j}]",
+                        f"table must be in 0..2**{1 << k}-1 ({1 << k} bits for k={k})",
+                        int(layer.tables[j]))
 
 
 def class_width(num_classes: int) -> int:
@@ -314,29 +457,19 @@ def _from_dict(data) -> Netlist:
         raise _fail(unknown[0], "unknown field", data[unknown[0]])
     if data["format"] != FORMAT:
         raise _fail("format", f"must be {FORMAT!r}", data["format"])
-    if isinstance(data["version"], bool) or data["version"] != VERSION:
-        raise _fail("version", f"unsupported version, this reader knows {VERSION}", data["version"])
+    version = data["version"]
+    if isinstance(version, bool) or not isinstance(version, int) or version not in VERSIONS:
+        raise _fail("version", f"unsupported version, this reader knows {' and '.join(map(str, VERSIONS))}",
+                    version)
     layers_data = data["layers"]
     if not isinstance(layers_data, list):
         raise _fail("layers", "must be a list of layers", layers_data)
-    layers = []
-    for i, ld in enumerate(layers_data):
-        where = f"layers[{i}]"
-        if not isinstance(ld, dict):
-            raise _fail(where, "must be an object with 'a', 'b' and 'op'", ld)
-        for key in ("a", "b", "op"):
-            if key not in ld:
-                raise NetlistError(f"{where}.{key}: missing required field")
-        extra = sorted(set(ld) - {"a", "b", "op"})
-        if extra:
-            raise _fail(f"{where}.{extra[0]}", "unknown field", ld[extra[0]])
-        arrays = {key: _int_list(f"{where}.{key}", ld[key]) for key in ("a", "b", "op")}
-        layers.append(Layer(**arrays))
+    layers = [_layer_from_dict(f"layers[{i}]", ld) for i, ld in enumerate(layers_data)]
     tau = data.get("tau", 1.0)
     metadata = data.get("metadata", {})
     if metadata is None:
         metadata = {}
-    return Netlist(
+    net = Netlist(
         num_inputs=data["num_inputs"],
         layers=tuple(layers),
         num_classes=data["num_classes"],
@@ -344,6 +477,54 @@ def _from_dict(data) -> Netlist:
         encoder=data.get("encoder"),
         metadata=metadata,
     )
+    if net.format_version > version:
+        what = "LUT layers" if net.has_lut_layers else "a quantized encoder"
+        raise _fail("version", f"a netlist with {what} must be version {net.format_version}", version)
+    return net
+
+
+_GATE_KEYS = ("a", "b", "op")
+_LUT_KEYS = ("k", "inputs", "tables")
+
+
+def _layer_from_dict(where, ld):
+    if not isinstance(ld, dict):
+        raise _fail(where, "must be an object with 'a', 'b' and 'op' (or a LUT layer)", ld)
+    kind = ld.get("kind", "gate")
+    if kind not in ("gate", "lut"):
+        raise _fail(f"{where}.kind", "must be 'gate' or 'lut'", kind)
+    keys = _GATE_KEYS if kind == "gate" else _LUT_KEYS
+    for key in keys:
+        if key not in ld:
+            raise NetlistError(f"{where}.{key}: missing required field")
+    extra = sorted(set(ld) - set(keys) - {"kind"})
+    if extra:
+        raise _fail(f"{where}.{extra[0]}", "unknown field", ld[extra[0]])
+    if kind == "gate":
+        return Layer(**{key: _int_list(f"{where}.{key}", ld[key]) for key in keys})
+    k = ld["k"]
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise _fail(f"{where}.k", f"must be an integer in {gates.MIN_K}..{gates.MAX_K}", k)
+    if not gates.MIN_K <= k <= gates.MAX_K:
+        raise _fail(f"{where}.k", f"must be in {gates.MIN_K}..{gates.MAX_K}", k)
+    rows = ld["inputs"]
+    if not isinstance(rows, list):
+        raise _fail(f"{where}.inputs", f"must be a list of rows of {k} indices", rows)
+    for j, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != k:
+            raise _fail(f"{where}.inputs[{j}]", f"must be a list of {k} indices (k={k})", row)
+    inputs = np.array([_int_list(f"{where}.inputs[{j}]", row) for j, row in enumerate(rows)],
+                      dtype=np.int64).reshape(len(rows), k)
+    tables = ld["tables"]
+    if not isinstance(tables, list):
+        raise _fail(f"{where}.tables", "must be a list of integers", tables)
+    for j, t in enumerate(tables):
+        if isinstance(t, bool) or not isinstance(t, int):
+            raise _fail(f"{where}.tables[{j}]", "must be an integer", t)
+        if not 0 <= t < 1 << (1 << k):
+            raise _fail(f"{where}.tables[{j}]",
+                        f"table must be in 0..2**{1 << k}-1 ({1 << k} bits for k={k})", t)
+    return LutLayer(k, inputs, tables)
 
 
 def _reject_constant(name):

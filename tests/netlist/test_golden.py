@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lgn_hw import gates
-from lgn_hw.netlist import Layer, Netlist, evaluate, golden, predict, random_netlist
+from lgn_hw.netlist import Layer, LutLayer, Netlist, evaluate, golden, predict, random_netlist
 from lgn_hw.netlist.golden import pack_bits, unpack_bits
 from lgn_hw.netlist.reference import evaluate_reference
 
@@ -247,3 +247,47 @@ def test_large_shapes(num_inputs, widths, num_classes):
     net = random_netlist(num_inputs, widths, num_classes, seed=7)
     bits = np.random.default_rng(7).integers(0, 2, (300, num_inputs), dtype=np.uint8)
     assert_matches_reference(net, bits)
+
+
+# -- LUT layers ---------------------------------------------------------------------------------
+def random_lut_case(seed):
+    rng = np.random.default_rng(1000 + seed)
+    num_inputs = int(rng.choice([2, 5, 33, 100]))
+    num_classes = int(rng.choice([1, 3, 10]))
+    k = int(rng.choice([1, 2, 9]))
+    depth = int(rng.integers(1, 5))
+    kinds = [None if rng.random() < 0.3 else int(rng.integers(2, 7)) for _ in range(depth)]
+    widths = [int(w) for w in rng.integers(1, 200, depth - 1)] + [num_classes * k]
+    net = random_netlist(num_inputs, widths, num_classes, seed=seed, k=kinds)
+    n = int(rng.choice([0, 1, 63, 64, 65, 257, 1500]))
+    return net, rng.integers(0, 2, (n, num_inputs), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_lut_and_mixed_netlists_match_reference(seed):
+    net, bits = random_lut_case(seed)
+    assert_matches_reference(net, bits, backends=LUT_BACKENDS)
+
+
+LUT_BACKENDS = ("auto", "numpy", "reference")
+
+
+@pytest.mark.parametrize("k", range(2, 7))
+def test_every_entry_of_a_lut_selects_its_table_bit(k):
+    # One node per entry j of a one-hot table: node j is 1 exactly on the input bits of index j.
+    n = 1 << k
+    tables = [1 << (n - 1 - j) for j in range(n)]
+    net = Netlist(k, (LutLayer(k, [list(range(k))] * n, tables),), n)
+    bits = np.array([[(j >> (k - 1 - i)) & 1 for i in range(k)] for j in range(n)], dtype=np.uint8)
+    for backend in LUT_BACKENDS:
+        np.testing.assert_array_equal(evaluate(net, bits, backend=backend).scores, np.eye(n, dtype=np.int64))
+
+
+def test_a_2_lut_layer_equals_the_gate_layer_with_its_ops():
+    gate_net = random_netlist(40, [64, 30], 3, seed=5)
+    lut_layers = [LutLayer(2, np.stack([l.a, l.b], axis=1), l.op.astype(np.uint64)) for l in gate_net.layers]
+    lut_net = gate_net.with_layers(lut_layers)
+    bits = np.random.default_rng(0).integers(0, 2, (700, 40), dtype=np.uint8)
+    want = evaluate(gate_net, bits).scores
+    for backend in LUT_BACKENDS:
+        np.testing.assert_array_equal(evaluate(lut_net, bits, backend=backend).scores, want)

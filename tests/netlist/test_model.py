@@ -11,8 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lgn_hw.cli import main
-from lgn_hw.netlist import Netlist, NetlistError, load, random_netlist
+from lgn_hw import gates
+from lgn_hw.netlist import Layer, LutLayer, Netlist, NetlistError, load, random_netlist
 from lgn_hw.netlist.model import loads
+
+EXAMPLE = __import__("pathlib").Path(__file__).parents[2] / "examples" / "example.lgn.json"
 
 ENCODER = {"type": "features", "features": [{"kind": "thermometer", "thresholds": [0.5, 1.5]},
                                             {"kind": "bit"}, {"kind": "onehot", "values": [1, 2, 3]}]}
@@ -22,6 +25,13 @@ def valid_dict():
     net = random_netlist(6, [8, 6], 3, seed=1, tau=2.5)
     d = net.to_dict()
     d["encoder"] = json.loads(json.dumps(ENCODER))  # a fresh copy: the fuzzer mutates it
+    d["metadata"] = {"dataset": "toy"}
+    return d
+
+
+def lut_dict():
+    """A valid mixed netlist: a 3-LUT layer, a gate layer, a 6-LUT layer (file version 2)."""
+    d = random_netlist(6, [8, 6, 6], 3, seed=2, k=[3, None, 6]).to_dict()
     d["metadata"] = {"dataset": "toy"}
     return d
 
@@ -51,9 +61,122 @@ def _mutated(path, value):
 _DELETE = object()
 _DEEP = "\u2603deep\u2603"
 
+def test_version_1_files_read_and_write_byte_identically(tmp_path):
+    text = EXAMPLE.read_text()
+    net = load(EXAMPLE)
+    assert net.format_version == 1 and not net.has_lut_layers
+    assert net.dumps() == text
+    assert load(net.save(tmp_path / "again.lgn.json")).dumps() == text
+    assert (tmp_path / "again.lgn.json").read_text() == text
+
+
+def test_a_version_2_file_of_gates_only_is_written_back_as_version_1():
+    d = valid_dict()
+    d["version"] = 2
+    d["layers"][0]["kind"] = "gate"
+    net = Netlist.from_dict(d)
+    assert json.loads(net.dumps())["version"] == 1
+    assert net == Netlist.from_dict(valid_dict())
+
+
+def test_lut_netlist_round_trip(tmp_path):
+    d = lut_dict()
+    net = Netlist.from_dict(d)
+    assert [layer.kind for layer in net.layers] == ["lut", "gate", "lut"]
+    assert isinstance(net.layers[0], LutLayer) and isinstance(net.layers[1], Layer)
+    assert net.layers[2].tables.dtype == np.uint64 and net.layers[2].inputs.shape == (6, 6)
+    assert net.num_gates == 20 and net.widths == [8, 6, 6]
+    assert net.format_version == 2 and json.loads(net.dumps())["version"] == 2
+    back = load(net.save(tmp_path / "lut.lgn.json"))
+    assert back == net and back.dumps() == net.dumps() and back.sha256() == net.sha256()
+    assert net.to_dict()["layers"][0]["kind"] == "lut"
+    # A table using the top bit of a 64-bit word survives the file.
+    top = (1 << 64) - 1
+    d["layers"][2]["tables"][0] = top
+    assert int(loads(json.dumps(d)).layers[2].tables[0]) == top
+    # Changing one table bit changes the netlist and its digest.
+    d["layers"][2]["tables"][0] = top - 1
+    assert loads(json.dumps(d)) != back and loads(json.dumps(d)).sha256() != back.sha256()
+
+
+def test_lut_layer_from_python_objects():
+    layer = LutLayer(2, [[0, 1]], [gates.gate_table(6)])
+    net = Netlist(2, [layer, {"kind": "lut", "k": 3, "inputs": [[0, 0, 0]], "tables": [1]}], 1)
+    assert net.layers[1] == LutLayer(3, np.zeros((1, 3), dtype=np.int64), np.array([1], dtype=np.uint8))
+    with pytest.raises(NetlistError, match=r"^layers\[0\]\.tables\[0\]: table must be in 0\.\.2\*\*4-1 \(4 bits for k=2\), got 16$"):
+        Netlist(2, [LutLayer(2, [[0, 1]], [16])], 1)
+    with pytest.raises(NetlistError, match=r"^layer\.inputs: must have shape \(N, 3\), got shape \(1, 2\)$"):
+        LutLayer(3, [[0, 1]], [1])
+    with pytest.raises(NetlistError, match=r"^layer\.tables\[0\]: table must not be negative, got -1$"):
+        LutLayer(2, [[0, 1]], np.array([-1]))
+    with pytest.raises(NetlistError, match=r"^layer\.tables\[0\]: must be an integer, got 1\.0$"):
+        LutLayer(2, [[0, 1]], [1.0])
+    with pytest.raises(NetlistError, match=r"^layer\.k: must be in 2\.\.6, got 1$"):
+        LutLayer(1, [[0]], [1])
+    with pytest.raises(NetlistError, match=r"^layer\.kind: must be 'gate' or 'lut', got 'x'$"):
+        Netlist(2, [{"kind": "x"}], 1)
+
+
+def _lut_mutated(path, value):
+    d = lut_dict()
+    target = d
+    for key in path[:-1]:
+        target = target[key]
+    if value is _DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return d
+
+
+LUT_BAD = [
+    (("version",), 1, r"^version: a netlist with LUT layers must be version 2, got 1$"),
+    (("layers", 0, "k"), 7, r"^layers\[0\]\.k: must be in 2\.\.6, got 7$"),
+    (("layers", 0, "k"), 1, r"^layers\[0\]\.k: must be in 2\.\.6, got 1$"),
+    (("layers", 0, "k"), 3.0, r"^layers\[0\]\.k: must be an integer in 2\.\.6, got 3\.0$"),
+    (("layers", 0, "k"), True, r"^layers\[0\]\.k: must be an integer in 2\.\.6, got True$"),
+    (("layers", 0, "k"), _DELETE, r"^layers\[0\]\.k: missing required field$"),
+    (("layers", 0, "kind"), "lutt", r"^layers\[0\]\.kind: must be 'gate' or 'lut', got 'lutt'$"),
+    (("layers", 0, "kind"), _DELETE, r"^layers\[0\]\.a: missing required field$"),
+    (("layers", 0, "tables", 1), 256, r"^layers\[0\]\.tables\[1\]: table must be in 0\.\.2\*\*8-1 \(8 bits for k=3\), got 256$"),
+    (("layers", 2, "tables", 5), 2**64, r"^layers\[2\]\.tables\[5\]: table must be in 0\.\.2\*\*64-1 \(64 bits for k=6\), got 18446744073709551616$"),
+    (("layers", 0, "tables", 1), -1, r"^layers\[0\]\.tables\[1\]: table must be in 0\.\.2\*\*8-1 .*got -1$"),
+    (("layers", 0, "tables", 1), 1.0, r"^layers\[0\]\.tables\[1\]: must be an integer, got 1\.0$"),
+    (("layers", 0, "tables", 1), "7", r"^layers\[0\]\.tables\[1\]: must be an integer, got '7'$"),
+    (("layers", 0, "tables", 1), False, r"^layers\[0\]\.tables\[1\]: must be an integer, got False$"),
+    (("layers", 0, "tables"), 5, r"^layers\[0\]\.tables: must be a list of integers, got 5$"),
+    (("layers", 0, "tables"), [1], r"^layers\[0\]: 'inputs' and 'tables' must have equal lengths, got 8 and 1$"),
+    (("layers", 0, "inputs", 2), [1, 2], r"^layers\[0\]\.inputs\[2\]: must be a list of 3 indices \(k=3\), got \[1, 2\]$"),
+    (("layers", 0, "inputs", 2), 4, r"^layers\[0\]\.inputs\[2\]: must be a list of 3 indices \(k=3\), got 4$"),
+    (("layers", 0, "inputs", 2, 1), 6, r"^layers\[0\]\.inputs\[2\]\[1\]: index must be in 0\.\.5, got 6$"),
+    (("layers", 2, "inputs", 0, 5), -1, r"^layers\[2\]\.inputs\[0\]\[5\]: index must be in 0\.\.5, got -1$"),
+    (("layers", 0, "inputs", 2, 1), 0.5, r"^layers\[0\]\.inputs\[2\]\[1\]: must be an integer, got 0\.5$"),
+    (("layers", 0, "inputs"), [], r"^layers\[0\]: 'inputs' and 'tables' must have equal lengths, got 0 and 8$"),
+    (("layers", 0, "a"), [0], r"^layers\[0\]\.a: unknown field, got \[0\]$"),
+    (("layers", 1, "kind"), "lut", r"^layers\[1\]\.k: missing required field$"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", LUT_BAD, ids=[m[2][:40] for m in LUT_BAD])
+def test_malformed_lut_fields_give_one_line_naming_field_and_value(path, value, message):
+    text = json.dumps(_lut_mutated(path, value))
+    with pytest.raises(NetlistError, match=message) as info:
+        loads(text)
+    assert "\n" not in str(info.value)
+
+
+def test_lut_layer_cli_errors_exit_2(tmp_path, capsys):
+    bad = tmp_path / "bad.lgn.json"
+    bad.write_text(json.dumps(_lut_mutated(("layers", 0, "k"), 9)))
+    assert main(["info", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert re.match(r"^lgn-hw info: error: .*layers\[0\]\.k: must be in 2\.\.6, got 9\n$", err)
+
+
 BAD = [
     (("format",), "netlist", r"^format: must be 'lgn-netlist', got 'netlist'$"),
-    (("version",), 2, r"^version: unsupported version.*got 2$"),
+    (("version",), 3, r"^version: unsupported version, this reader knows 1 and 2, got 3$"),
+    (("version",), 2.0, r"^version: unsupported version.*got 2\.0$"),
     (("version",), True, r"^version: .*got True$"),
     (("num_inputs",), _DELETE, r"^num_inputs: missing required field$"),
     (("num_inputs",), "6", r"^num_inputs: must be an integer, got '6'$"),
@@ -130,7 +253,8 @@ def test_missing_and_directory_and_binary_files(tmp_path):
 
 
 # -- fuzzing ---------------------------------------------------------------------------------
-_VALID_TEXT = Netlist.from_dict(valid_dict()).dumps()
+_VALID = {"gates": valid_dict, "lut": lut_dict}
+_VALID_TEXT = {name: Netlist.from_dict(make()).dumps() for name, make in _VALID.items()}
 
 junk = st.recursive(
     st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True)
@@ -160,10 +284,11 @@ def _loads_total(text):
     net.validate()
 
 
+@pytest.mark.parametrize("which", _VALID)
 @settings(max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data())
-def test_fuzzed_json_mutations_never_crash(data):
-    d = valid_dict()
+@given(data=st.data())
+def test_fuzzed_json_mutations_never_crash(which, data):
+    d = _VALID[which]()
     paths = [p for p in _paths(d) if p]
     for _ in range(data.draw(st.integers(1, 3))):
         path = data.draw(st.sampled_from(paths))
@@ -171,13 +296,15 @@ def test_fuzzed_json_mutations_never_crash(data):
         try:
             for key in path[:-1]:
                 target = target[key]
-            choice = data.draw(st.sampled_from(["junk", "delete", "nan", "huge", "deep"]))
+            choice = data.draw(st.sampled_from(["junk", "delete", "nan", "huge", "deep", "int"]))
             if choice == "delete" and isinstance(target, dict):
                 del target[path[-1]]
             elif choice == "nan":
                 target[path[-1]] = float("nan")
             elif choice == "huge":
                 target[path[-1]] = data.draw(st.sampled_from([2**63, -2**63 - 1, 10**400, 1e308]))
+            elif choice == "int":  # near the edges of indices, k and table widths
+                target[path[-1]] = data.draw(st.sampled_from([-1, 0, 1, 2, 5, 6, 7, 255, 256, 2**64 - 1]))
             elif choice == "deep":
                 target[path[-1]] = _DEEP  # replaced by deep nesting in the text below
             else:
@@ -192,10 +319,11 @@ def test_fuzzed_json_mutations_never_crash(data):
     _loads_total(text.replace(json.dumps(_DEEP), "[" * depth + "]" * depth))
 
 
+@pytest.mark.parametrize("which", _VALID)
 @settings(max_examples=200, deadline=2000)
-@given(st.data())
-def test_fuzzed_bytes_never_crash(data):
-    raw = bytearray(_VALID_TEXT.encode())
+@given(data=st.data())
+def test_fuzzed_bytes_never_crash(which, data):
+    raw = bytearray(_VALID_TEXT[which].encode())
     kind = data.draw(st.sampled_from(["flip", "truncate", "insert"]))
     if kind == "truncate":
         raw = raw[: data.draw(st.integers(0, len(raw)))]
@@ -237,3 +365,15 @@ def test_cli_info_and_predict_on_a_good_file(tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.ones((2, 6), dtype=np.uint8))
     assert main(["predict", str(tmp_path / "n.lgn.json"), str(tmp_path / "x.npy")]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_a_quantized_encoder_needs_version_2(monkeypatch):
+    from lgn_hw.data.encoding import Encoder
+
+    d = valid_dict()
+    assert Netlist.from_dict(d).format_version == 1
+    monkeypatch.setattr(Encoder, "quantized", property(lambda self: True), raising=False)
+    net = Netlist.from_dict(dict(d, version=2))
+    assert net.format_version == 2 and json.loads(net.dumps())["version"] == 2
+    with pytest.raises(NetlistError, match=r"^version: a netlist with a quantized encoder must be version 2, got 1$"):
+        loads(json.dumps(d))
