@@ -1,13 +1,15 @@
 """The popcount adder tree in the Amaranth simulator against numpy, for every k from 1 to 20."""
 
 import itertools
+import re
 
 import numpy as np
 import pytest
 from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
-from lgn_hw.hdl import Pipeline, Popcount, latency_of
+from lgn_hw.hdl import Pipeline, Popcount, export, latency_of
+from lgn_hw.hdl.lint import lint, split_modules
 from lgn_hw.hdl.popcount import _popcount_tree, _split
 from lgn_hw.netlist import random_netlist
 
@@ -99,3 +101,30 @@ def test_latency_of_uses_the_popcount_levels():
     assert latency_of(net, Pipeline(1, 2, True))["popcount"] == 3
     assert latency_of(net, Pipeline(1, 4, True))["popcount"] == 1
     assert latency_of(net, Pipeline(1, 0, True))["popcount"] == 0
+
+
+@pytest.fixture(scope="module")
+def wide_export(tmp_path_factory):
+    # k = 100 per class: its tree adds counts of unequal width (1 + 3, 7 + 15, 15 + 31 bits),
+    # as trained netlists' trees do; 2 x 3000 bits make the widest level thousands of bits.
+    folder = tmp_path_factory.mktemp("popcount")
+    export(random_netlist(8, [40, 300], 3, seed=3), folder / "k100")
+    export(random_netlist(8, [6000], 2, seed=4), folder / "k3000", pipeline=Pipeline(1, 1, True))
+    return folder
+
+
+@pytest.mark.verilator  # tests/conftest.py skips it, with the reason, without Verilator
+def test_uneven_adders_lint_clean(wide_export):
+    # Before: WIDTHEXPAND "Operator ADD expects 5 bits on the LHS, but LHS's REPLICATE generates 3 bits".
+    assert lint(wide_export / "k100").verilator
+
+
+def test_popcount_lines_are_short_and_stages_named(wide_export):
+    modules = split_modules((wide_export / "k3000" / "lgn_top.v").read_text())
+    for name in ("lgn_top.popcount", "lgn_top.argmax"):
+        longest = max(len(line) for line in modules[name].splitlines())
+        assert longest < 4000, (name, longest)
+    pc = modules["lgn_top.popcount"]
+    # Per class, level and chunk of 64 tree nodes: c<class>_l<level>[_<chunk>].
+    assert re.search(r"reg \[\d+:0\] c1_l1_15 ", pc) and re.search(r"reg \[\d+:0\] c0_l11 ", pc)
+    assert re.search(r"reg \[\d+:0\] l1_c0_1 ", modules["lgn_top.argmax"])
