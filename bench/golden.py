@@ -4,6 +4,10 @@ A random 6-layer x 8,000-gate netlist (784 inputs, 10 classes) on 100,000 random
 samples given as a (n, 784) uint8 0/1 array. End to end = evaluate() from the unpacked
 array to scores and classes (packing, gate layers, popcount, argmax). Goal: 1 M samples/s.
 
+LUT rows: the same shape with every layer a LUT-6 or LUT-4 layer (8,000 nodes each) through
+the C kernel. Goal: the same order of speed as gates per LUT input, i.e. LUT-input-evals/s
+(nodes x k x samples / s) within a small factor of gate-evals/s (gates x samples / s).
+
 Run: .venv/bin/python bench/golden.py [--samples N] [--repeat R]
 """
 
@@ -54,6 +58,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--samples", type=int, default=100_000)
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--lut-samples", type=int, default=20_000, help="samples of the LUT rows")
     args = p.parse_args()
 
     net = random_netlist(784, [8000] * 6, 10, seed=0)
@@ -89,6 +94,26 @@ def main():
     print(f"C vs goal (1 M samples/s): {n / t_c / GOAL:.2f}x")
     print(f"C vs numpy backend:        {t_np / t_c:.1f}x")
     print(f"backends agree (C = numpy on all, = reference on first {m}): {same}")
+
+    # LUT layers, against the gate netlist on the same samples.
+    nl = min(n, args.lut_samples)
+    lbits = bits[:nl]
+    t_g, _, _ = timed(lambda: golden.evaluate(net, lbits, backend="c"), args.repeat)
+    gate_rate = nl * g / t_g
+    print(f"LUT layers ({nl} samples, C): gates {gate_rate:.3g} gate-evals/s "
+          f"({2 * gate_rate:.3g} gate-input-evals/s)")
+    for k in (6, 4):
+        lnet = random_netlist(784, [8000] * 6, 10, seed=0, k=k)
+        t_l, _, res_l = timed(lambda: golden.evaluate(lnet, lbits, backend="c"), args.repeat)
+        ml = min(nl, 300)
+        ok = (np.array_equal(res_l.scores[:ml], evaluate_reference(lnet, lbits[:ml])[0])
+              and np.array_equal(res_l.scores, golden.evaluate(lnet, lbits, backend="numpy").scores))
+        same = same and ok
+        nodes = lnet.num_gates
+        print(f"LUT-{k}: {t_l * 1e3:8.1f} ms  {nl * nodes / t_l:.3g} node-evals/s  "
+              f"{nl * nodes * k / t_l:.3g} lut-input-evals/s  ratio to gate-evals/s "
+              f"{nl * nodes * k / t_l / gate_rate:.2f}x (per node {nl * nodes / t_l / gate_rate:.2f}x); "
+              f"C = numpy on all, = reference on first {ml}: {ok}")
     return 0 if same else 1
 
 

@@ -4,6 +4,13 @@
  * so is the gate table: the caller passes lgn_hw.gates.ANF (16 x 4 GF(2) coefficients)
  * and every gate computes  k0 ^ (k1 & a) ^ (k2 & b) ^ (k3 & a & b)  with those masks.
  *
+ * A k-input LUT node (table T of 2^k bits, entry j = sum x_i << (k-1-i) at bit 2^k-1-j)
+ * is a mux tree: the 4-bit nibble of T holding entries 4g..4g+3 is the gate op of the
+ * node's last two inputs (x_{k-2}, x_{k-1}) when the others spell g, so each of the
+ * 2^(k-2) leaves is one gate (the same ANF masks; for k >= 5 all 16 functions of the
+ * two inputs are made once per node from the ANF monomials and the leaves pick theirs),
+ * and k-2 levels of muxes lo ^ (x_i & (lo ^ hi)) over x_{k-3} .. x_0 select among them.
+ *
  * Samples are processed in blocks of LGN_B = 64 * LGN_W: a wire of the block is LGN_W
  * 64-bit words (one SIMD vector through GCC vector extensions), bit j of word w being
  * sample 64 * w + j. Per block: transpose-pack the 0/1 input bytes, run the layers between
@@ -20,7 +27,7 @@
 #define LGN_W 4
 #endif
 #define LGN_B (64 * LGN_W)
-#define LGN_ABI 1
+#define LGN_ABI 2
 
 typedef uint64_t vw __attribute__((vector_size(8 * LGN_W)));  /* one wire of a block */
 typedef uint64_t v4 __attribute__((vector_size(32)));         /* 32 input bytes */
@@ -94,6 +101,41 @@ static void run_layer(const vw *restrict src, vw *restrict dst, int64_t width,
     }
 }
 
+/* One LUT layer of k-input nodes: inputs in[g * k + i], tables tab[g]. */
+static void run_lut_layer(const vw *restrict src, vw *restrict dst, int64_t width, int k,
+                          const int32_t *restrict in, const uint64_t *restrict tab,
+                          const vw (*restrict tbl)[4], const uint8_t *restrict code)
+{
+    const int n = 1 << k, leaves = n >> 2;
+    vw leaf[16];
+    for (int64_t g = 0; g < width; g++, in += k) {
+        uint64_t t = tab[g];
+        vw y = src[in[k - 2]], z = src[in[k - 1]];
+        if (k <= 4) {
+            for (int l = 0; l < leaves; l++) {
+                const vw *m = tbl[(t >> (n - 4 - 4 * l)) & 15];
+                leaf[l] = m[0] ^ (y & (m[1] ^ (m[3] & z))) ^ (m[2] & z);
+            }
+        } else {
+            /* Many leaves: all 16 functions of (y, z) at once, as the XORs of the ANF
+             * monomials {1, y, z, yz} (fn[s] = XOR of monomial i where bit i of s is set),
+             * and each leaf picks the one its nibble's ANF spells. */
+            vw zero = {0}, mono[4] = {zero - 1, y, z, y & z}, fn[16];
+            fn[0] = zero;
+            for (int s = 1; s < 16; s++) fn[s] = fn[s & (s - 1)] ^ mono[__builtin_ctz(s)];
+            for (int l = 0; l < leaves; l++) leaf[l] = fn[code[(t >> (n - 4 - 4 * l)) & 15]];
+        }
+        for (int c = leaves, i = k - 3; c > 1; c >>= 1, i--) {
+            vw x = src[in[i]];
+            for (int l = 0; l < c / 2; l++) {
+                vw lo = leaf[2 * l], hi = leaf[2 * l + 1];
+                leaf[l] = lo ^ (x & (lo ^ hi));
+            }
+        }
+        dst[g] = leaf[0];
+    }
+}
+
 /* Add the 1-bit vector x at weight 2^level into the bit-sliced counter cnt[0..L). */
 static inline void add_at(vw *cnt, int level, int L, vw x)
 {
@@ -146,12 +188,15 @@ static void class_scores(const vw *out, int64_t C, int64_t k, int L, int32_t *sc
 }
 
 /* Evaluate samples [0, n) (rows of `ni` 0/1 bytes, `stride` bytes apart).
- * widths[nl]; a, b, op: all layers' gates concatenated; anf: 16 x 4 GF(2) coefficients.
+ * widths[nl]; kinds[nl]: 0 for a gate layer, k (2..6) for a LUT layer;
+ * a, b, op: the gate layers' gates concatenated; anf: 16 x 4 GF(2) coefficients;
+ * lin, ltab: the LUT layers' inputs (k per node) and tables concatenated.
  * Writes scores[n * C] (row-major) and classes[n].
  * Returns 0 on success, 1 if an input byte is not 0 or 1, 2 if out of memory. */
 int lgn_golden_eval(const uint8_t *bits, int64_t stride, int64_t n, int64_t ni,
-                    int64_t nl, const int64_t *widths, const int32_t *a, const int32_t *b,
-                    const uint8_t *op, const uint8_t *anf, int64_t C,
+                    int64_t nl, const int64_t *widths, const int64_t *kinds,
+                    const int32_t *a, const int32_t *b, const uint8_t *op, const uint8_t *anf,
+                    const int32_t *lin, const uint64_t *ltab, int64_t C,
                     int64_t *scores, int64_t *classes)
 {
     if (n <= 0) return 0;
@@ -162,11 +207,15 @@ int lgn_golden_eval(const uint8_t *bits, int64_t stride, int64_t n, int64_t ni,
     while (L < 33 && (k >> L) != 0) L++;
 
     vw tbl[16][4];
-    for (int o = 0; o < 16; o++)
+    uint8_t code[16];   /* op -> its ANF coefficients as 4 bits (bit i = k_i) */
+    for (int o = 0; o < 16; o++) {
+        code[o] = 0;
         for (int i = 0; i < 4; i++) {
             vw m = {0};
             tbl[o][i] = m - (uint64_t)(anf[4 * o + i] & 1);   /* 0 or all ones */
+            code[o] |= (anf[4 * o + i] & 1) << i;
         }
+    }
 
     size_t bufbytes = ((size_t)maxw * sizeof(vw) + 63) / 64 * 64;   /* aligned_alloc: a multiple */
     vw *buf0 = aligned_alloc(64, bufbytes), *buf1 = aligned_alloc(64, bufbytes);
@@ -182,11 +231,18 @@ int lgn_golden_eval(const uint8_t *bits, int64_t stride, int64_t n, int64_t ni,
             goto done;
         }
         vw *src = buf0, *dst = buf1;
-        int64_t off = 0;
+        int64_t off = 0, loff = 0, lnodes = 0;
         for (int64_t l = 0; l < nl; l++) {
-            run_layer(src, dst, widths[l], a + off, b + off, op + off,
-                      (const vw (*)[4])tbl);
-            off += widths[l];
+            if (kinds[l] == 0) {
+                run_layer(src, dst, widths[l], a + off, b + off, op + off,
+                          (const vw (*)[4])tbl);
+                off += widths[l];
+            } else {
+                run_lut_layer(src, dst, widths[l], (int)kinds[l], lin + loff, ltab + lnodes,
+                              (const vw (*)[4])tbl, code);
+                loff += widths[l] * kinds[l];
+                lnodes += widths[l];
+            }
             vw *t = src; src = dst; dst = t;
         }
         class_scores(src, C, k, L, sc);

@@ -11,9 +11,11 @@ Three interchangeable backends compute the same thing, bit for bit:
     ``~/.cache/lgn-hw/`` (or ``$XDG_CACHE_HOME/lgn-hw``) and loaded with :mod:`ctypes`.
     Blocks of 256 samples (one 256-bit word per wire); the sample range is split over
     threads (ctypes releases the GIL). Building takes well under a second, once.
+    A LUT layer's node is a mux tree whose leaves are gates of its last two inputs
+    (each 4-bit nibble of a table is a gate op).
 ``"numpy"``
-    The same bit-parallel scheme with ``uint64`` words and numpy bitwise operations;
-    used when no C compiler works.
+    The same bit-parallel scheme with ``uint64`` words and numpy bitwise operations
+    (LUT nodes by :func:`lgn_hw.gates.lut_apply_bits`); used when no C compiler works.
 ``"reference"``
     :func:`lgn_hw.netlist.reference.evaluate_reference`, one byte per bit; the cross-check.
 
@@ -153,7 +155,7 @@ def _lut_layer_numpy(layer, x):
 # -- C backend --------------------------------------------------------------------------
 
 _SOURCE = Path(__file__).with_name("_golden.c")
-_ABI = 1
+_ABI = 2
 _lock = threading.Lock()
 _lib = None          # the loaded ctypes library, once built
 _lib_error = None    # why it could not be built, once tried and failed
@@ -216,8 +218,8 @@ def _open(target: Path) -> ctypes.CDLL:
     if lib.lgn_golden_abi() != _ABI:
         raise RuntimeError(f"{target}: unexpected ABI version {lib.lgn_golden_abi()}")
     i64, ptr = ctypes.c_int64, ctypes.c_void_p
-    lib.lgn_golden_eval.argtypes = [ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, i64,
-                                    ptr, ptr]
+    lib.lgn_golden_eval.argtypes = [ptr, i64, i64, i64, i64, ptr, ptr, ptr, ptr, ptr, ptr,
+                                    ptr, ptr, i64, ptr, ptr]
     lib.lgn_golden_eval.restype = ctypes.c_int
     lib.lgn_golden_block.restype = ctypes.c_int
     return lib
@@ -296,17 +298,26 @@ def _evaluate_c(lib, netlist, bits):
         bits = np.ascontiguousarray(bits)
     layers = netlist.layers
     widths = np.array([layer.width for layer in layers], dtype=np.int64)
-    a = np.concatenate([layer.a for layer in layers]).astype(np.int32)
-    b = np.concatenate([layer.b for layer in layers]).astype(np.int32)
-    op = np.concatenate([layer.op for layer in layers]).astype(np.uint8)
+    kinds = np.array([layer.k if layer.kind == "lut" else 0 for layer in layers], dtype=np.int64)
+    gl = [layer for layer in layers if layer.kind == "gate"]
+    ll = [layer for layer in layers if layer.kind == "lut"]
+
+    def cat(arrays, dtype):  # one element when there are none: a valid pointer
+        return np.concatenate([np.ravel(x).astype(dtype) for x in arrays] or [np.zeros(1, dtype)])
+
+    a = cat([layer.a for layer in gl], np.int32)
+    b = cat([layer.b for layer in gl], np.int32)
+    op = cat([layer.op for layer in gl], np.uint8)
+    lin = cat([layer.inputs for layer in ll], np.int32)
+    ltab = cat([layer.tables for layer in ll], np.uint64)
     anf = np.ascontiguousarray(gates.ANF, dtype=np.uint8)
     stride = bits.strides[0]
 
     def run(lo, hi):
         return lib.lgn_golden_eval(
             bits.ctypes.data + lo * stride, stride, hi - lo, ni, len(widths),
-            widths.ctypes.data, a.ctypes.data, b.ctypes.data, op.ctypes.data, anf.ctypes.data,
-            num_classes, scores.ctypes.data + lo * num_classes * 8, classes.ctypes.data + lo * 8)
+            widths.ctypes.data, kinds.ctypes.data, a.ctypes.data, b.ctypes.data, op.ctypes.data,
+            anf.ctypes.data, lin.ctypes.data, ltab.ctypes.data, num_classes, scores.ctypes.data + lo * num_classes * 8, classes.ctypes.data + lo * 8)
 
     block = lib.lgn_golden_block()
     nblocks = -(-n // block)
@@ -343,10 +354,6 @@ def evaluate(netlist, bits, *, backend: str = "auto") -> Result:
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, not {backend!r}")
-    if backend in ("auto", "c") and netlist.has_lut_layers:  # the C kernel has no LUT layers yet
-        if backend == "c":
-            raise RuntimeError("golden model C backend: LUT layers are not supported yet")
-        backend = "numpy"
     if backend in ("auto", "c"):
         lib = _load_c()
         if lib is not None:

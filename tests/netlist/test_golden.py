@@ -269,7 +269,7 @@ def test_random_lut_and_mixed_netlists_match_reference(seed):
     assert_matches_reference(net, bits, backends=LUT_BACKENDS)
 
 
-LUT_BACKENDS = ("auto", "numpy", "reference")
+LUT_BACKENDS = ALL
 
 
 @pytest.mark.parametrize("k", range(2, 7))
