@@ -10,4 +10,14 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+__all__ = ["__version__", "SEED_MAX", "check_seed"]
+
+#: seeds are 0..SEED_MAX everywhere (training, data splits, testbenches, nextpnr's C ``int``)
+SEED_MAX = 2**31 - 1
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """``value`` if it is an integer seed in ``0..SEED_MAX``, else ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SEED_MAX:
+        raise ValueError(f"{name!r} must be an integer in 0..{SEED_MAX}, not {value!r:.40}")
+    return value

@@ -3,6 +3,12 @@
 Each subcommand lives in its own module under :mod:`lgn_hw.commands` and
 defines ``register(subparsers)``, which adds its parser and sets ``func`` to a
 callable taking the parsed arguments and returning an exit status.
+
+Errors a user can cause (bad values and files: ``ValueError`` and its kin, an
+``OSError`` such as a read-only or missing folder, a request too big for the
+memory) are printed by :func:`main` as one line, exit status 2; ``-v`` adds the
+traceback. Closing the pipe the output goes to (``lgn-hw info NET | head``)
+ends the command quietly.
 """
 
 from __future__ import annotations
@@ -10,16 +16,45 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
+import traceback
 
-from . import __version__
+from . import SEED_MAX, __version__, check_seed
 
-__all__ = ["main", "build_parser", "UsageError"]
+__all__ = ["main", "build_parser", "UsageError", "seed", "count", "MAX_SAMPLES"]
+
+#: the most samples a testbench or simulation run takes from ``--samples``
+MAX_SAMPLES = 2**20
 
 
 class UsageError(Exception):
     """Bad input a user can fix: printed as one line, exit status 2."""
+
+
+def seed(text: str) -> int:
+    """argparse type of every ``--seed``-like flag: an integer in ``0..lgn_hw.SEED_MAX``."""
+    try:
+        return check_seed(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer in 0..{SEED_MAX}, not {text!r:.40}") from None
+
+
+def count(maximum: int):
+    """argparse type of a count flag such as ``--samples``: an integer in ``1..maximum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be an integer in 1..{maximum}, not {text!r:.40}")
+        return value
+
+    parse.__name__ = "count"
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,9 +79,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    from .netlist.model import NetlistError
+def _os_error(exc: OSError) -> str:
+    """One line for an ``OSError``: the path(s) and the reason, without the errno prefix."""
+    if exc.filename is None or not exc.strerror:
+        return str(exc)
+    paths = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
+    return f"{paths}: {exc.strerror}"
 
+
+def _quiet_stdout() -> None:
+    """After the reader of stdout went away: point stdout at /dev/null so that the flush at
+    exit does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file descriptor (a test's capture)
+        pass
+
+
+def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -54,11 +105,26 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    try:
-        return int(args.func(args) or 0)
-    except (UsageError, NetlistError, FileNotFoundError) as exc:
-        print(f"lgn-hw {args.command}: error: {exc}", file=sys.stderr)
+
+    def error(message) -> int:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"lgn-hw {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+    try:
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:  # `lgn-hw info NET | head`: the reader has all it wants
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a program the pipe ended
+    except (UsageError, ValueError) as exc:  # NetlistError, ConfigError, PathError, ...
+        return error(exc)
+    except OSError as exc:  # a missing file, a read-only or non-folder --out, a full disk
+        return error(_os_error(exc))
+    except MemoryError:
+        return error("not enough memory for this input (is it far larger than it should be?)")
     except KeyboardInterrupt:
         print(f"lgn-hw {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -29,8 +29,10 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
 
 
 def test_demo_rejects_bad_samples(tmp_path, capsys):
-    assert main(["demo", "--quick", "--samples", "0", "--out", str(tmp_path)]) == 2
-    assert "--samples must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--quick", "--samples", "0", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "argument --samples: must be an integer in 1..1048576, not '0'" in capsys.readouterr().err
 
 
 def test_demo_config_is_the_digits_preset_with_estimator_defaults():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import UsageError
+from ..cli import MAX_SAMPLES, UsageError, count
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def register(sub):
     p.add_argument("--epochs", type=int, help="override the number of training epochs")
     p.add_argument("--estimator", help="another gate estimator (default soft), with its measured "
                    "defaults (lgn_hw/train/presets.py)")
-    p.add_argument("--samples", type=int, default=300,
+    p.add_argument("--samples", type=count(MAX_SAMPLES), default=300,
                    help="test-set samples streamed through each simulator (default 300)")
     p.add_argument("--sims", default="icarus,verilator",
                    help="comma-separated simulators to verify on (default icarus,verilator)")
@@ -76,8 +76,6 @@ def run(args) -> int:
     from ..train.trainer import CHECKPOINT
 
     out = Path(args.out)
-    if args.samples < 1:
-        raise UsageError(f"--samples must be at least 1, not {args.samples}")
     sims = [s.strip() for s in args.sims.split(",") if s.strip()]
     try:
         cfg = demo_config(quick=args.quick, epochs=args.epochs, estimator=args.estimator)

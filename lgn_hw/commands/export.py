@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..cli import UsageError
+from ..cli import MAX_SAMPLES, UsageError, count, seed
 from ..hdl import Pipeline, check_top_name, export
 from ..netlist import load
 
@@ -34,9 +34,9 @@ def register(sub):
                         "constant, wire and duplicate gates removed; the function is unchanged "
                         "and checked against the original with the golden model)")
     p.add_argument("--testbench", action="store_true", help="also write tb_<top>.v and its hex files")
-    p.add_argument("--samples", type=int, default=200, metavar="N",
+    p.add_argument("--samples", type=count(MAX_SAMPLES), default=200, metavar="N",
                    help="testbench samples (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="testbench seed (default: %(default)s)")
+    p.add_argument("--seed", type=seed, default=0, help="testbench seed (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -78,10 +78,6 @@ def run(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     pipeline = pipeline_from_args(args)
-    if args.samples < 1:
-        raise UsageError(f"--samples must be at least 1, not {args.samples}")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be non-negative, not {args.seed}")
     net = load(args.netlist)
     t0 = time.perf_counter()
     if not args.no_opt:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..cli import UsageError
+from ..cli import UsageError, seed
 
 
 def register(sub):
@@ -28,7 +28,7 @@ def register(sub):
     p.add_argument("--bare", action="store_true",
                    help="place the bare core (one pin per port bit) instead of the wrapped one")
     p.add_argument("--no-pnr", action="store_true", help="stop after Yosys (no fmax)")
-    p.add_argument("--seed", type=int, default=0, help="nextpnr seed (default: %(default)s)")
+    p.add_argument("--seed", type=seed, default=0, help="nextpnr seed (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the report JSON instead of the table")
     p.set_defaults(func=run)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..cli import UsageError
+from ..cli import UsageError, seed
 
 _INT_LIST = "N or N,N,..."
 
@@ -55,8 +55,8 @@ def register(sub):
     p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (default constant)")
     p.add_argument("--batch-size", type=int, help="global batch size, split over processes (default 128)")
     p.add_argument("--epochs", type=int, help="default 50")
-    p.add_argument("--seed", type=int, help="training seed (default 0)")
-    p.add_argument("--split-seed", type=int, help="seed of the dataset split (default 0)")
+    p.add_argument("--seed", type=seed, help="training seed (default 0)")
+    p.add_argument("--split-seed", type=seed, help="seed of the dataset split (default 0)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ..cli import UsageError
+from ..cli import MAX_SAMPLES, UsageError, count, seed
 from ..verify import SIMULATORS, SimulatorNotFound, VerifyError, verify
 
 
@@ -22,9 +22,9 @@ def register(sub):
                    help="reference netlist (default: DIR/netlist.lgn.json)")
     p.add_argument("--sim", choices=SIMULATORS, default="icarus",
                    help="simulator (default: %(default)s)")
-    p.add_argument("--samples", type=int, default=1000, metavar="N",
+    p.add_argument("--samples", type=count(MAX_SAMPLES), default=1000, metavar="N",
                    help="random samples (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of samples and handshakes (default: %(default)s)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of samples and handshakes (default: %(default)s)")
     p.add_argument("--inputs", metavar="NPY",
                    help="check these input bits (an (n, num_inputs) .npy of 0/1) instead of random ones")
     p.add_argument("--gap-prob", type=float, default=0.3, metavar="P",
@@ -38,8 +38,6 @@ def register(sub):
 
 
 def run(args) -> int:
-    if args.samples < 1:
-        raise UsageError(f"--samples must be at least 1, not {args.samples}")
     for name in ("gap_prob", "stall_prob"):
         value = getattr(args, name)
         if not 0.0 <= value < 1.0:

@@ -17,6 +17,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,17 +28,28 @@ import numpy as np
 
 from .. import gates
 
-__all__ = ["NetlistError", "Layer", "LutLayer", "Netlist", "load", "FORMAT", "VERSION", "VERSIONS"]
+__all__ = ["NetlistError", "PathError", "Layer", "LutLayer", "Netlist", "load", "FORMAT", "VERSION",
+           "VERSIONS", "MAX_FILE_BYTES", "read_limited", "parse_json"]
 
 FORMAT = "lgn-netlist"
 #: File versions this reader knows; :data:`VERSION` is the newest.
 VERSIONS = (1, 2)
 VERSION = VERSIONS[-1]
 _MAX_INDEX = 2**31 - 1
+#: the most gates or LUT nodes a netlist file is read with, and the file bytes one node can
+#: take in the format (a 6-LUT: six 10-digit indices and a 20-digit table, with separators)
+MAX_NODES = 2**22
+_BYTES_PER_NODE = 128
+#: the largest netlist file read (512 MiB): bigger is refused before it is read
+MAX_FILE_BYTES = MAX_NODES * _BYTES_PER_NODE
 
 
 class NetlistError(ValueError):
     """A netlist (file or object) breaks the format; the message is one line."""
+
+
+class PathError(ValueError):
+    """A path to read or write is not a regular file (a device, folder, FIFO), or is too big to read."""
 
 
 def _short(value, limit=60) -> str:
@@ -394,12 +406,49 @@ def class_width(num_classes: int) -> int:
     return max(1, math.ceil(math.log2(num_classes)))
 
 
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} bytes"
+
+
+def _check_output(path: Path) -> None:
+    """Refuse to replace anything but a regular file (or a new path): never a device node,
+    a FIFO or a folder, whoever runs this (root included)."""
+    try:
+        mode = path.stat().st_mode  # follows links: a link to /dev/full is refused too
+    except (FileNotFoundError, NotADirectoryError):  # a new path (or a dangling link, which
+        mode = None                                    # the rename replaces); parents: below
+    if mode is not None and not stat.S_ISREG(mode):
+        raise PathError(f"{path}: is {_kind(mode)}; refusing to replace it (give a new or regular file path)")
+    for parent in (path.parent, *path.parent.parents):
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise PathError(f"{path}: cannot write there, {parent} is not a directory")
+            break
+
+
 @contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; on success it is fsynced, given normal
     permissions (umask) and renamed to ``path``, so a crash or Ctrl-C at any moment
-    leaves either the old file or the new one, never a half-written file."""
+    leaves either the old file or the new one, never a half-written file.
+
+    ``path`` must be new or a regular file: a device node, FIFO or folder there is
+    refused with :class:`PathError` (before anything is written, and again before the
+    rename) instead of being replaced.
+    """
     path = Path(path)
+    _check_output(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -410,6 +459,7 @@ def atomic_path(path):
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600
+        _check_output(path)  # nothing else appeared there meanwhile
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -420,6 +470,70 @@ def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a crash never leaves a half-written file."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def read_limited(path, limit: int, what: str) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them.
+
+    A folder, device (``/dev/zero``), FIFO or socket, also behind a link, is refused
+    with one line before anything is read, and so is a file bigger than ``limit``
+    (the message says the limit): reading never runs away with the memory.
+    ``what`` names the file in messages ("netlist", "config", ...).
+    """
+    path = Path(path)
+    try:  # O_NONBLOCK: opening a FIFO does not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such {what} file") from None
+    except NotADirectoryError:
+        raise FileNotFoundError(f"{path}: no such {what} file (a parent is not a directory)") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise PathError(f"{path}: is {_kind(st.st_mode)}, not a {what} file")
+        too_big = f"{path}: larger than the {_size(limit)} a {what} file may have"
+        if st.st_size > limit:
+            raise PathError(f"{too_big} ({st.st_size} bytes)")
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        data = f.read(limit + 1)  # the file may grow after fstat
+    if len(data) > limit:
+        raise PathError(too_big)
+    return data
+
+
+def _unique_keys(error, where):
+    def hook(pairs):
+        obj = {}
+        for key, value in pairs:
+            if key in obj:
+                raise error(f"{where}: duplicate key {_short(key)} in a JSON object")
+            obj[key] = value
+        return obj
+
+    return hook
+
+
+def _no_constant(error, where):
+    def hook(name):
+        raise error(f"{where}: {name} is not a number JSON allows")
+
+    return hook
+
+
+def parse_json(text, where: str, error=ValueError):
+    """Parse JSON text strictly: a duplicate key in an object, NaN or Infinity, bad syntax or
+    nesting too deep for the parser raise ``error`` with one line that starts with ``where``."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys(error, where),
+                          parse_constant=_no_constant(error, where))
+    except json.JSONDecodeError as exc:
+        raise error(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise error(f"{where}: JSON nested too deeply") from None
 
 
 def _check_int(where, value, minimum):
@@ -527,18 +641,9 @@ def _layer_from_dict(where, ld):
     return LutLayer(k, inputs, tables)
 
 
-def _reject_constant(name):
-    raise NetlistError(f"netlist: {name} is not a number JSON allows")
-
-
 def loads(text: str) -> Netlist:
     """Parse netlist file text."""
-    try:
-        data = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise NetlistError(f"netlist: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except RecursionError:
-        raise NetlistError("netlist: JSON nested too deeply") from None
+    data = parse_json(text, "netlist", NetlistError)
     try:
         return _from_dict(data)
     except RecursionError:
@@ -546,14 +651,12 @@ def loads(text: str) -> Netlist:
 
 
 def load(path) -> Netlist:
-    """Read and validate a ``*.lgn.json`` file."""
+    """Read and validate a ``*.lgn.json`` file (at most :data:`MAX_FILE_BYTES`, a regular file)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise NetlistError(f"{path}: no such netlist file") from None
-    except IsADirectoryError:
-        raise NetlistError(f"{path}: is a directory, not a netlist file") from None
+        raw = read_limited(path, MAX_FILE_BYTES, "netlist")
+    except (FileNotFoundError, PathError) as exc:
+        raise NetlistError(str(exc)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import check_seed
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -19,6 +21,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 __all__ = ["TrainConfig", "load_config", "ConfigError", "OPTIMIZERS", "SCHEDULES"]
 
+#: the largest config file read: a few dozen settings, or a width list of 10^5 layers, fit
+MAX_CONFIG_BYTES = 2**20
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "cosine")
 
@@ -73,6 +77,11 @@ class TrainConfig:
             v = getattr(self, name)
             if not (v > 0 and math.isfinite(v)):
                 raise ConfigError(f"'{name}' must be a positive finite number, not {v!r}")
+        for name in ("seed", "split_seed"):
+            try:
+                check_seed(getattr(self, name), name)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         if self.weight_decay < 0:
             raise ConfigError(f"'weight_decay' must be non-negative, not {self.weight_decay!r}")
         if self.optimizer not in OPTIMIZERS:
@@ -134,11 +143,16 @@ def load_config(path) -> dict:
     Keys are checked against :class:`TrainConfig`; values are checked when the
     dict is turned into a config.
     """
+    from ..netlist.model import PathError, read_limited
+
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        text = read_limited(path, MAX_CONFIG_BYTES, "config").decode("utf-8")
+        data = tomllib.loads(text)
+    except (FileNotFoundError, PathError) as exc:
+        raise ConfigError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     if "train" in data:
