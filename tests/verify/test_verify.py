@@ -189,7 +189,6 @@ def test_cli_exit_codes(exported, mutated, tmp_path, capsys):
 
 @pytest.mark.parametrize("argv", [
     ["verify", "{missing}"],
-    ["verify", "{out}", "--samples", "0"],
     ["verify", "{out}", "--stall-prob", "1.5"],
     ["verify", "{out}", "--netlist", "{missing}"],
 ])
