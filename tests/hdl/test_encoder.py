@@ -1,0 +1,88 @@
+"""The hardware encoder in the Amaranth simulator against ``Encoder.encode_int``."""
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from lgn_hw.data.encoding import Encoder
+from lgn_hw.hdl.encoder import FeatureEncoder, encoder_fields, input_width
+
+
+def _encoder(rng):
+    feats = []
+    for _ in range(int(rng.integers(1, 6))):
+        width = int(rng.integers(1, 12))
+        is_signed = bool(rng.integers(0, 2)) and width > 1
+        lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if is_signed else (0, (1 << width) - 1)
+        kind = ["thermometer", "onehot", "bit"][int(rng.integers(0, 3))]
+        if kind == "bit":
+            feats.append({"kind": "bit", "width": width, "signed": is_signed})
+            continue
+        n = int(rng.integers(1, min(6, hi - lo + 1) + 1))
+        consts = sorted(rng.choice(np.arange(lo, hi + 1), n, replace=False).tolist())
+        key = "thresholds" if kind == "thermometer" else "values"
+        feats.append({"kind": kind, key: consts, "width": width, "signed": is_signed,
+                      **({"scale": 1.0, "offset": 0.0} if kind == "thermometer" else {})})
+    return {"type": "features", "features": feats}
+
+
+def _pack(fields, q):
+    word = 0
+    for f, v in zip(fields, q):
+        word |= (int(v) & ((1 << f.width) - 1)) << f.offset
+    return word
+
+
+def _run(enc_dict, q, registered):
+    dut = FeatureEncoder(enc_dict, registered=registered)
+    fields = dut.fields
+    got = []
+
+    async def bench(ctx):
+        for row in q:
+            ctx.set(dut.x, _pack(fields, row))
+            if registered:
+                await ctx.tick()
+            else:
+                await ctx.delay(1e-9)
+            y = ctx.get(dut.y)
+            got.append([(y >> i) & 1 for i in range(len(dut.y))])
+
+    sim = Simulator(dut)
+    if registered:
+        sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return np.array(got, dtype=np.uint8)
+
+
+@pytest.mark.parametrize("registered", [False, True])
+@pytest.mark.parametrize("seed", range(4))
+def test_hardware_bits_equal_encode_int(seed, registered):
+    rng = np.random.default_rng(seed)
+    enc_dict = _encoder(rng)
+    fields = encoder_fields(enc_dict)
+    q = np.array([[int(rng.integers(-(1 << (f.width - 1)) if f.signed else 0,
+                                    (1 << (f.width - 1)) if f.signed else (1 << f.width)))
+                   for f in fields] for _ in range(40)], dtype=np.int64)
+    for f in fields:  # the edges of the grid and every constant
+        q[0, f.index] = -(1 << (f.width - 1)) if f.signed else 0
+        q[1, f.index] = ((1 << (f.width - 1)) - 1) if f.signed else (1 << f.width) - 1
+        for j, c in enumerate(f.constants[:30]):
+            q[2 + j, f.index] = c
+    expected = Encoder.from_dict(enc_dict).encode_int(q)
+    np.testing.assert_array_equal(_run(enc_dict, q, registered), expected)
+    assert input_width(enc_dict) == sum(f.width for f in fields)
+
+
+def test_unquantized_encoder_is_refused_with_the_fix():
+    enc = {"type": "features", "features": [{"kind": "thermometer", "thresholds": [0.5, 1.5]}]}
+    with pytest.raises(ValueError, match=r"^encoder features\[0\] has no integer input width .*--encoder host"):
+        encoder_fields(enc)
+
+
+def test_off_grid_constant_is_refused():
+    enc = {"type": "features", "features": [{"kind": "thermometer", "thresholds": [3, 300], "width": 8,
+                                             "signed": False, "scale": 1.0, "offset": 0.0}]}
+    with pytest.raises(ValueError, match=r"^encoder features\[0\]\.thresholds value 300 does not fit an? unsigned 8-bit"):
+        encoder_fields(enc)
