@@ -23,7 +23,10 @@ from amaranth.hdl import Cat, Const, Module, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["FeatureField", "encoder_fields", "input_width", "FeatureEncoder"]
+import numpy as np
+
+__all__ = ["FeatureField", "encoder_fields", "input_width", "FeatureEncoder",
+           "pack_features", "unpack_features", "random_features"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,60 @@ def encoder_fields(encoder: dict) -> list[FeatureField]:
 def input_width(encoder: dict) -> int:
     """Bits of ``in_data`` for a core with this encoder inside: the sum of the feature widths."""
     return sum(f.width for f in encoder_fields(encoder))
+
+
+def pack_features(fields, q) -> np.ndarray:
+    """Integer features ``q`` ``(n, features)`` as ``in_data`` bits ``(n, input_width)`` (two's complement)."""
+    q = np.asarray(q, dtype=np.int64)
+    if q.ndim != 2 or q.shape[1] != len(fields):
+        raise ValueError(f"integer features must have shape (n, {len(fields)}), not {q.shape}")
+    cols = []
+    for f in fields:
+        lo, hi = _range(f)
+        col = q[:, f.index]
+        bad = np.flatnonzero((col < lo) | (col > hi))
+        if bad.size:
+            raise ValueError(f"feature {f.index} of sample {int(bad[0])} is {int(col[bad[0]])}, outside "
+                             f"the {'signed' if f.signed else 'unsigned'} {f.width}-bit range {lo}..{hi}")
+        u = col.astype(np.uint64) & np.uint64((1 << f.width) - 1)
+        cols.append(((u[:, None] >> np.arange(f.width, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8))
+    return np.concatenate(cols, axis=1)
+
+
+def unpack_features(fields, bits) -> np.ndarray:
+    """The inverse of :func:`pack_features`: ``in_data`` bits to integer features (sign-extended)."""
+    bits = np.asarray(bits, dtype=np.uint8)
+    width = sum(f.width for f in fields)
+    if bits.ndim != 2 or bits.shape[1] != width:
+        raise ValueError(f"in_data bits must have shape (n, {width}), not {bits.shape}")
+    q = np.empty((len(bits), len(fields)), dtype=np.int64)
+    for f in fields:
+        chunk = bits[:, f.offset: f.offset + f.width].astype(np.int64)
+        value = (chunk << np.arange(f.width, dtype=np.int64)).sum(axis=1)
+        if f.signed:
+            value = np.where(chunk[:, -1] == 1, value - (1 << f.width), value)
+        q[:, f.index] = value
+    return q
+
+
+def random_features(fields, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` random integer feature rows for testing: grid edges and values next to every constant,
+    then uniform draws, so that every compare of the encoder sees both outcomes."""
+    q = np.empty((n, len(fields)), dtype=np.int64)
+    for f in fields:
+        lo, hi = _range(f)
+        col = rng.integers(lo, hi, size=n, endpoint=True)
+        special = [lo, hi] + [v + d for c in f.constants for v, d in ((c, 0), (c, 1)) if lo <= v + d <= hi]
+        special = special[: max(0, n // 2)]
+        col[: len(special)] = special
+        q[:, f.index] = col
+    return q
+
+
+def _range(f: FeatureField) -> tuple[int, int]:
+    if f.signed:
+        return -(1 << (f.width - 1)), (1 << (f.width - 1)) - 1
+    return 0, (1 << f.width) - 1
 
 
 class FeatureEncoder(wiring.Component):

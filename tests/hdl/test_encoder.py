@@ -86,3 +86,18 @@ def test_off_grid_constant_is_refused():
                                              "signed": False, "scale": 1.0, "offset": 0.0}]}
     with pytest.raises(ValueError, match=r"^encoder features\[0\]\.thresholds value 300 does not fit an? unsigned 8-bit"):
         encoder_fields(enc)
+
+
+def test_pack_unpack_round_trip_and_range_check():
+    rng = np.random.default_rng(5)
+    enc = _encoder(rng)
+    fields = encoder_fields(enc)
+    from lgn_hw.hdl.encoder import pack_features, random_features, unpack_features
+    q = random_features(fields, 200, rng)
+    bits = pack_features(fields, q)
+    assert bits.shape == (200, input_width(enc))
+    np.testing.assert_array_equal(unpack_features(fields, bits), q)
+    f = fields[0]
+    q[7, 0] = (1 << f.width)  # one past the top of any width
+    with pytest.raises(ValueError, match=r"^feature 0 of sample 7 is \d+, outside the (un)?signed \d+-bit range"):
+        pack_features(fields, q)
