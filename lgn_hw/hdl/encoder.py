@@ -50,51 +50,25 @@ class FeatureField:
                 "width": self.width, "signed": self.signed}
 
 
-def _int_constants(where, values, width, is_signed):
-    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if is_signed else (0, (1 << width) - 1)
-    out = []
-    for v in values:
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError(f"{where} must be integers on the input grid, not {v!r}")
-        if not lo - 1 <= v <= hi:  # a threshold of lo - 1 is always true: allowed, it is a constant bit
-            raise ValueError(f"{where} value {v} does not fit a {'signed' if is_signed else 'unsigned'} "
-                             f"{width}-bit feature")
-        out.append(v)
-    return tuple(out)
+def encoder_fields(encoder) -> list[FeatureField]:
+    """The ``in_data`` layout of a quantized encoder (an ``Encoder`` or its file dict).
 
-
-def encoder_fields(encoder: dict) -> list[FeatureField]:
-    """The ``in_data`` layout of a quantized encoder (its file dict), validated for hardware.
-
-    Raises ``ValueError`` naming the feature when the encoder is not quantized
-    (a feature without an integer ``width``) or a constant is off the grid.
+    The encoder is validated by :class:`lgn_hw.data.encoding.Encoder`; an
+    unquantized one (a feature without an integer ``width``) is refused with
+    the fix.
     """
-    if not isinstance(encoder, dict) or not isinstance(encoder.get("features"), list):
-        raise ValueError(f"a hardware encoder needs the netlist's encoder dict, not {encoder!r:.60}")
+    from ..data.encoding import Encoder
+
+    enc = encoder if isinstance(encoder, Encoder) else Encoder.from_dict(encoder)
     fields, offset = [], 0
-    for i, fd in enumerate(encoder["features"]):
-        where = f"encoder features[{i}]"
-        width = fd.get("width")
-        if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 64:
+    for i, f in enumerate(enc.features):
+        if not f.quantized:
             raise ValueError(
-                f"{where} has no integer input width (width={width!r}): the encoder is not quantized; "
+                f"encoder features[{i}] has no integer input width: the encoder is not quantized; "
                 f"retrain with this version of lgn-hw or export with --encoder host")
-        is_signed = bool(fd.get("signed", False))
-        kind = fd.get("kind")
-        if kind == "thermometer":
-            consts = _int_constants(f"{where}.thresholds", fd.get("thresholds", ()), width, is_signed)
-        elif kind == "onehot":
-            consts = _int_constants(f"{where}.values", fd.get("values", ()), width, is_signed)
-        elif kind == "bit":
-            consts = ()
-        else:
-            raise ValueError(f"{where} has kind {kind!r}, not thermometer, onehot or bit")
-        fields.append(FeatureField(i, kind, offset, width, is_signed, consts))
-        offset += width
-    if not fields:
-        raise ValueError("the encoder has no features")
+        consts = tuple(int(v) for v in f.values) if f.kind != "bit" else ()
+        fields.append(FeatureField(i, f.kind, offset, f.width, f.signed, consts))
+        offset += f.width
     return fields
 
 
@@ -152,9 +126,9 @@ def random_features(fields, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _range(f: FeatureField) -> tuple[int, int]:
-    if f.signed:
-        return -(1 << (f.width - 1)), (1 << (f.width - 1)) - 1
-    return 0, (1 << f.width) - 1
+    from ..data.encoding import int_range
+
+    return int_range(f.width, f.signed)
 
 
 class FeatureEncoder(wiring.Component):
@@ -176,10 +150,12 @@ class FeatureEncoder(wiring.Component):
             shape = signed(f.width) if f.signed else unsigned(f.width)
             q = Signal(shape, name=f"f{f.index}_q")
             m.d.comb += q.eq(self.x[f.offset: f.offset + f.width])
-            if f.kind == "thermometer":
-                bits = [q > Const(t, shape) if t >= _min(shape) else Const(1, 1) for t in f.constants]
+            lo, hi = _range(f)
+            if f.kind == "thermometer":  # off the grid: always (t < lo) or never (t >= hi) above
+                bits = [Const(int(t < lo), 1) if not lo <= t < hi else q > Const(t, shape)
+                        for t in f.constants]
             elif f.kind == "onehot":
-                bits = [q == Const(v, shape) if v >= _min(shape) else Const(0, 1) for v in f.constants]
+                bits = [q == Const(v, shape) if lo <= v <= hi else Const(0, 1) for v in f.constants]
             else:
                 bits = [q != 0]
             y = Signal(f.num_bits, name=f"f{f.index}_bits", reset_less=True)
@@ -200,7 +176,3 @@ class FeatureEncoder(wiring.Component):
             parts, level = groups, level + 1
         m.d.comb += self.y.eq(Cat(*parts))
         return m
-
-
-def _min(shape) -> int:
-    return -(1 << (shape.width - 1)) if shape.signed else 0
