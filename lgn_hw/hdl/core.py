@@ -30,6 +30,7 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .. import gates
+from .encoder import CoreInputs, FeatureEncoder
 from .pipeline import Pipeline
 from .popcount import Argmax, Popcount, _popcount_levels
 from .ports import CLOCK, RESET, core_ports
@@ -41,10 +42,14 @@ INPUT_LATENCY = 1
 FIFO_LATENCY = 2
 
 
-def latency_of(netlist, pipeline: Pipeline) -> dict:
-    """Latency in cycles, split by part: ``{"input", "gates", "popcount", "argmax", "fifo", "total"}``."""
+def latency_of(netlist, pipeline: Pipeline, encoder: str = "host") -> dict:
+    """Latency in cycles, split by part: ``{"input", ["encoder",] "gates", "popcount", "argmax", "fifo", "total"}``.
+
+    ``"encoder"`` (one register after the compares) is there only for ``encoder="hw"``.
+    """
     parts = {
         "input": INPUT_LATENCY,
+        **({"encoder": FeatureEncoder.LATENCY} if encoder == "hw" else {}),
         "gates": _registers(netlist.depth, pipeline.gate_every),
         "popcount": _registers(_popcount_levels(netlist.outputs_per_class), pipeline.popcount_every),
         "argmax": _levels(netlist.num_classes) if pipeline.argmax_registered else 0,
@@ -99,17 +104,19 @@ class LgnCore(wiring.Component):
     the structure and the exact meaning of :attr:`latency`.
     """
 
-    def __init__(self, netlist, pipeline: Pipeline = Pipeline()):
+    def __init__(self, netlist, pipeline: Pipeline = Pipeline(), *, encoder: str = "host"):
         if not isinstance(pipeline, Pipeline):
             raise TypeError(f"'pipeline' must be a Pipeline, not {pipeline!r}")
         self.netlist = netlist
         self.pipeline = pipeline
-        self.latency_parts = latency_of(netlist, pipeline)
+        #: What ``in_data`` carries: the netlist's bits (``encoder="host"``) or raw integer features.
+        self.inputs = CoreInputs(netlist, encoder)
+        self.latency_parts = latency_of(netlist, pipeline, encoder)
         self.latency = self.latency_parts["total"]
         #: Output FIFO entries: every sample in flight has a place (see module docstring).
         self.fifo_depth = self.latency + 1
         members = {}
-        for port in core_ports(netlist):
+        for port in core_ports(netlist, in_width=self.inputs.width):
             if port.name in (CLOCK, RESET):
                 continue
             members[port.name] = (In if port.direction == "in" else Out)(port.width)
@@ -122,6 +129,10 @@ class LgnCore(wiring.Component):
         delay = INPUT_LATENCY
 
         data = _stage(m, self.in_data, True, "in_reg")
+        if self.inputs.fields is not None:  # raw features: compares and matches, then a register
+            m.submodules.encoder = enc = FeatureEncoder(net.encoder)
+            m.d.comb += enc.x.eq(data)
+            data, delay = enc.y, delay + enc.latency
         width = net.num_inputs
         # Inside the core each layer's gates sit ordered by op (the last layer: by class, then
         # op), so that GateLayer forms long runs; `where` maps netlist index -> position.

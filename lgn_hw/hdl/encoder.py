@@ -26,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 import numpy as np
 
 __all__ = ["FeatureField", "encoder_fields", "input_width", "FeatureEncoder",
-           "pack_features", "unpack_features", "random_features"]
+           "pack_features", "unpack_features", "random_features", "CoreInputs", "ENCODER_MODES"]
 
 
 @dataclass(frozen=True)
@@ -134,10 +134,13 @@ def _range(f: FeatureField) -> tuple[int, int]:
 class FeatureEncoder(wiring.Component):
     """Raw features ``x`` (packed integer fields) to input bits ``y``; a register after it if ``registered``."""
 
+    #: The core registers the encoder's bits: the compares are a few LUT levels of their own.
+    LATENCY = 1
+
     def __init__(self, encoder: dict, *, registered: bool = True):
         self.fields = encoder_fields(encoder)
         self.registered = bool(registered)
-        self.latency = int(self.registered)
+        self.latency = self.LATENCY if self.registered else 0
         super().__init__({
             "x": In(sum(f.width for f in self.fields)),
             "y": Out(sum(f.num_bits for f in self.fields)),
@@ -176,3 +179,70 @@ class FeatureEncoder(wiring.Component):
             parts, level = groups, level + 1
         m.d.comb += self.y.eq(Cat(*parts))
         return m
+
+
+ENCODER_MODES = ("host", "hw")
+
+
+class CoreInputs:
+    """What ``in_data`` carries for a netlist and an encoder mode, and how it maps to the netlist's bits.
+
+    ``mode="host"``: ``in_data`` is the netlist's input bits (the host encodes).
+    ``mode="hw"``: ``in_data`` is the packed integer features of the netlist's
+    quantized encoder (the core encodes). Every bench, harness and host tool
+    goes through this object, so the two cases are handled once::
+
+        inputs = CoreInputs(netlist, "hw")
+        words = inputs.random(1000, rng)           # (n, inputs.width) bits for in_data
+        expected = evaluate(netlist, inputs.netlist_bits(words))
+    """
+
+    def __init__(self, netlist, mode: str = "host"):
+        if mode not in ENCODER_MODES:
+            raise ValueError(f"encoder mode must be one of {ENCODER_MODES}, not {mode!r}")
+        if mode == "hw" and netlist.encoder is None:
+            raise ValueError("--encoder hw needs a netlist with an encoder (this one reads bits: "
+                             "export with --encoder host)")
+        self.netlist = netlist
+        self.mode = mode
+        self.fields = encoder_fields(netlist.encoder) if mode == "hw" else None
+        self.width = sum(f.width for f in self.fields) if self.fields else netlist.num_inputs
+
+    def _encoder(self):
+        from ..data.encoding import Encoder
+
+        return Encoder.from_dict(self.netlist.encoder)
+
+    def random(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` test inputs as ``in_data`` bits: uniform bits, or integer features that hit every compare."""
+        if self.fields is None:
+            return rng.integers(0, 2, (n, self.width), dtype=np.uint8)
+        return pack_features(self.fields, random_features(self.fields, n, rng))
+
+    def netlist_bits(self, words) -> np.ndarray:
+        """``in_data`` bits ``(n, width)`` to the netlist's input bits (what the golden model reads)."""
+        words = np.asarray(words, dtype=np.uint8)
+        if words.ndim != 2 or words.shape[1] != self.width:
+            raise ValueError(f"in_data bits must have shape (n, {self.width}), not {words.shape}")
+        if self.fields is None:
+            return words
+        return self._encoder().encode_int(unpack_features(self.fields, words))
+
+    def from_raw(self, x) -> np.ndarray:
+        """Raw features ``(n, features)`` to ``in_data`` bits (bits already, if the netlist has no encoder)."""
+        x = np.asarray(x)
+        if self.fields is not None:
+            return pack_features(self.fields, self._encoder().quantize(x))
+        if self.netlist.encoder is not None and x.ndim == 2 and x.shape[1] == self._encoder().num_features:
+            return self._encoder().encode(x)
+        bits = np.asarray(x)
+        if bits.ndim != 2 or bits.shape[1] != self.width or not np.isin(bits, (0, 1)).all():
+            raise ValueError(f"inputs must be raw features for the netlist's encoder or (n, {self.width}) "
+                             f"bits of 0/1, not an array of shape {bits.shape}")
+        return bits.astype(np.uint8)
+
+    def manifest(self) -> dict:
+        """The manifest's ``encoder`` entry."""
+        if self.fields is None:
+            return {"mode": "host", "in_width": self.width}
+        return {"mode": "hw", "in_width": self.width, "fields": [f.to_dict() for f in self.fields]}

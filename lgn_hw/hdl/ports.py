@@ -51,15 +51,26 @@ def core_dims(source) -> dict:
     return {"num_inputs": n, "num_classes": c, "score_width": w, "class_width": cw}
 
 
-def core_ports(source) -> list[Port]:
-    """The top module's ports, in order, for a Netlist or a manifest dict."""
+def core_ports(source, *, in_width: int | None = None) -> list[Port]:
+    """The top module's ports, in order, for a Netlist or a manifest dict.
+
+    ``in_data`` is ``num_inputs`` bits wide unless ``in_width`` says otherwise
+    (a core with the encoder inside reads raw integer features); a manifest
+    gives it in its ``encoder`` entry.
+    """
     n, c, w, cw = _dims_of(source)
+    if in_width is None and isinstance(source, Mapping) and isinstance(source.get("encoder"), Mapping):
+        in_width = source["encoder"].get("in_width")
+    if in_width is not None and (isinstance(in_width, bool) or not isinstance(in_width, int) or in_width < 1):
+        raise ValueError(f"in_width must be a positive integer, not {in_width!r}")
+
     return [
         Port(CLOCK, "in", 1, "clock, rising edge"),
         Port(RESET, "in", 1, "synchronous reset, active high"),
         Port("in_valid", "in", 1, "in_data holds a sample"),
         Port("in_ready", "out", 1, "the core accepts a sample this cycle"),
-        Port("in_data", "in", n, "bit i is input bit i"),
+        Port("in_data", "in", n if in_width is None else in_width,
+             "bit i is input bit i; with the encoder in the core, feature f's integer at its field"),
         Port("out_valid", "out", 1, "out_class / out_scores hold a result"),
         Port("out_ready", "in", 1, "the consumer accepts the result this cycle"),
         Port("out_class", "out", cw, "predicted class"),

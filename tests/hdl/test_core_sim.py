@@ -14,9 +14,10 @@ def _word(bits):
     return int("".join(str(int(b)) for b in bits[::-1]), 2)
 
 
-def simulate(net, pipeline, bits, *, valid_p=1.0, ready_p=1.0, seed=0, stall=0, reset_cycles=0):
+def simulate(net, pipeline, bits, *, valid_p=1.0, ready_p=1.0, seed=0, stall=0, reset_cycles=0,
+             encoder="host"):
     """Drive the core cycle by cycle; returns (results, accept cycles, output cycles, in_ready trace)."""
-    core = LgnCore(net, pipeline)
+    core = LgnCore(net, pipeline, encoder=encoder)
     rng = np.random.default_rng(seed)
     n = len(bits)
     words = [_word(row) for row in bits]

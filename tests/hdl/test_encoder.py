@@ -98,3 +98,54 @@ def test_pack_unpack_round_trip_and_range_check():
     q[7, 0] = (1 << f.width)  # one past the top of any width
     with pytest.raises(ValueError, match=r"^feature 0 of sample 7 is \d+, outside the (un)?signed \d+-bit range"):
         pack_features(fields, q)
+
+
+def _encoded_netlist(seed):
+    """A random netlist behind a random quantized encoder (its bits are the netlist's inputs)."""
+    from lgn_hw.netlist import random_netlist
+    from lgn_hw.netlist.model import Netlist
+
+    rng = np.random.default_rng(seed)
+    enc = _encoder(rng)
+    n = Encoder.from_dict(enc).num_bits
+    net = random_netlist(n, [16, 12], 3, seed=seed)
+    return Netlist(net.num_inputs, net.layers, net.num_classes, net.tau, enc, {})
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_core_with_encoder_inside_matches_golden_on_raw_features(seed):
+    from lgn_hw.hdl import Pipeline, latency_of
+    from lgn_hw.hdl.encoder import CoreInputs
+    from test_core_sim import check_results, simulate
+
+    net = _encoded_netlist(seed)
+    inputs = CoreInputs(net, "hw")
+    words = inputs.random(40, np.random.default_rng(seed))
+    core, log = simulate(net, Pipeline(), words, valid_p=0.7, ready_p=1.0, seed=seed, encoder="hw")
+    assert len(core.in_data) == inputs.width == sum(f.width for f in inputs.fields)
+    check_results(net, inputs.netlist_bits(words), log["results"])
+    # The encoder's register is one more cycle, and the latency says so.
+    assert core.latency == latency_of(net, Pipeline())["total"] + 1 == core.latency_parts["total"]
+    assert [o - a for a, o in zip(log["acc"], log["out"])] == [core.latency] * len(words)
+
+
+def test_raw_features_reach_the_same_bits_as_the_host_encoder():
+    from lgn_hw.hdl.encoder import CoreInputs
+
+    net = _encoded_netlist(7)
+    hw, host = CoreInputs(net, "hw"), CoreInputs(net, "host")
+    enc = Encoder.from_dict(net.encoder)
+    rng = np.random.default_rng(0)
+    lo = np.array([f.range[0] for f in enc.features]) - 3
+    hi = np.array([f.range[1] for f in enc.features]) + 3
+    x = rng.uniform(lo, hi, (300, enc.num_features))
+    np.testing.assert_array_equal(hw.netlist_bits(hw.from_raw(x)), host.from_raw(x))
+    np.testing.assert_array_equal(host.from_raw(x), enc.encode(x))
+
+
+def test_hardware_encoder_needs_an_encoder():
+    from lgn_hw.hdl.encoder import CoreInputs
+    from lgn_hw.netlist import random_netlist
+
+    with pytest.raises(ValueError, match=r"^--encoder hw needs a netlist with an encoder"):
+        CoreInputs(random_netlist(4, [6], 2), "hw")
