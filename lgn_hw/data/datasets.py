@@ -175,6 +175,10 @@ def _mnist(base, data_dir, levels, method, split_seed):
     for xs, ys, p in ((xtr, ytr, paths[0]), (xte, yte, paths[2])):
         if xs.ndim != 3 or ys.ndim != 1 or len(xs) != len(ys):
             raise ValueError(f"{p}: images of shape {xs.shape} do not match {ys.shape} labels")
+    for ys, p in ((ytr, paths[1]), (yte, paths[3])):
+        bad = np.flatnonzero((ys < 0) | (ys > 9))
+        if len(bad):
+            raise ValueError(f"{p}: label {ys[bad[0]]} at index {bad[0]} is outside 0..9")
     xtr = xtr.reshape(len(xtr), -1)
     xte = xte.reshape(len(xte), -1)
     tr, va = split_indices(len(ytr), [1 - 1 / 12, 1 / 12], split_seed)

@@ -1,12 +1,15 @@
 import gzip
+import io
 import os
 import pickle
 import struct
+import zipfile
+import zlib
 
 import numpy as np
 import pytest
 
-from lgn_hw.data import DataFileError, load_dataset, read_cifar_batch, read_idx
+from lgn_hw.data import DataFileError, load_dataset, read_cifar_batch, read_idx, read_npy, read_npz
 
 
 def write_idx(path, arr, gz=False):
@@ -95,3 +98,89 @@ def test_cifar_refuses_code(tmp_path):
     (tmp_path / "b").write_bytes(pickle.dumps({b"data": _Evil(), b"labels": []}))
     with pytest.raises(ValueError, match=r"refusing to load (posix|os)\.system"):
         read_cifar_batch(tmp_path / "b")
+
+
+# ---------------------------------------------------------------- hostile files (issue 15, data files)
+def _gzip_bomb(path, header: bytes, megabytes: int):
+    """A .gz whose stream is ``header`` then ``megabytes`` MiB of zeros, built without compressing them all.
+
+    After a full flush a deflate stream restarts from an empty window, so the
+    compressed form of one MiB of zeros is repeated; the trailer is never reached.
+    """
+    zeros = bytes(1 << 20)
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    start = c.compress(header) + c.flush(zlib.Z_FULL_FLUSH)
+    block = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    again = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    assert again == block
+    path.write_bytes(start + block * megabytes + c.flush())
+    return path
+
+
+def test_gzip_bomb_is_refused_before_it_is_decompressed(tmp_path):
+    # 2 GiB of zeros behind a header that declares 10 images: refused after reading one chunk past them
+    bomb = _gzip_bomb(tmp_path / "train-images-idx3-ubyte.gz",
+                      bytes([0, 0, 8, 3]) + struct.pack(">III", 10, 28, 28), 2048)
+    assert bomb.stat().st_size < 3_000_000
+    with pytest.raises(ValueError, match=r"header says shape \(10, 28, 28\) \(7840 bytes\) but the file holds "
+                                         r"more data than that$"):
+        read_idx(bomb)
+    # a header that declares the whole 2 GiB is refused before any data is read
+    big = _gzip_bomb(tmp_path / "b.gz", bytes([0, 0, 8, 1]) + struct.pack(">I", 2 ** 31), 2048)
+    with pytest.raises(ValueError, match=r"declares shape \(2147483648,\) \(2147483648 bytes\), more than the "
+                                         r"limit \(1073741824 bytes\)$"):
+        read_idx(big)
+    small = _gzip_bomb(tmp_path / "c.gz", bytes([0, 0, 8, 1]) + struct.pack(">I", 10 ** 8), 1)
+    with pytest.raises(ValueError, match=r"more than a \d+-byte \.gz file can hold"):
+        read_idx(small)
+
+
+def test_corrupt_gzip_is_one_line(tmp_path):
+    good = gzip.compress(bytes([0, 0, 8, 1]) + struct.pack(">I", 1000) + bytes(range(250)) * 4)
+    (tmp_path / "cut.gz").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ValueError, match=r"cut\.gz: corrupt gzip file \(EOFError"):
+        read_idx(tmp_path / "cut.gz")
+    (tmp_path / "junk.gz").write_bytes(b"\x1f\x8b" + b"\x00" * 40)
+    with pytest.raises(ValueError, match=r"junk\.gz: corrupt gzip file"):
+        read_idx(tmp_path / "junk.gz")
+
+
+def test_mnist_labels_outside_0_to_9(tmp_path):
+    make_mnist(tmp_path)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", [1, 2, 12, 3, 4, 5])
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte: label 12 at index 2 is outside 0\.\.9$"):
+        load_dataset("mnist", data_dir=tmp_path)
+
+
+def _forged_npy(arr, shape_text: bytes) -> bytes:
+    """``arr`` saved as .npy with its header's shape replaced, the header length kept (padding absorbs it)."""
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    raw = buf.getvalue()
+    hlen = int.from_bytes(raw[8:10], "little")
+    header = raw[10:10 + hlen]
+    old = repr(arr.shape).encode()
+    forged = header.replace(old, shape_text)
+    forged = forged.replace(b" " * (len(forged) - len(header)) + b"\n", b"\n")
+    assert len(forged) == hlen
+    return raw[:10] + forged + raw[10 + hlen:]
+
+
+def test_forged_npy_header_is_refused_before_allocating(tmp_path):
+    p = tmp_path / "x.npy"
+    p.write_bytes(_forged_npy(np.zeros((3, 4)), b"(1000000000000, 4)"))
+    with pytest.raises(ValueError, match=r"x\.npy: the \.npy header declares shape \(1000000000000, 4\) "
+                                         r"of float64 \(32000000000000 bytes\) but the file holds 96 bytes"):
+        read_npy(p)
+    np.save(tmp_path / "o.npy", np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match=r"holds Python objects"):
+        read_npy(tmp_path / "o.npy")
+
+
+def test_forged_npz_member_is_refused(tmp_path):
+    p = tmp_path / "d.npz"
+    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("x_train.npy", _forged_npy(np.zeros((3, 4)), b"(9999999999, 4)"))
+        zf.writestr("y_train.npy", _forged_npy(np.arange(3), b"(3,)"))
+    with pytest.raises(ValueError, match=r"member x_train\.npy: the \.npy header declares shape \(9999999999, 4\)"):
+        read_npz(p)
