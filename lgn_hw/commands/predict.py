@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -13,30 +14,48 @@ from ..netlist import evaluate, load, predict
 def register(sub):
     p = sub.add_parser(
         "predict", help="predict classes with the golden model",
-        description="Evaluate a netlist on inputs from a .npy file: an (n, num_inputs) array of "
-        "0/1 bits, or, when the netlist carries an encoder, an (n, num_features) array of raw "
-        "features. Prints one line per sample: the class, then the class scores.")
+        description="Evaluate a netlist on inputs from a file: a .npy array of 0/1 bits (n, num_inputs) "
+        "or, when the netlist carries an encoder, of raw features (n, num_features); or a CSV or NPZ "
+        "file like the one it was trained on (CSV columns found by name, text columns mapped to their "
+        "codes; NPZ x_test or x). Prints one line per sample: the class, then the class scores. When "
+        "the file has labels (a CSV label column, y_test or y) they are not used for predicting; the "
+        "accuracy is printed to stderr.")
     p.add_argument("netlist", help="a *.lgn.json netlist file")
-    p.add_argument("inputs", help=".npy file of input bits or raw features")
+    p.add_argument("inputs", help=".npy, .csv, .tsv or .npz file of inputs")
     p.add_argument("--out", help="write predicted classes to this .npy file instead of printing")
-    p.add_argument("--bits", action="store_true", help="inputs are bits even though the netlist has an encoder")
+    p.add_argument("--bits", action="store_true", help="a .npy of bits even though the netlist has an encoder")
+    p.add_argument("--names", action="store_true",
+                   help="print class names (the netlist's metadata class_names) instead of class numbers")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from ..data import DataError, read_inputs
+
     net = load(args.netlist)
+    names = net.metadata.get("class_names")
+    if args.names and not (isinstance(names, list) and len(names) == net.num_classes):
+        raise UsageError(f"{args.netlist}: the netlist has no class names (metadata 'class_names'); "
+                         "train it on a labelled --data file")
+    if args.bits and Path(args.inputs).suffix.lower() != ".npy":
+        raise UsageError(f"--bits reads a .npy file of input bits, not {args.inputs}")
     try:
-        x = np.load(args.inputs, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{args.inputs}: cannot read as .npy ({exc})") from None
+        inputs = read_inputs(args.inputs, net)
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
     try:
-        result = evaluate(net, x) if (net.encoder is None or args.bits) else predict(net, x)
+        bits = net.encoder is None or args.bits
+        result = evaluate(net, inputs.x) if bits else predict(net, inputs.x)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"{args.inputs}: {exc}") from None
+    if inputs.y is not None:
+        right = int((result.classes == inputs.y).sum())
+        print(f"accuracy {right / len(inputs.y):.4f} ({right} of {len(inputs.y)})", file=sys.stderr)
     if args.out:
         np.save(args.out, result.classes)
         return 0
     out = sys.stdout
+    label = (lambda c: names[c]) if args.names else str
     for c, s in zip(result.classes, result.scores):
-        out.write(f"{c} " + " ".join(map(str, s)) + "\n")
+        out.write(f"{label(int(c))} " + " ".join(map(str, s)) + "\n")
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from ..cli import UsageError, seed
 
 _INT_LIST = "N or N,N,..."
@@ -24,20 +26,30 @@ def register(sub):
         "train", help="train a logic-gate network on a dataset",
         description="Train a differentiable logic-gate network and write the netlist with the best "
         "discrete validation accuracy (OUT/best.lgn.json), metrics.jsonl, plots and a checkpoint "
-        "after every epoch. Settings come from the defaults (or --preset), then the chosen "
+        "after every epoch. Settings come from the dataset's measured preset when it has one "
+        "(--no-preset: the plain defaults), then the chosen "
         "estimator's own defaults for what is not given (gumbel_st and reinmax: --init residual "
         "--lr 0.1; with the plain defaults they stay at chance), then --config, then the flags. "
         "Ctrl-C saves a checkpoint; --resume continues exactly where the run stopped. Under "
         "torchrun (torchrun --nproc_per_node N -m lgn_hw train ...) it trains data-parallel.")
     p.add_argument("--dataset", help=f"one of {', '.join(DATASETS)} (parity/majority as parity:N); default digits")
+    p.add_argument("--data", metavar="PATH",
+                   help="your own data instead of --dataset: a CSV file with a header (numeric columns "
+                   "thermometer-coded, text columns one-hot) or an NPZ file with x_train, y_train "
+                   "(optional x_val, y_val, x_test, y_test)")
+    p.add_argument("--label", metavar="NAME", help="the label column of a --data CSV file (default the last)")
+    p.add_argument("--test", metavar="PATH", help="a separate test file for --data (same kind)")
     p.add_argument("--out", required=True, help="output directory of the run")
     p.add_argument("--config", help="TOML file of settings (a [train] table or top-level keys named like the flags)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    p.add_argument("--preset", action="store_true",
-                   help=f"start from the measured configuration of --dataset ({', '.join(DATASET_PRESETS)})")
+    p.add_argument("--preset", action=argparse.BooleanOptionalAction, default=None,
+                   help="start from the measured configuration of --dataset; the default for the datasets "
+                   f"that have one ({', '.join(DATASET_PRESETS)}); --no-preset starts from the plain defaults")
     p.add_argument("--data-dir", help="directory with MNIST / Fashion-MNIST / CIFAR-10 files")
-    p.add_argument("--levels", type=int, help="thermometer thresholds per feature (dataset default otherwise)")
-    p.add_argument("--thresholds", choices=("uniform", "quantile"), help="how thermometer thresholds are fitted")
+    p.add_argument("--levels", type=int, help="thermometer thresholds per feature (dataset default "
+                   "otherwise; 8 for --data)")
+    p.add_argument("--thresholds", choices=("uniform", "quantile"),
+                   help="how thermometer thresholds are fitted (quantile for --data)")
     p.add_argument("--layers", type=int, help="logic layers (default 4)")
     p.add_argument("--width", type=_width, metavar=_INT_LIST, help="gates per layer (default 4000)")
     p.add_argument("--estimator", choices=sorted(ESTIMATOR_DEFAULTS), help="gate estimator (default soft)")
@@ -71,30 +83,50 @@ def overrides_from_args(args) -> dict:
 
 
 def resolve_config(args):
-    """The settings of the run, in order of precedence (last wins).
+    """The settings of the run, in order of precedence (last wins), and a line saying where they came from.
 
     On ``--resume``: the checkpoint's settings, then ``--config``, then the flags.
-    Otherwise: the :class:`TrainConfig` defaults, or with ``--preset`` the dataset's
-    preset; then, for the keys not given, the chosen estimator's
+    Otherwise: the dataset's preset when it has one (or ``--preset``; not with
+    ``--no-preset`` or ``--data``), else the :class:`TrainConfig` defaults; then,
+    for the keys not given, the chosen estimator's
     :data:`~lgn_hw.train.presets.ESTIMATOR_DEFAULTS`; then ``--config``; then the flags.
     """
     from pathlib import Path
 
     from ..train.checkpoint import load_checkpoint
     from ..train.config import TrainConfig, load_config
-    from ..train.presets import estimator_defaults, preset_config
+    from ..train.presets import DATASET_PRESETS, estimator_defaults, preset_config
     from ..train.trainer import CHECKPOINT
 
-    given = load_config(args.config) if args.config else {}
-    given.update(overrides_from_args(args))
+    from_file = load_config(args.config) if args.config else {}
+    flags = overrides_from_args(args)
+    given = dict(from_file, **flags)
+    dataset = given.get("dataset", TrainConfig.dataset)
+    if given.get("data") is not None and "dataset" in given:
+        raise ValueError("give --dataset or --data, not both")
     if args.resume:
         settings = dict(load_checkpoint(Path(args.out) / CHECKPOINT)["config"])
-    elif args.preset:  # ValueError (exit 2) for a dataset without a preset
-        settings = preset_config(given.get("dataset", TrainConfig.dataset), given.get("estimator")).to_dict()
+        base = "the checkpoint's settings"
+    elif args.preset is True and given.get("data") is not None:
+        raise ValueError("--preset is for the built-in datasets, not --data files")
+    elif args.preset or (args.preset is None and given.get("data") is None and dataset in DATASET_PRESETS):
+        # ValueError (exit 2) for a dataset without a preset
+        settings = preset_config(dataset, given.get("estimator")).to_dict()
+        base = f"the measured {dataset} preset (--no-preset for the plain defaults)"
     else:  # ValueError (exit 2) names a bad estimator
         settings = estimator_defaults(str(given.get("estimator", TrainConfig.estimator)))
+        base = "the defaults"
     settings.update(given)
-    return TrainConfig.from_dict(settings, where=args.config or "settings")
+    cfg = TrainConfig.from_dict(settings, where=args.config or "settings")
+    parts = [base]
+    if from_file:
+        parts.append(f"{args.config} ({', '.join(sorted(from_file))})")
+    if flags:
+        parts.append("flags " + " ".join(f"{k}={v}" for k, v in flags.items()))
+    width = cfg.width if isinstance(cfg.width, list) else f"{cfg.layers} x {cfg.width}"
+    summary = (f"{cfg.data or cfg.dataset}: {', then '.join(parts)} -> {width}, {cfg.estimator}, "
+               f"{cfg.epochs} epochs, batch {cfg.batch_size}, lr {cfg.lr}")
+    return cfg, summary
 
 
 def run(args) -> int:
@@ -102,14 +134,16 @@ def run(args) -> int:
     from ..train.trainer import train
 
     try:
-        cfg = resolve_config(args)
+        cfg, summary = resolve_config(args)
+        if not args.quiet:
+            print(f"settings       {summary}", flush=True)
         result = train(cfg, args.out, resume=args.resume, quiet=args.quiet)
     except (ValueError, DataFileError) as exc:  # ConfigError, CheckpointError, bad dataset name, ...
         raise UsageError(str(exc)) from None
     # no netlist: not rank 0 under torchrun, or stopped before the first epoch ended
     if result.netlist is not None and not args.quiet:
         b = result.best
-        print(f"dataset        {cfg.dataset}")
+        print(f"dataset        {cfg.data or cfg.dataset}")
         print(f"epochs         {result.epochs_done} of {cfg.epochs}")
         print(f"best epoch     {b['epoch']}  (val discrete {b['val_discrete']:.4f}, soft {b['val_soft']:.4f})")
         print(f"test accuracy  {result.test_accuracy:.4f} discrete (netlist), {b['test_soft']:.4f} soft")

@@ -38,6 +38,9 @@ class TrainConfig:
     # data
     dataset: str = "digits"
     data_dir: str | None = None
+    data: str | None = None             # a CSV or NPZ file of the user's own (replaces dataset)
+    label: str | None = None            # CSV label column (default the last)
+    test: str | None = None             # separate test file for ``data``
     levels: int | None = None           # thermometer thresholds per feature (dataset default if None)
     thresholds: str | None = None       # "uniform" or "quantile" (dataset default if None)
     split_seed: int = 0
@@ -91,6 +94,9 @@ class TrainConfig:
         widths = self.width if isinstance(self.width, list) else [self.width]
         if any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
             raise ConfigError(f"'width' must be a positive integer or a list of them, not {self.width!r}")
+        if self.data is None and (self.test is not None or self.label is not None):
+            raise ConfigError(f"'{'test' if self.test is not None else 'label'}' goes with 'data' "
+                              "(a CSV or NPZ file); built-in datasets have their own splits")
         if isinstance(self.width, list) and len(self.width) != self.layers:
             raise ConfigError(f"'width' lists {len(self.width)} widths but 'layers' is {self.layers}")
 

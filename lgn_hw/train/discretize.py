@@ -9,8 +9,10 @@ computes in evaluation mode: on 0/1 inputs ``model.eval()(x) * tau`` equals
 from __future__ import annotations
 
 import numpy as np
+from torch import nn
 
 from ..netlist import Layer, Netlist
+from .layers import GroupSum
 from .model import LogicNet, _encoder_dict
 
 __all__ = ["to_netlist"]
@@ -19,6 +21,9 @@ __all__ = ["to_netlist"]
 def to_netlist(model: LogicNet, *, encoder=None, metadata=None, ops=None) -> Netlist:
     """The netlist (DESIGN.md section 2) of ``model``'s discrete network.
 
+    ``model`` is a :class:`LogicNet` or, as difflogic code builds it, a
+    ``torch.nn.Sequential`` of logic layers ending in a :class:`GroupSum`
+    (a leading ``nn.Flatten`` is allowed).
     ``encoder`` (an :class:`lgn_hw.data.Encoder` or its dict) overrides the
     one the model carries. ``metadata`` is merged over ``{"source":
     "lgn_hw.train", "estimator": ...}``. ``ops`` (one array of op codes per
@@ -26,8 +31,11 @@ def to_netlist(model: LogicNet, *, encoder=None, metadata=None, ops=None) -> Net
     forward) replaces the argmax gates: that is the network a hard estimator
     sampled.
     """
+    if isinstance(model, nn.Sequential):
+        model = _from_sequential(model)
     if not isinstance(model, LogicNet):
-        raise TypeError(f"to_netlist expects a LogicNet, not {type(model).__name__}")
+        raise TypeError(f"to_netlist expects a LogicNet or a Sequential ending in GroupSum, "
+                        f"not {type(model).__name__}")
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"'metadata' must be a dict or None, not {metadata!r:.60}")
     if ops is None:
@@ -47,3 +55,15 @@ def to_netlist(model: LogicNet, *, encoder=None, metadata=None, ops=None) -> Net
     meta.update(metadata or {})
     enc = _encoder_dict(encoder) if encoder is not None else model.encoder
     return Netlist(model.num_inputs, tuple(layers), model.num_classes, model.tau, enc, meta)
+
+
+def _from_sequential(seq: nn.Sequential) -> LogicNet:
+    """A :class:`LogicNet` sharing the layers of ``Sequential([Flatten,] layer, ..., GroupSum(k, tau))``."""
+    mods = list(seq)
+    if mods and isinstance(mods[0], nn.Flatten):
+        mods = mods[1:]
+    if len(mods) < 2 or not isinstance(mods[-1], GroupSum):
+        last = type(mods[-1]).__name__ if mods else "nothing"
+        raise TypeError(f"to_netlist expects a Sequential of logic layers ending in GroupSum(k, tau), "
+                        f"not one ending in {last}")
+    return LogicNet(mods[:-1], mods[-1].num_classes, mods[-1].tau)

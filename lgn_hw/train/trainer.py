@@ -28,6 +28,7 @@ import math
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -124,6 +125,7 @@ class Trainer:
         self.handle_signals = handle_signals
         self._dataset = dataset
         self._stop = False
+        self._epoch_lines = False
 
     # -- control -----------------------------------------------------------
     def request_stop(self) -> None:
@@ -147,10 +149,16 @@ class Trainer:
             teardown(info)
 
     def _setup_run(self, cfg, info):
-        from ..data import load_dataset
+        from ..data import load_data_file, load_dataset
 
-        data = self._dataset or load_dataset(cfg.dataset, data_dir=cfg.data_dir, levels=cfg.levels,
-                                             thresholds=cfg.thresholds, split_seed=cfg.split_seed)
+        if self._dataset is not None:
+            data = self._dataset
+        elif cfg.data is not None:
+            data = load_data_file(cfg.data, test=cfg.test, label=cfg.label, levels=cfg.levels,
+                                  thresholds=cfg.thresholds, split_seed=cfg.split_seed)
+        else:
+            data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, levels=cfg.levels,
+                                thresholds=cfg.thresholds, split_seed=cfg.split_seed)
         self.data = data
         widths = cfg.width if isinstance(cfg.width, list) else [cfg.width] * cfg.layers
         if widths[-1] % data.num_classes:
@@ -249,9 +257,11 @@ class Trainer:
                 old_handlers[sig] = signal.signal(sig, self._on_signal)
         from tqdm.auto import tqdm
 
+        # a bar on a terminal; elsewhere (a log file, a pipe) one line per epoch (_end_epoch)
+        self._epoch_lines = not self.quiet and main and not sys.stderr.isatty()
         bar = tqdm(total=cfg.epochs * self.steps_per_epoch,
                    initial=min(start_epoch * self.steps_per_epoch + start_step, cfg.epochs * self.steps_per_epoch),
-                   disable=self.quiet or not main, desc=f"train {self.data.name}", unit="step",
+                   disable=self.quiet or not main or self._epoch_lines, desc=f"train {self.data.name}", unit="step",
                    dynamic_ncols=True, leave=False)
         sampler = DistributedSampler(_Indices(self.n_train), num_replicas=info.world_size, rank=info.rank,
                                      shuffle=True, seed=cfg.seed, drop_last=False)
@@ -347,6 +357,10 @@ class Trainer:
             self._save_netlist(net, rec)
         logger.info("epoch %d: loss %.4f val soft %.4f discrete %.4f test discrete %.4f",
                     rec["epoch"], rec["train_loss"], rec["val_soft"], rec["val_discrete"], rec["test_discrete"])
+        if self._epoch_lines:  # the progress bar's stand-in when stderr is not a terminal
+            print(f"train {self.data.name}: epoch {rec['epoch']}/{cfg.epochs} loss {rec['train_loss']:.4f} "
+                  f"acc {rec['train_acc']:.4f} val {rec['val_discrete']:.4f} ({elapsed:.1f} s)",
+                  file=sys.stderr, flush=True)
 
     def _save_netlist(self, net: Netlist, rec):
         cfg = self.config
@@ -362,6 +376,9 @@ class Trainer:
             "config": cfg.to_dict(),
             "git_revision": _git_revision(),
         }
+        for key in ("class_names", "columns", "label"):  # a user's data file: how to read new files
+            if key in self.data.info:
+                meta[key] = self.data.info[key]
         from .. import __version__
 
         meta["lgn_hw_version"] = __version__

@@ -1,6 +1,9 @@
+import json
+
 import numpy as np
 import pytest
 
+from lgn_hw.cli import main
 from lgn_hw.data import DataError, load_data_file, read_inputs, stratified_split
 from lgn_hw.netlist import Layer, Netlist
 
@@ -137,3 +140,50 @@ def test_read_inputs_maps_columns_text_and_labels(tmp_path):
     assert got.y is None and got.x.shape == (1, 3)
     with pytest.raises(DataError, match=r"no column 'length'"):
         read_inputs(write_csv(tmp_path / "bad.csv", "weight,colour\n8,red\n"), net)
+
+
+# ---------------------------------------------------------------- the CLI: train --data, predict
+_SMALL = ["--layers", "2", "--width", "30", "--epochs", "3", "--levels", "2", "--kernel", "reference"]
+
+
+def test_train_and_predict_a_csv_with_a_text_label(tmp_path, capsys):
+    data = fruit_csv(tmp_path / "fruit.csv", n=90)
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "r"), *_SMALL]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0].startswith("settings       ")
+    assert "the defaults, then flags data=" in out.splitlines()[0]
+    # not a terminal: one line per epoch, no carriage-return redraws
+    assert "\r" not in err and [line.split(":")[1].split()[:2] for line in err.splitlines()] == \
+        [["epoch", "1/3"], ["epoch", "2/3"], ["epoch", "3/3"]]
+    net = json.loads((tmp_path / "r" / "best.lgn.json").read_text())
+    assert net["metadata"]["class_names"] == ["apple", "banana", "cherry"]
+    assert net["metadata"]["columns"] == ["weight", "colour", "length"] and net["metadata"]["label"] == "kind"
+    assert net["encoder"]["features"][1]["labels"] == ["red", "yellow"]
+    assert main(["predict", str(tmp_path / "r" / "best.lgn.json"), str(data), "--names"]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 90 and {line.split()[0] for line in out.splitlines()} <= {
+        "apple", "banana", "cherry"}
+    assert err.startswith("accuracy ") and err.endswith(" of 90)\n")
+
+
+@pytest.mark.parametrize("text, msg", [
+    ("a,b\n1,0\n,1\n", "bad.csv line 3, column 'a': missing value ''"),
+    ("a,b\n1,0\n2\n", "bad.csv line 3: 1 fields, but the header has 2"),
+    ("", "bad.csv: empty file"),
+])
+def test_bad_data_is_one_line_and_writes_nothing(tmp_path, capsys, text, msg):
+    bad = write_csv(tmp_path / "bad.csv", text)
+    assert main(["train", "--data", str(bad), "--out", str(tmp_path / "r"), *_SMALL]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and msg in err and err.startswith("lgn-hw train: error: ")
+    assert not (tmp_path / "r").exists()
+
+
+def test_data_option_errors(tmp_path, capsys):
+    data = fruit_csv(tmp_path / "fruit.csv", n=30)
+    assert main(["train", "--data", str(data), "--label", "size", "--out", str(tmp_path / "r"), *_SMALL]) == 2
+    assert "no label column 'size' (columns: weight, colour, length, kind)" in capsys.readouterr().err
+    assert main(["train", "--data", str(data), "--dataset", "monk1", "--out", str(tmp_path / "r")]) == 2
+    assert "give --dataset or --data, not both" in capsys.readouterr().err
+    assert main(["train", "--test", str(data), "--out", str(tmp_path / "r")]) == 2
+    assert "'test' goes with 'data'" in capsys.readouterr().err

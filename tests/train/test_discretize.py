@@ -113,9 +113,28 @@ def test_sampled_ops_override():
     assert np.array_equal(netlist.layers[0].a, model.layers[0].idx_a.numpy())
 
 
+def test_difflogic_style_sequential():
+    from lgn_hw.train import GroupSum, LogicLayer
+
+    g = torch.Generator().manual_seed(3)
+    seq = torch.nn.Sequential(torch.nn.Flatten(), LogicLayer(6, 16, generator=g), LogicLayer(16, 8, generator=g),
+                              GroupSum(2, 2.0))
+    net = to_netlist(seq)
+    assert (net.num_inputs, net.num_classes, net.tau, len(net.layers)) == (6, 2, 2.0, 2)
+    x = bits(64, 6, 2)
+    seq.eval()
+    with torch.no_grad():  # the Sequential's eval scores are the netlist's, over tau
+        scores = seq(x)
+    assert torch.equal(scores * 2.0, torch.from_numpy(evaluate(net, x.numpy().astype(np.uint8)).scores).float())
+    with pytest.raises(TypeError, match=r"^to_netlist expects a Sequential of logic layers ending in "
+                                        r"GroupSum\(k, tau\), not one ending in LogicLayer$"):
+        to_netlist(seq[:3])
+
+
 def test_errors():
     model = build_model(6, 2, layers=2, width=8, seed=0)
-    with pytest.raises(TypeError, match=r"^to_netlist expects a LogicNet, not LogicLayer$"):
+    with pytest.raises(TypeError, match=r"^to_netlist expects a LogicNet or a Sequential ending in GroupSum, "
+                                        r"not LogicLayer$"):
         to_netlist(model.layers[0])
     with pytest.raises(ValueError, match=r"^'ops' must hold one array per layer \(2\), not 1$"):
         to_netlist(model, ops=[np.zeros(8)])

@@ -42,7 +42,7 @@ def _resolved(tmp_path, *argv):
     from lgn_hw.cli import build_parser
     from lgn_hw.commands.train import resolve_config
 
-    return resolve_config(build_parser().parse_args(["train", "--out", str(tmp_path / "r"), *argv]))
+    return resolve_config(build_parser().parse_args(["train", "--out", str(tmp_path / "r"), *argv]))[0]
 
 
 def test_cli_applies_estimator_defaults_unless_given(tmp_path):
@@ -63,6 +63,24 @@ def test_cli_preset_then_flags(tmp_path):
     assert cfg == preset_config("monk1")
     cfg = _resolved(tmp_path, "--dataset", "monk3", "--preset", "--estimator", "reinmax", "--epochs", "7")
     assert cfg == preset_config("monk3", "reinmax", epochs=7)
+
+
+def test_cli_uses_the_preset_of_a_dataset_that_has_one(tmp_path):
+    from lgn_hw.cli import build_parser
+    from lgn_hw.commands.train import resolve_config
+
+    assert _resolved(tmp_path, "--dataset", "monk1") == preset_config("monk1")
+    cfg = _resolved(tmp_path, "--dataset", "monk1", "--width", "60", "--epochs", "3")  # flags still win
+    assert cfg == preset_config("monk1", width=60, epochs=3)
+    toml = tmp_path / "c.toml"
+    toml.write_text("layers = 2\n")
+    assert _resolved(tmp_path, "--dataset", "monk1", "--config", str(toml)).layers == 2
+    assert _resolved(tmp_path, "--dataset", "monk1", "--no-preset") == TrainConfig(dataset="monk1")
+    assert _resolved(tmp_path, "--dataset", "parity:5") == TrainConfig(dataset="parity:5")  # no preset
+    args = build_parser().parse_args(["train", "--out", "r", "--dataset", "monk1", "--epochs", "3"])
+    assert resolve_config(args)[1] == ("monk1: the measured monk1 preset (--no-preset for the plain defaults), "
+                                       "then flags dataset=monk1 epochs=3 -> 3 x 400, gumbel_st, 3 epochs, "
+                                       "batch 16, lr 0.1")
 
 
 def test_cli_preset_and_estimator_errors(tmp_path, capsys):
