@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..hdl import core_ports, load_manifest, render_template
 from ..netlist.model import atomic_write_text
-from .report import parse_pnr
+from .report import parse_pnr, split_cells
 from .targets import Target, get_target
 from .tools import find_tool, run_tool
 
@@ -72,11 +72,11 @@ def _count_cells(target: Target, cells_by_type: dict, core: str) -> dict:
 
 
 def _core_cells(target: Target, stat: dict, core: str) -> dict:
-    modules = stat.get("modules", {})
-    entry = modules.get("\\" + core) or modules.get(core)
-    if entry is None:
-        raise RuntimeError(f"yosys stat has no module {core!r} (modules: {sorted(modules)})")
-    return _count_cells(target, entry.get("num_cells_by_type", {}), core)
+    total, blocks = split_cells(stat, core)
+    counts = _count_cells(target, total, core)
+    counts["blocks"] = {b: {k: v for k, v in _count_cells(target, cells, core).items() if k != "cells_by_type"}
+                        for b, cells in blocks.items()}
+    return counts
 
 
 def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, seed=0,
@@ -170,6 +170,7 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         "rams": cells["rams"],
         "luts_per_gate": round(cells["luts"] / gates, 4) if gates else None,
         "cells_by_type": cells["cells_by_type"],
+        "blocks": cells["blocks"],
         "utilization": pnr["utilization"],
         "pnr_utilization": pnr["pnr_utilization"],
         "freq_target_mhz": freq if do_pnr else None,

@@ -2,7 +2,39 @@
 
 from __future__ import annotations
 
-__all__ = ["format_report", "format_table", "parse_pnr"]
+__all__ = ["BLOCKS", "format_report", "format_table", "parse_pnr", "split_cells"]
+
+#: The blocks of a core whose cells a synthesis report counts apart. ``layers`` is the core
+#: module itself: the gate layers (merged into it) with the input register and the handshake
+#: logic (valid shift register, credit counter); the others are its kept submodules.
+BLOCKS = ("encoder", "layers", "popcount", "argmax", "fifo")
+
+
+def split_cells(stat: dict, core: str) -> tuple[dict, dict]:
+    """Cells of ``core`` from Yosys ``stat -json``: ``(cells_by_type, {block: cells_by_type})``.
+
+    The synthesis scripts keep the hierarchy of the core's blocks
+    (``hdl_templates/synth_*.ys.tmpl``), so the core's own module lists them as
+    instances; the totals add each block's cells instead. A kept submodule
+    that is not a known block counts as ``layers``.
+    """
+    modules = {name.lstrip("\\"): entry for name, entry in stat.get("modules", {}).items()}
+    if core not in modules:
+        raise RuntimeError(f"yosys stat has no module {core!r} (modules: {sorted(modules)})")
+    total, blocks = {}, {}
+    for name, entry in modules.items():
+        if name != core and not name.startswith(core + "."):
+            continue
+        block = name[len(core) + 1:] if name != core else "layers"
+        block = block if block in BLOCKS else "layers"
+        counts = blocks.setdefault(block, {})
+        for cell, n in entry.get("num_cells_by_type", {}).items():
+            cell = cell.lstrip("\\")
+            if cell in modules:  # an instance of a kept block: its cells are counted there
+                continue
+            counts[cell] = counts.get(cell, 0) + int(n)
+            total[cell] = total.get(cell, 0) + int(n)
+    return total, {b: blocks[b] for b in BLOCKS if b in blocks}
 
 
 def parse_pnr(report: dict, logic_resource: str | None = None) -> dict:
@@ -87,6 +119,11 @@ def format_report(report: dict) -> str:
         met = "met" if report.get("timing_met") else "NOT met"
         lines.append(f"clock       constraint {report['freq_target_mhz']:g} MHz, fmax "
                      f"{report['fmax_mhz']:.1f} MHz ({met}); one sample per clock")
+    blocks = report.get("blocks") or {}
+    if blocks:
+        lines.append("blocks      " + ", ".join(
+            f"{name} {b['luts']} LUT / {b['ffs']} FF" + (f" / {b['carries']} carry" if b.get("carries") else "")
+            for name, b in blocks.items()))
     lines.append(f"placement   {report['placement']}: {report['placement_note']}")
     lines.append(f"files       {report['out_dir']}")
     return "\n".join(lines)

@@ -1,0 +1,36 @@
+"""The per-block split of a synthesis report (report.split_cells and the kept block hierarchy)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lgn_hw.synth import format_report, synthesize
+from lgn_hw.synth.report import split_cells
+
+
+def test_split_cells_adds_the_kept_blocks():
+    stat = {"modules": {
+        "\\top_ooc": {"num_cells_by_type": {"LUT2": 7, "top": 1}},  # the wrapper: not the core's
+        "\\top": {"num_cells_by_type": {"LUT2": 5, "FDRE": 3, "top.popcount": 1, "top.fifo": 1}},
+        "\\top.popcount": {"num_cells_by_type": {"LUT3": 4, "CARRY4": 2}},
+        "\\top.fifo": {"num_cells_by_type": {"RAM32M": 1, "FDRE": 2}},
+    }}
+    total, blocks = split_cells(stat, "top")
+    assert total == {"LUT2": 5, "FDRE": 5, "LUT3": 4, "CARRY4": 2, "RAM32M": 1}
+    assert list(blocks) == ["layers", "popcount", "fifo"]
+    assert blocks["layers"] == {"LUT2": 5, "FDRE": 3}
+    with pytest.raises(RuntimeError, match=r"^yosys stat has no module 'core'"):
+        split_cells(stat, "core")
+
+
+@pytest.mark.yosys
+def test_blocks_partition_the_core(tiny_export, tmp_path):
+    report = synthesize(tiny_export, "xilinx-7", out_dir=tmp_path)
+    blocks = report["blocks"]
+    assert set(blocks) == {"layers", "popcount", "argmax", "fifo"}
+    for key in ("luts", "ffs", "carries"):
+        assert sum(b[key] for b in blocks.values()) == report[key], key
+    assert blocks["popcount"]["luts"] > 0 and blocks["fifo"]["ffs"] > 0
+    assert re.search(r"^blocks\s+layers \d+ LUT / \d+ FF.*, popcount \d+ LUT", format_report(report), re.M)
