@@ -18,6 +18,8 @@ rewrites (cofactors, ignored inputs, permutations) the optimiser uses.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "lut_depends",
     "lut_cofactor",
     "lut_negate_input",
+    "lut_rewire",
     "lut_permute",
     "lut_extend",
     "lut_apply_bits",
@@ -285,34 +288,56 @@ def gate_table(op) -> int:
     return check_op(op)
 
 
-def lut_pass_through(k: int) -> int:
-    """The table of ``out = x_0`` (pass-through initialisation; ``PASS_A`` for k = 2)."""
+def lut_pass_through(k: int, i: int = 0) -> int:
+    """The table of ``out = x_i`` (pass-through initialisation is ``i = 0``; ``PASS_A`` for k = 2)."""
     k = check_k(k, minimum=1)
-    n = 1 << k
-    return (1 << (n // 2)) - 1  # entries j >= 2**(k-1) (x_0 = 1) are the low half of T
+    if not 0 <= i < k:
+        raise ValueError(f"input {i!r} out of range for a {k}-input table")
+    return _low_mask(k, i)  # for i = 0 the low half: entries j >= 2**(k-1) have x_0 = 1
 
 
-def _remap(table: int, k: int, new_k: int, old_bits) -> int:
-    """The ``new_k``-input table ``T'(y) = T(old_bits(y))``, ``old_bits`` mapping a tuple
-    of ``new_k`` bits to the ``k`` input bits of the old table."""
-    t, n = int(table), 1 << k
-    out = 0
+@cache
+def _index_map(k: int, new_k: int, spec: tuple) -> tuple:
+    """For each entry index of the ``new_k``-input table, the entry index of the old one.
+
+    ``spec[i] = (m, inv)``: old input ``i`` reads new input ``m`` XOR ``inv``, or the
+    constant ``inv`` when ``m`` is None.
+    """
+    out = []
     for j in range(1 << new_k):
-        y = tuple((j >> (new_k - 1 - i)) & 1 for i in range(new_k))
-        x = old_bits(y)
-        out = (out << 1) | ((t >> (n - 1 - lut_index(list(x)))) & 1)
-    return out
+        y = [(j >> (new_k - 1 - m)) & 1 for m in range(new_k)]
+        out.append(lut_index([(y[m] if m is not None else 0) ^ inv for m, inv in spec]))
+    return tuple(out)
+
+
+def _remap(table: int, k: int, new_k: int, spec) -> int:
+    """The ``new_k``-input table ``T'(y) = T(x)`` with ``x`` given by ``spec`` (see
+    :func:`_index_map`): the old table's entries gathered through the cached index map."""
+    bits = format(int(table), f"0{1 << k}b")  # entry j is character j
+    return int("".join([bits[j] for j in _index_map(k, new_k, tuple(spec))]), 2)
+
+
+@cache
+def _low_mask(k: int, i: int) -> int:
+    """Table bits whose entries have ``x_i = 1``: the table of ``out = x_i``."""
+    n, bit = 1 << k, 1 << (k - 1 - i)
+    return sum(1 << (n - 1 - j) for j in range(n) if j & bit)
 
 
 def lut_depends(table, k) -> tuple:
-    """For each input ``i``, whether the output depends on it."""
-    t, n = check_table(table, k), 1 << k
-    out = []
-    for i in range(k):
-        bit = 1 << (k - 1 - i)  # entries j and j ^ bit differ only in x_i
-        out.append(any(((t >> (n - 1 - j)) ^ (t >> (n - 1 - (j ^ bit)))) & 1
-                       for j in range(n) if not j & bit))
-    return tuple(out)
+    """For each input ``i``, whether the output depends on it.
+
+    ``table`` may be a ``uint64`` array (one boolean array per input is returned).
+    Entry ``j`` with ``x_i = 1`` sits ``2**(k-1-i)`` bits below its partner with
+    ``x_i = 0``, so the table depends on ``x_i`` when a shifted copy differs.
+    """
+    k = check_k(k)
+    if isinstance(table, np.ndarray):
+        t = table.astype(np.uint64)
+        return tuple(((t >> np.uint64(1 << (k - 1 - i))) ^ t) & np.uint64(_low_mask(k, i)) != 0
+                     for i in range(k))
+    t = check_table(table, k)
+    return tuple(bool(((t >> (1 << (k - 1 - i))) ^ t) & _low_mask(k, i)) for i in range(k))
 
 
 def lut_cofactor(table, k, i: int, value: int) -> int:
@@ -320,7 +345,9 @@ def lut_cofactor(table, k, i: int, value: int) -> int:
     check_table(table, k)
     if not 0 <= i < k:
         raise ValueError(f"input {i!r} out of range for a {k}-input table")
-    return _remap(table, k, k - 1, lambda y: y[:i] + (int(value),) + y[i:])
+    spec = [(m - (m > i), 0) for m in range(k)]
+    spec[i] = (None, int(value))
+    return _remap(table, k, k - 1, spec)
 
 
 def lut_negate_input(table, k, i: int) -> int:
@@ -328,27 +355,34 @@ def lut_negate_input(table, k, i: int) -> int:
     check_table(table, k)
     if not 0 <= i < k:
         raise ValueError(f"input {i!r} out of range for a {k}-input table")
-    return _remap(table, k, k, lambda y: y[:i] + (1 - y[i],) + y[i + 1:])
+    return _remap(table, k, k, [(m, int(m == i)) for m in range(k)])
+
+
+def lut_rewire(table, k, wiring, new_k: int) -> int:
+    """The ``new_k``-input table of the node whose old input ``i`` reads new input ``wiring[i]``.
+
+    Ties inputs (equal entries), reorders them and drops them: ``wiring[i]`` may be
+    None for an input the table ignores (it then reads 0; the caller makes sure
+    the table ignores it).
+    """
+    check_table(table, k)
+    new_k = check_k(new_k)
+    wiring = list(wiring)
+    if len(wiring) != k or any(m is not None and not 0 <= m < new_k for m in wiring):
+        raise ValueError(f"wiring {wiring!r} must give each of {k} inputs one of 0..{new_k - 1} or None")
+    return _remap(table, k, new_k, [(None if m is None else int(m), 0) for m in wiring])
 
 
 def lut_permute(table, k, order) -> int:
-    """The table of the node rewired so that its new input ``m`` is old input ``order[m]``.
-
-    ``order`` may repeat inputs and leave some out (new ``len(order)`` inputs): an
-    old input that is not listed must be one the table ignores (it reads 0).
-    """
-    check_table(table, k)
+    """The table of the node rewired so that its new input ``m`` is old input ``order[m]``
+    (``order`` a permutation of ``0..k-1``)."""
     order = [int(o) for o in order]
-    if any(not 0 <= o < k for o in order):
-        raise ValueError(f"order {order!r} names inputs outside 0..{k - 1}")
-
-    def old(y):
-        x = [0] * k
-        for m, o in enumerate(order):
-            x[o] = y[m]
-        return tuple(x)
-
-    return _remap(table, k, len(order), old)
+    if sorted(order) != list(range(k)):
+        raise ValueError(f"order {order!r} is not a permutation of 0..{k - 1}")
+    wiring = [0] * k
+    for m, o in enumerate(order):
+        wiring[o] = m
+    return lut_rewire(table, k, wiring, k)
 
 
 def lut_extend(table, k, new_k: int) -> int:
@@ -357,7 +391,7 @@ def lut_extend(table, k, new_k: int) -> int:
     check_k(new_k)
     if new_k < k:
         raise ValueError(f"cannot extend a {k}-input table to {new_k} inputs")
-    return _remap(table, k, new_k, lambda y: y[:k])
+    return lut_rewire(table, k, range(k), new_k)
 
 
 def lut_apply_bits(table, k: int, xs):

@@ -231,6 +231,15 @@ def test_table_rewrites(k):
         e = gates.lut_extend(t, k, 6)
         assert all(_oracle(e, x) == f(x[:k]) for x in _all_rows(6))
         assert gates.lut_depends(e, 6)[k:] == (False,) * (6 - k)
+        # Tie input 0 to input k-1 and move the rest down: a (k-1)-input table.
+        wiring = [k - 2] + list(range(k - 1))
+        r = gates.lut_rewire(t, k, wiring, k - 1)
+        assert all(_oracle(r, y) == f(tuple(y[m] for m in wiring)) for y in _all_rows(k - 1))
+    np.testing.assert_array_equal(
+        np.stack(gates.lut_depends(np.array([5, 3, 0, 15], dtype=np.uint64), 2), axis=1),
+        [[False, True], [True, False], [False, False], [False, False]])
+    for i in range(k):
+        assert all(_oracle(gates.lut_pass_through(k, i), x) == x[i] for x in _all_rows(k))
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 4])

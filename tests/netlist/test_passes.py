@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lgn_hw import gates
-from lgn_hw.netlist import Layer, Netlist, evaluate, random_netlist
+from lgn_hw.netlist import Layer, LutLayer, Netlist, evaluate, load, random_netlist
 from lgn_hw.netlist.equiv import all_inputs, check_equivalent
-from lgn_hw.netlist.opt import (Constants, DeadGates, Duplicates, Graph, Normalize, Wires,
-                                count_gates, lower, optimize)
+from lgn_hw.netlist.opt import (Constants, DeadGates, Duplicates, Gate, Graph, Lut, Normalize,
+                                Wires, count_gates, lower, optimize)
 from lgn_hw.netlist.opt.graph import (FALSE, NONE, NOT_A, TRUE, fix_input, negate_input,
                                       swap_inputs, tie_inputs)
 
@@ -220,10 +220,21 @@ def netlists(draw):
     layers, prev = [], n
     for i in range(depth):
         w = draw(st.integers(1, 12)) if i < depth - 1 else classes * draw(st.integers(1, 4))
-        a = draw(st.lists(st.integers(0, prev - 1), min_size=w, max_size=w))
-        b = draw(st.lists(st.integers(0, prev - 1), min_size=w, max_size=w))
-        op = draw(st.lists(st.integers(0, 15), min_size=w, max_size=w))
-        layers.append(Layer(a, b, op))
+        k = draw(st.sampled_from([None, None, 2, 3, 4, 6]))
+        if k is None:
+            a = draw(st.lists(st.integers(0, prev - 1), min_size=w, max_size=w))
+            b = draw(st.lists(st.integers(0, prev - 1), min_size=w, max_size=w))
+            op = draw(st.lists(st.integers(0, 15), min_size=w, max_size=w))
+            layers.append(Layer(a, b, op))
+        else:
+            full = (1 << (1 << k)) - 1
+            special = [0, full] + [gates.lut_pass_through(k, i) for i in range(k)] + [
+                full ^ gates.lut_pass_through(k, i) for i in range(k)] + [
+                gates.lut_extend(op, 2, k) for op in range(16)]
+            tables = draw(st.lists(st.integers(0, full) | st.sampled_from(special), min_size=w, max_size=w))
+            inputs = draw(st.lists(st.lists(st.integers(0, prev - 1), min_size=k, max_size=k),
+                                   min_size=w, max_size=w))
+            layers.append(LutLayer(k, inputs, tables))
         prev = w
     return Netlist(n, tuple(layers), classes)
 
@@ -234,3 +245,170 @@ def test_hypothesis_netlists_stay_equivalent(net):
     out, _ = optimize(net)
     out.validate()
     assert same_function(net, out)
+
+
+# -- LUT nodes ------------------------------------------------------------------------------
+def lut_net(num_inputs, layers, num_classes=1):
+    """Layers from lists of (table, inputs) rows (all one k per layer) or gate rows (triples)."""
+    out = []
+    for rows_ in layers:
+        if len(rows_[0]) == 3:
+            out.append(Layer(*zip(*rows_)))
+        else:
+            k = len(rows_[0][1])
+            out.append(LutLayer(k, [list(ins) for _, ins in rows_], [t for t, _ in rows_]))
+    return Netlist(num_inputs, tuple(out), num_classes)
+
+
+def table_of(k, fn):
+    """The k-input table of fn(x_0, ..., x_{k-1}) (entry order of lgn_hw.gates)."""
+    return gates.lut_from_entries([fn(*[(j >> (k - 1 - i)) & 1 for i in range(k)])
+                                   for j in range(1 << k)])
+
+
+def test_a_lut_ignoring_inputs_shrinks_and_sorts():
+    # out = x3 XOR (x1 AND x4), written as a 6-LUT over (x4, x0, x1, x2, x3, x1).
+    t = table_of(6, lambda x4, x0, x1, x2, x3, x1b: x3 ^ (x1 & x4))
+    net = lut_net(5, [[(t, (4, 0, 1, 2, 3, 1))]])
+    g = Graph.from_netlist(net)
+    assert Normalize().run(g) == 1
+    (node,) = g.gates.values()
+    assert isinstance(node, Lut) and node.inputs == (1, 3, 4)
+    assert node.table == table_of(3, lambda x1, x3, x4: x3 ^ (x1 & x4))
+    out = lower(g, net)
+    assert isinstance(out.layers[0], LutLayer) and out.layers[0].k == 3
+    assert same_function(net, out)
+
+
+@pytest.mark.parametrize("fn,op_name", [(lambda a, b, c, d: a & c, "AND"),
+                                        (lambda a, b, c, d: 1 - d, "NOT_A"),
+                                        (lambda a, b, c, d: c, "A")])
+def test_a_lut_reading_two_inputs_or_fewer_becomes_a_gate(fn, op_name):
+    net = lut_net(4, [[(table_of(4, fn), (0, 1, 2, 3))]])
+    g = Graph.from_netlist(net)
+    Normalize().run(g)
+    (node,) = g.gates.values()
+    assert isinstance(node, Gate) and gates.NAMES[node.op] == op_name
+    out, report = optimize(net)
+    assert all(layer.kind == "gate" for layer in out.layers)
+    assert same_function(net, out)
+
+
+def test_constant_luts_and_luts_reading_constants():
+    # Layer 0: a constant-1 6-LUT, x0 AND x1, and a 3-LUT; layer 1 reads the constant.
+    maj = table_of(3, lambda a, b, c: int(a + b + c >= 2))
+    net = lut_net(3, [[((1 << 64) - 1, (0, 1, 2, 0, 1, 2)), (table_of(6, lambda a, b, *r: a & b), (0, 1, 2, 0, 1, 2)),
+                       (maj, (0, 1, 2, 0, 0, 0))],
+                      [(maj, (0, 1, 2))]])
+    # maj(1, y, z) = y OR z: one gate reading the AND and the majority.
+    out, report = optimize(net)
+    assert same_function(net, out)
+    assert report.before.constant == 1 and report.after.logic == 3
+    assert out.num_gates == 3 and out.layers[-1].kind == "gate"
+    assert gates.NAMES[int(out.layers[-1].op[0])] == "OR"
+
+
+def test_wires_fold_into_luts_and_negate_table_inputs():
+    # y = maj(NOT x0, x1, x2) through a NOT gate and a pass-through 3-LUT.
+    maj = table_of(3, lambda a, b, c: int(a + b + c >= 2))
+    net = lut_net(3, [[(table_of(3, lambda a, b, c: 1 - a), (0, 1, 2)), (table_of(3, lambda a, b, c: b), (2, 1, 0)),
+                       (table_of(3, lambda a, b, c: c), (0, 1, 2))],
+                      [(maj, (0, 1, 2))]])
+    out, report = optimize(net)
+    assert same_function(net, out)
+    assert report.before.passthrough == 2 and report.after.total == 1
+    (layer,) = out.layers
+    assert layer.kind == "lut" and layer.inputs.tolist() == [[0, 1, 2]]
+    assert int(layer.tables[0]) == table_of(3, lambda a, b, c: int((1 - a) + b + c >= 2))
+
+
+def test_duplicate_luts_merge_across_input_orders():
+    f = table_of(3, lambda a, b, c: a ^ (b & c))
+    g_ = table_of(3, lambda c, a, b: a ^ (b & c))  # the same function, inputs in another order
+    h = table_of(3, lambda a, b, c: a ^ (b & (1 - c)))
+    net = lut_net(3, [[(f, (0, 1, 2)), (g_, (2, 0, 1)), (h, (0, 2, 1))], [(f, (0, 1, 2))]])
+    g = Graph.from_netlist(net)
+    Normalize().run(g)
+    assert Duplicates().run(g) > 0
+    # Nodes 0 and 1 merge; the output f(n0, n0, n2) = n0 AND NOT n2 becomes a gate.
+    assert g.num_gates == 3
+    assert isinstance(g.gates[g.outputs[0]], Gate)
+    assert same_function(net, lower(g, net))
+
+
+def test_dead_luts_are_removed_and_ignored_inputs_keep_nothing_alive():
+    t = table_of(3, lambda a, b, c: a & c)  # ignores input 1
+    net = lut_net(3, [[(t, (0, 1, 2)), (t, (2, 1, 0)), (t, (1, 1, 1))], [(t, (0, 2, 1))]])
+    g = Graph.from_netlist(net)
+    assert DeadGates().run(g) == 1  # node 2 feeds only the ignored input
+    assert g.num_gates == 3
+
+
+def test_a_level_mixing_gates_and_luts_lowers_to_one_lut_layer():
+    # Layer 1 is a 4-LUT layer that also holds a plain gate and a delay.
+    par = table_of(4, lambda a, b, c, d: a ^ b ^ c ^ d)
+    net = lut_net(4, [rows(("AND", 0, 1), ("OR", 2, 3), ("XOR", 0, 2), ("NAND", 1, 3)),
+                      [(par, (0, 1, 2, 3)), (table_of(4, lambda a, b, c, d: a | b), (0, 1, 2, 3))],
+                      rows(("XOR", 0, 1))])
+    out, report = optimize(net)
+    assert same_function(net, out)
+    kinds = [layer.kind for layer in out.layers]
+    assert kinds == ["gate", "lut", "gate"]
+    assert out.layers[1].k == 4
+
+
+def test_count_gates_on_lut_layers():
+    net = lut_net(3, [[(0, (0, 1, 2)), (255, (0, 1, 2)), (gates.lut_pass_through(3, 1), (0, 1, 2)),
+                       (table_of(3, lambda a, b, c: a & b & c), (0, 1, 2))]])
+    c = count_gates(net)
+    assert (c.total, c.constant, c.passthrough, c.logic) == (4, 2, 1, 1)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_lut_and_mixed_netlists_stay_equivalent(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(2, 13))
+    depth = int(rng.integers(1, 5))
+    classes = int(rng.integers(1, 4))
+    widths = [int(w) for w in rng.integers(1, 30, size=depth)]
+    widths[-1] = classes * int(rng.integers(1, 5))
+    kinds = [None if rng.random() < 0.3 else int(rng.integers(2, 7)) for _ in range(depth)]
+    net = random_netlist(n, widths, classes, seed=seed, k=kinds)
+    # Like trained networks: many tables that ignore inputs, wires and constants.
+    layers = []
+    for layer in net.layers:
+        if layer.kind == "lut":
+            tables = [int(t) for t in layer.tables]
+            for j in range(len(tables)):
+                if rng.random() < 0.5:
+                    tables[j] = _reads_few(rng, layer.k)
+            layer = LutLayer(layer.k, layer.inputs, tables)
+        layers.append(layer)
+    net = net.with_layers(layers)
+    out, report = optimize(net)
+    result = check_equivalent(net, out)
+    assert result.equivalent and result.exhaustive, result.describe()
+    assert report.after.total <= report.before.total + 3 * net.depth * widths[-1]
+    g = Graph.from_netlist(net)
+    for p in (DeadGates(), Normalize(), Constants(), Wires(), Duplicates()):
+        p.run(g)
+        g.check()
+
+
+def _reads_few(rng, k):
+    """A k-input table of a random function of at most 3 of its inputs (0 inputs: a constant)."""
+    few = int(rng.integers(0, min(3, k) + 1))
+    small = int(rng.integers(0, 1 << (1 << few)))
+    sel = [int(i) for i in rng.permutation(k)[:few]]
+    return table_of(k, lambda *x: gates.lut_truth(small, tuple(x[i] for i in sel)) if few else small)
+
+
+def test_cli_optimize_check_proves_a_lut_netlist(tmp_path, capsys):
+    from lgn_hw.cli import main
+
+    net = random_netlist(10, [20, 12, 6], 2, seed=3, k=[6, None, 4])
+    path = net.save(tmp_path / "lut.lgn.json")
+    assert main(["optimize", str(path), str(tmp_path / "opt.lgn.json"), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "check: equivalent on all 1024 input vectors" in out
+    assert check_equivalent(net, load(tmp_path / "opt.lgn.json"))

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ... import gates
-from ..model import Netlist
+from ..model import LutLayer, Netlist
 from .graph import FALSE, TRUE, Graph, is_wire, lower
 from .passes import DEFAULT_PASSES, Pass
 
@@ -23,9 +23,10 @@ _WIRE_OPS = [op for op in range(gates.NUM_OPS) if is_wire(op)]
 class GateCount:
     """Gates of a layered netlist by kind.
 
-    ``passthrough`` are gates whose output is one input unchanged (ops A and B):
-    delay registers in a pipelined core, plain wires in a combinational one.
-    ``constant`` are FALSE/TRUE gates. ``logic`` is everything else.
+    ``passthrough`` are gates whose output is one input unchanged (ops A and B,
+    or a LUT table equal to one input): delay registers in a pipelined core, plain
+    wires in a combinational one. ``constant`` are FALSE/TRUE gates and all-0 or
+    all-1 tables. ``logic`` is everything else. LUT nodes count like gates.
     """
 
     total: int
@@ -39,6 +40,12 @@ def count_gates(net: Netlist) -> GateCount:
     hist = net.op_histogram()
     passthrough = int(hist[_WIRE_OPS].sum())
     constant = int(hist[FALSE] + hist[TRUE])
+    for layer in net.layers:
+        if isinstance(layer, LutLayer):
+            wires = [gates.lut_pass_through(layer.k, i) for i in range(layer.k)]
+            passthrough += int(np.isin(layer.tables, np.array(wires, dtype=np.uint64)).sum())
+            full = np.uint64((1 << (1 << layer.k)) - 1)
+            constant += int(((layer.tables == 0) | (layer.tables == full)).sum())
     return GateCount(net.num_gates, net.num_gates - passthrough - constant, passthrough,
                      constant, net.depth)
 

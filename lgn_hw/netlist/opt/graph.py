@@ -1,5 +1,10 @@
 """The optimiser's in-memory form: a DAG of gates, built from and lowered back to a layered netlist.
 
+A node is a :class:`Gate` or a k-input :class:`Lut` (from a LUT layer). A LUT
+node is kept in canonical form by :func:`canonical_lut`: only the inputs its
+table reads, each once, in ascending node order; one that reads two inputs or
+fewer is a gate (a gate is a 2-LUT).
+
 Node ids ``0..num_inputs-1`` are the input bits; every gate gets a larger id,
 and ids are topological (a gate's sources always have smaller ids), which every
 pass preserves: passes only rewrite ops, redirect sources to earlier nodes and
@@ -11,21 +16,23 @@ Lowering back to layers (:func:`lower`) places each gate at a level, then
 inserts pass-through gates (:data:`lgn_hw.gates.PASS_A`) wherever a connection
 skips levels: in a pipelined core these are exactly the delay registers the
 skip needs, and in a combinational one they are free wires. The last layer is
-exactly ``outputs``, in order.
+exactly ``outputs``, in order. A level holding LUT nodes becomes a LUT layer of
+the largest k among them, its gates and smaller LUTs written as k-input tables
+(inputs the table ignores read the node's first source).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
 import numpy as np
 
 from ... import gates
-from ..model import Layer, Netlist
+from ..model import Layer, LutLayer, Netlist
 
 __all__ = [
-    "NONE", "Gate", "Graph", "lower",
+    "NONE", "Gate", "Lut", "Graph", "lower", "canonical_lut",
     "FALSE", "TRUE", "NOT_A", "fix_input", "negate_input", "swap_inputs",
     "tie_inputs", "is_constant", "is_wire",
 ]
@@ -89,6 +96,56 @@ class Gate:
     b: int
 
 
+@dataclass(frozen=True, slots=True)
+class Lut:
+    """A k-input LUT node: ``gates.lut_truth(table, [value of n for n in inputs])``.
+
+    Immutable (passes replace nodes), so ``reads``, the sources its table reads, is
+    computed once.
+    """
+
+    table: int
+    inputs: tuple
+    reads: tuple = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        deps = _depends(self.table, len(self.inputs))
+        object.__setattr__(self, "reads", tuple(dict.fromkeys(
+            n for n, d in zip(self.inputs, deps) if d)))
+
+
+@lru_cache(maxsize=1 << 16)
+def _depends(table: int, k: int) -> tuple:
+    return gates.lut_depends(table, k)
+
+
+def canonical_lut(table: int, inputs) -> "Gate | Lut":
+    """The canonical node computing the LUT ``table`` of ``inputs`` (see the module docstring):
+    ignored inputs dropped, repeated ones tied, the rest sorted; a gate for two inputs or
+    fewer (a constant gate for none, a one-input gate of ``a`` for one)."""
+    table, inputs = int(table), list(inputs)
+    if len(inputs) > 2 and all(_depends(table, len(inputs))) and all(
+            x < y for x, y in zip(inputs, inputs[1:])):
+        return Lut(table, inputs)  # already canonical
+    while True:
+        deps = _depends(table, len(inputs))
+        keep = sorted({n for n, d in zip(inputs, deps) if d})
+        rank = {n: m for m, n in enumerate(keep)}
+        if keep == inputs:
+            break
+        table = gates.lut_rewire(table, len(inputs), [rank[n] if d else None
+                                                      for n, d in zip(inputs, deps)], len(keep))
+        inputs = keep  # tying inputs can make the table ignore one: look again
+    if len(inputs) == 0:
+        return Gate(TRUE if table else FALSE, NONE, NONE)
+    if len(inputs) == 1:
+        return Gate(gates.lut_extend(table, 1, 2), inputs[0], NONE)
+    if len(inputs) == 2:
+        return Gate(table, inputs[0], inputs[1])
+    return Lut(table, inputs)
+
+
 class Graph:
     """A mutable DAG of gates; see the module docstring."""
 
@@ -102,10 +159,16 @@ class Graph:
         gate_map, prev_ids, nid = {}, list(range(net.num_inputs)), net.num_inputs
         for layer in net.layers:
             ids = []
-            for op, a, b in zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist()):
-                gate_map[nid] = Gate(op, prev_ids[a], prev_ids[b])
-                ids.append(nid)
-                nid += 1
+            if isinstance(layer, LutLayer):
+                for table, row in zip(layer.tables.tolist(), layer.inputs.tolist()):
+                    gate_map[nid] = Lut(table, [prev_ids[i] for i in row])
+                    ids.append(nid)
+                    nid += 1
+            else:
+                for op, a, b in zip(layer.op.tolist(), layer.a.tolist(), layer.b.tolist()):
+                    gate_map[nid] = Gate(op, prev_ids[a], prev_ids[b])
+                    ids.append(nid)
+                    nid += 1
             prev_ids = ids
         return cls(net.num_inputs, gate_map, prev_ids)
 
@@ -117,8 +180,10 @@ class Graph:
         return 0 <= node < self.num_inputs
 
     @staticmethod
-    def sources(gate: Gate) -> list[int]:
-        """The sources ``gate``'s op actually reads."""
+    def sources(gate) -> list[int]:
+        """The sources ``gate``'s op (or a LUT node's table) actually reads."""
+        if type(gate) is Lut:
+            return list(gate.reads)
         out = []
         if gates.DEPENDS_ON_A[gate.op] and gate.a != NONE:
             out.append(gate.a)
@@ -149,7 +214,11 @@ class Graph:
     def check(self) -> None:
         """Raise ValueError if the graph breaks its invariants (tests and debugging)."""
         for g, gate in self.gates.items():
-            if not 0 <= gate.op < gates.NUM_OPS:
+            if isinstance(gate, Lut):
+                if not 1 <= len(gate.inputs) <= gates.MAX_K:
+                    raise ValueError(f"LUT node {g}: {len(gate.inputs)} inputs")
+                gates.check_table(gate.table, len(gate.inputs))
+            elif not 0 <= gate.op < gates.NUM_OPS:
                 raise ValueError(f"gate {g}: op {gate.op!r} out of range")
             for s in self.sources(gate):
                 if not (self.is_input(s) or (s in self.gates and s < g)):
@@ -207,6 +276,18 @@ def _plan(graph: Graph, order, consumers, level, depth):
     return need, slot_kind, buffers
 
 
+def _layer_of(rows):
+    """A gate layer when every row is a 2-input gate, else a LUT layer of the largest k,
+    smaller tables extended with ignored inputs that read the row's first input."""
+    k = max(len(ins) for _, ins in rows)
+    if k == 2:
+        arr = np.array([(ins[0], ins[1], op) for op, ins in rows], dtype=np.int64).reshape(-1, 3)
+        return Layer(arr[:, 0], arr[:, 1], arr[:, 2])
+    tables = [gates.lut_extend(t, len(ins), k) for t, ins in rows]
+    inputs = [ins + ins[:1] * (k - len(ins)) for _, ins in rows]
+    return LutLayer(k, np.array(inputs, dtype=np.int64).reshape(-1, k), tables)
+
+
 def lower(graph: Graph, template: Netlist, *, metadata=None) -> Netlist:
     """The layered netlist of ``graph`` (num_classes, tau, encoder from ``template``).
 
@@ -240,34 +321,32 @@ def lower(graph: Graph, template: Netlist, *, metadata=None) -> Netlist:
     def tap(node, at):
         return pos[(node, at)]
 
-    def gate_entry(gate: Gate, at):
+    def gate_entry(gate, at):
+        """``(table, [input positions])`` of a node placed at level ``at``."""
         srcs = graph.sources(gate)
         fallback = tap(srcs[0], at - 1) if srcs else 0
+        if isinstance(gate, Lut):
+            reads = _depends(gate.table, len(gate.inputs))
+            return gate.table, [tap(n, at - 1) if d else fallback for n, d in zip(gate.inputs, reads)]
         a = tap(gate.a, at - 1) if gates.DEPENDS_ON_A[gate.op] and gate.a != NONE else fallback
         b = tap(gate.b, at - 1) if gates.DEPENDS_ON_B[gate.op] and gate.b != NONE else fallback
-        return a, b, gate.op
+        return gate.op, [a, b]
+
+    def buffer(node, at):
+        src = tap(node, at - 1)
+        return gates.PASS_A, [src, src]
 
     layers = []
     for t in range(1, depth + 1):
         rows = []
         if t < depth:
             for kind, node in per_level[t]:
-                if kind == "gate":
-                    pos[(node, t)] = len(rows)
-                    rows.append(gate_entry(graph.gates[node], t))
-                else:
-                    pos[(node, t)] = len(rows)
-                    src = tap(node, t - 1)
-                    rows.append((src, src, gates.PASS_A))
+                pos[(node, t)] = len(rows)
+                rows.append(gate_entry(graph.gates[node], t) if kind == "gate" else buffer(node, t))
         else:
             for o, kind in zip(graph.outputs, kinds):
-                if kind == "pass":
-                    src = tap(o, t - 1)
-                    rows.append((src, src, gates.PASS_A))
-                else:
-                    rows.append(gate_entry(graph.gates[o], t))
-        arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
-        layers.append(Layer(arr[:, 0], arr[:, 1], arr[:, 2]))
+                rows.append(buffer(o, t) if kind == "pass" else gate_entry(graph.gates[o], t))
+        layers.append(_layer_of(rows))
     meta = dict(template.metadata) if metadata is None else metadata
     return Netlist(graph.num_inputs, tuple(layers), template.num_classes, template.tau,
                    template.encoder, meta)

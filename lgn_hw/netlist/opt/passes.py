@@ -3,6 +3,10 @@
 Each pass is a small class: :meth:`Pass.run` rewrites the graph in place and
 returns how many gates it changed (rewritten or removed). Every rewritten op is
 derived from the truth tables in :mod:`lgn_hw.gates`; none is written by hand.
+LUT nodes get the same rewrites through their tables (cofactors for constant
+inputs, negated inputs for NOT wires) and are kept canonical
+(:func:`~lgn_hw.netlist.opt.graph.canonical_lut`), which drops the inputs a
+table ignores and turns a LUT reading two inputs or fewer into a gate.
 Output slots always keep producing a bit: a slot may be redirected to an
 equivalent node, but never dropped.
 """
@@ -12,8 +16,8 @@ from __future__ import annotations
 import logging
 
 from ... import gates
-from .graph import (FALSE, NONE, NOT_A, TRUE, Graph, fix_input, is_constant, negate_input,
-                    swap_inputs, tie_inputs)
+from .graph import (FALSE, NONE, NOT_A, TRUE, Graph, Lut, canonical_lut, fix_input, is_constant,
+                    negate_input, swap_inputs, tie_inputs)
 
 __all__ = ["Pass", "DeadGates", "Normalize", "Constants", "Wires", "Duplicates", "DEFAULT_PASSES"]
 
@@ -46,14 +50,22 @@ class Normalize(Pass):
 
     A gate reading the same node twice becomes a one-input op of ``a``; a source
     the op ignores becomes ``NONE``; an op that reads only ``b`` is swapped to
-    read it as ``a``.
+    read it as ``a``. A LUT node becomes canonical (possibly a gate).
     """
 
     name = "normalize"
 
     def run(self, graph: Graph) -> int:
         changed = 0
-        for gate in graph.gates.values():
+        for g, gate in graph.gates.items():
+            if isinstance(gate, Lut):
+                node = canonical_lut(gate.table, gate.inputs)
+                if node == gate:
+                    continue
+                graph.gates[g] = gate = node
+                changed += 1
+                if isinstance(node, Lut):
+                    continue
             before = (gate.op, gate.a, gate.b)
             if gate.a == gate.b and gate.a != NONE:
                 gate.op = tie_inputs(gate.op)
@@ -71,7 +83,8 @@ class Constants(Pass):
     """Propagate constants: FALSE/TRUE gates, and gates all of whose read inputs are constant.
 
     A gate reading a constant is rewritten to the op that ignores that input
-    (its truth table with the input tied); gates left unread are removed.
+    (its truth table with the input tied), a LUT node to the cofactor of its
+    table; gates left unread are removed.
     Output slots that become constant stay as FALSE/TRUE gates.
     """
 
@@ -81,6 +94,18 @@ class Constants(Pass):
         value: dict[int, int] = {}
         rewritten = 0
         for g, gate in graph.gates.items():
+            if isinstance(gate, Lut):
+                if not any(n in value for n in gate.inputs):
+                    continue
+                table, inputs = gate.table, list(gate.inputs)
+                for i in range(len(inputs) - 1, -1, -1):
+                    if inputs[i] in value:
+                        table = gates.lut_cofactor(table, len(inputs), i, value[inputs[i]])
+                        del inputs[i]
+                graph.gates[g] = gate = canonical_lut(table, inputs)
+                rewritten += 1
+                if isinstance(gate, Lut):
+                    continue
             before = (gate.op, gate.a, gate.b)
             for which, src in _read_inputs(gate):
                 if src in value:
@@ -98,7 +123,7 @@ class Wires(Pass):
     """Fold pass-through and NOT gates into their consumers.
 
     A consumer of ``A(x)`` reads ``x``; a consumer of ``NOT A(x)`` reads ``x`` with
-    its op rewritten to invert that input. An output slot carrying a pass-through
+    its op (or LUT table) rewritten to invert that input. An output slot carrying a pass-through
     gate carries its source instead; a NOT gate in an output slot stays (no
     consumer can absorb it).
     """
@@ -109,6 +134,19 @@ class Wires(Pass):
         alias: dict[int, tuple[int, bool]] = {}
         rewritten = 0
         for g, gate in graph.gates.items():
+            if isinstance(gate, Lut):
+                if not any(n in alias for n in gate.inputs):
+                    continue
+                table, inputs = gate.table, list(gate.inputs)
+                for i, n in enumerate(inputs):
+                    if n in alias:
+                        inputs[i], inverted = alias[n]
+                        if inverted:
+                            table = gates.lut_negate_input(table, len(inputs), i)
+                graph.gates[g] = gate = canonical_lut(table, inputs)
+                rewritten += 1
+                if isinstance(gate, Lut):
+                    continue
             before = (gate.op, gate.a, gate.b)
             for which, src in _read_inputs(gate):
                 if src in alias:
@@ -156,7 +194,8 @@ class Duplicates(Pass):
     """Merge gates computing the same op of the same inputs.
 
     Inputs match in either order: ``op(x, y)`` equals ``swap(op)(y, x)``, which
-    for the symmetric ops (:data:`lgn_hw.gates.SYMMETRIC`) is the same op.
+    for the symmetric ops (:data:`lgn_hw.gates.SYMMETRIC`) is the same op. LUT
+    nodes match when their canonical tables and inputs are equal.
     """
 
     name = "duplicates"
@@ -166,6 +205,18 @@ class Duplicates(Pass):
         replace: dict[int, int] = {}
         rewritten = 0
         for g, gate in graph.gates.items():
+            if isinstance(gate, Lut):
+                if any(n in replace for n in gate.inputs):
+                    graph.gates[g] = gate = canonical_lut(
+                        gate.table, [replace.get(n, n) for n in gate.inputs])
+                    rewritten += 1
+                if isinstance(gate, Lut):
+                    key = ("lut", gate.table, gate.inputs)
+                    if key in seen:
+                        replace[g] = seen[key]
+                    else:
+                        seen[key] = g
+                    continue
             before = (gate.a, gate.b)
             if gate.a in replace:
                 gate.a = replace[gate.a]
