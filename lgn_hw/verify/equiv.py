@@ -5,7 +5,8 @@ in ``DIR/manifest.json``, pipeline, FIFO and handshake included) against an
 independent combinational reference of the netlist:
 
 - The reference (module ``lgn_equiv_ref``) is generated here with Amaranth
-  straight from the netlist: each gate from :func:`lgn_hw.gates.hdl_expr`, each
+  straight from the netlist: each gate from :func:`lgn_hw.gates.hdl_expr` (each
+  LUT node from :func:`lgn_hw.gates.lut_hdl_expr`, a Shannon expansion), each
   class score as a plain sum of its output bits, the class by a linear
   compare-and-select scan (ties to the lower class). It shares no code with the
   hardware generator's popcount trees, pipelining or argmax.
@@ -108,8 +109,12 @@ def _reference(netlist: Netlist):
             prev = [self.in_data[i] for i in range(n)]
             for li, layer in enumerate(netlist.layers):
                 out = Signal(layer.width, name=f"layer{li}")
-                bits = [gates.hdl_expr(int(op), prev[int(a)], prev[int(b)])
-                        for op, a, b in zip(layer.op, layer.a, layer.b)]
+                if layer.kind == "lut":
+                    bits = [gates.lut_hdl_expr(int(t), layer.k, [prev[int(i)] for i in row])
+                            for t, row in zip(layer.tables, layer.inputs)]
+                else:
+                    bits = [gates.hdl_expr(int(op), prev[int(a)], prev[int(b)])
+                            for op, a, b in zip(layer.op, layer.a, layer.b)]
                 m.d.comb += out.eq(Cat(*bits))
                 prev = [out[i] for i in range(layer.width)]
             scores = []

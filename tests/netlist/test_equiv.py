@@ -148,3 +148,92 @@ def test_equiv_cli_reports_a_missing_export_in_one_line(tmp_path, capsys):
     assert main(["equiv", str(tmp_path / "n.lgn.json"), str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no such export folder" in err
+
+
+# -- LUT netlists -----------------------------------------------------------------------------
+def fold_to_lut4(net, layer):
+    """The netlist with gate layers ``layer`` and ``layer + 1`` folded into one 4-LUT layer
+    (each node reads the four sources of its two gates): the same function, one layer less."""
+    from lgn_hw import gates
+    from lgn_hw.netlist import LutLayer
+
+    first, second = net.layers[layer], net.layers[layer + 1]
+    inputs, tables = [], []
+    for op2, a, b in zip(second.op.tolist(), second.a.tolist(), second.b.tolist()):
+        ops = (int(first.op[a]), int(first.op[b]))
+        inputs.append([int(first.a[a]), int(first.b[a]), int(first.a[b]), int(first.b[b])])
+        entries = []
+        for j in range(16):
+            x = [(j >> (3 - i)) & 1 for i in range(4)]
+            entries.append(gates.truth(op2, gates.truth(ops[0], x[0], x[1]), gates.truth(ops[1], x[2], x[3])))
+        tables.append(gates.lut_from_entries(entries))
+    lut = LutLayer(4, inputs, tables)
+    return net.with_layers(list(net.layers[:layer]) + [lut] + list(net.layers[layer + 2:]))
+
+
+def flip_one_table_bit(net, layer):
+    """The netlist with one bit of one table of LUT layer ``layer`` flipped, observably."""
+    from lgn_hw.netlist import LutLayer
+
+    lut = net.layers[layer]
+    for j in range(lut.width):
+        for bit in range(1 << lut.k):
+            tables = lut.tables.copy()
+            tables[j] ^= np.uint64(1 << bit)
+            cand = net.with_layers(list(net.layers[:layer]) + [LutLayer(lut.k, lut.inputs, tables)]
+                                   + list(net.layers[layer + 1:]))
+            if not check_equivalent(net, cand):
+                return cand
+    raise AssertionError("no observable table bit")
+
+
+def test_folded_lut_netlist_keeps_the_function():
+    net = small_net(seed=4)
+    lut_net = fold_to_lut4(net, 1)
+    assert [layer.kind for layer in lut_net.layers] == ["gate", "lut", "gate"]
+    result = check_equivalent(net, lut_net)
+    assert result.equivalent and result.exhaustive
+    assert not check_equivalent(net, flip_one_table_bit(lut_net, 1))
+
+
+def test_the_proof_reference_of_a_lut_netlist_simulates_to_the_golden_model():
+    from amaranth.sim import Simulator
+
+    from lgn_hw.netlist import evaluate
+    from lgn_hw.verify.equiv import _reference
+
+    net = random_netlist(9, [12, 10, 6], 3, seed=8, k=[6, None, 3])
+    ref = _reference(net)
+    bits = all_inputs(9)[::7]
+    want = evaluate(net, bits)
+    got = []
+
+    async def bench(ctx):
+        for row in bits:
+            ctx.set(ref.in_data, int("".join(map(str, row[::-1])), 2))
+            got.append((ctx.get(ref.scores), ctx.get(ref.cls)))
+
+    sim = Simulator(ref)
+    sim.add_testbench(bench)
+    sim.run()
+    w = net.score_width
+    scores = np.array([[(s >> (w * c)) & ((1 << w) - 1) for c in range(3)] for s, _ in got])
+    np.testing.assert_array_equal(scores, want.scores)
+    np.testing.assert_array_equal([c for _, c in got], want.classes)
+
+
+@pytest.mark.yosys
+@pytest.mark.slow
+def test_a_lut_netlist_is_proved_against_the_gate_export_and_a_flipped_table_bit_fails(exported, tmp_path, capsys):
+    from lgn_hw.verify.equiv import prove_equivalent
+
+    net, opt, folder = exported
+    lut_net = fold_to_lut4(net, 1)
+    assert lut_net.has_lut_layers
+    src = tmp_path / "lut.lgn.json"
+    lut_net.save(src)
+    assert main(["equiv", str(src), str(folder)]) == 0
+    assert capsys.readouterr().out.startswith("PROVED")
+    bad = flip_one_table_bit(lut_net, 1)
+    result = prove_equivalent(bad, folder, work_dir=tmp_path / "bad")
+    assert not result and "counterexample" in result.describe()
