@@ -303,11 +303,12 @@ def _index_map(k: int, new_k: int, spec: tuple) -> tuple:
     ``spec[i] = (m, inv)``: old input ``i`` reads new input ``m`` XOR ``inv``, or the
     constant ``inv`` when ``m`` is None.
     """
-    out = []
-    for j in range(1 << new_k):
-        y = [(j >> (new_k - 1 - m)) & 1 for m in range(new_k)]
-        out.append(lut_index([(y[m] if m is not None else 0) ^ inv for m, inv in spec]))
-    return tuple(out)
+    j = np.arange(1 << new_k)
+    old = np.zeros_like(j)
+    for m, inv in spec:  # old input bits, most significant first
+        bit = (j >> (new_k - 1 - m)) & 1 if m is not None else 0
+        old = (old << 1) | (bit ^ inv)
+    return tuple(old.tolist())
 
 
 def _remap(table: int, k: int, new_k: int, spec) -> int:

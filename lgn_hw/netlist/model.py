@@ -153,6 +153,19 @@ class LutLayer:
         return {"kind": "lut", "k": self.k, "inputs": self.inputs.tolist(),
                 "tables": self.tables.tolist()}
 
+    def reads(self) -> np.ndarray:
+        """How many of its inputs each node's table depends on (0 = a constant)."""
+        return np.sum(gates.lut_depends(self.tables, self.k), axis=0)
+
+    def is_constant(self) -> np.ndarray:
+        """Nodes whose table is all 0 or all 1."""
+        return (self.tables == 0) | (self.tables == np.uint64((1 << (1 << self.k)) - 1))
+
+    def is_passthrough(self) -> np.ndarray:
+        """Nodes whose output is one of their inputs unchanged."""
+        wires = [gates.lut_pass_through(self.k, i) for i in range(self.k)]
+        return np.isin(self.tables, np.array(wires, dtype=np.uint64))
+
 
 def _tables_array(where, tables) -> np.ndarray:
     """``tables`` as a one-dimensional ``uint64`` array, or a NetlistError naming the bad entry."""

@@ -11,13 +11,15 @@ __all__ = ["random_netlist"]
 
 
 def random_netlist(num_inputs: int, widths, num_classes: int, *, seed=0, tau: float = 1.0,
-                   ops=None, k=None) -> Netlist:
+                   ops=None, k=None, sparse: float = 0.0) -> Netlist:
     """A netlist with uniformly random connections and ops (``ops`` restricts the gates' choice).
 
     ``k`` picks the layer kinds: None (the default) makes every layer a gate layer,
     an int in 2..6 every layer a LUT layer of that k, and a sequence one entry per
     layer (None for a gate layer), e.g. ``k=[6, None, 4]`` for a mixed netlist.
-    LUT tables are uniformly random.
+    LUT tables are uniformly random, except that a fraction ``sparse`` of the LUT
+    nodes (like trained networks, rich in wires and gates) get a random function
+    of at most 3 of their inputs (0 inputs: a constant).
     """
     widths = list(widths)
     kinds = [k] * len(widths) if k is None or isinstance(k, (int, np.integer)) else list(k)
@@ -34,8 +36,18 @@ def random_netlist(num_inputs: int, widths, num_classes: int, *, seed=0, tau: fl
             layers.append(Layer(rng.integers(0, prev, w), rng.integers(0, prev, w), rng.choice(choices, w)))
         else:
             entries = rng.integers(0, 2, (w, 1 << kk), dtype=np.uint8)
-            layers.append(LutLayer(kk, rng.integers(0, prev, (w, kk)),
-                                   np.atleast_1d(gates.lut_from_entries(entries))))
+            tables = np.atleast_1d(gates.lut_from_entries(entries))
+            if sparse:
+                for j in np.flatnonzero(rng.random(w) < sparse):
+                    tables[j] = _reads_few(rng, kk)
+            layers.append(LutLayer(kk, rng.integers(0, prev, (w, kk)), tables))
         prev = w
     meta = {"source": "random", "seed": seed}
     return Netlist(num_inputs, tuple(layers), num_classes, tau, None, meta)
+
+
+def _reads_few(rng, k: int) -> int:
+    """A k-input table of a random function of at most 3 of its inputs."""
+    few = int(rng.integers(0, min(3, k) + 1))
+    small = int(rng.integers(0, 1 << (1 << few)))
+    return gates.lut_rewire(small, few, [int(i) for i in rng.permutation(k)[:few]], k)

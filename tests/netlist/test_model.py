@@ -377,3 +377,22 @@ def test_a_quantized_encoder_needs_version_2(monkeypatch):
     assert net.format_version == 2 and json.loads(net.dumps())["version"] == 2
     with pytest.raises(NetlistError, match=r"^version: a netlist with a quantized encoder must be version 2, got 1$"):
         loads(json.dumps(d))
+
+
+def test_cli_info_shows_lut_layers_and_table_stats(tmp_path, capsys):
+    full = (1 << 8) - 1
+    pass1 = gates.lut_pass_through(3, 1)
+    and01 = gates.lut_extend(gates.OP_BY_NAME["AND"], 2, 3)
+    lut = LutLayer(3, [[0, 1, 2]] * 4, [0, full, pass1, and01])
+    net = Netlist(3, (lut, Layer([0, 2], [1, 3], [6, 7])), 2)
+    np.testing.assert_array_equal(lut.reads(), [0, 0, 1, 2])
+    np.testing.assert_array_equal(lut.is_constant(), [True, True, False, False])
+    np.testing.assert_array_equal(lut.is_passthrough(), [False, False, True, False])
+    net.save(tmp_path / "m.lgn.json")
+    assert main(["info", str(tmp_path / "m.lgn.json")]) == 0
+    out = capsys.readouterr().out
+    assert "depth       2 layers (1 LUT layers), file version 2" in out
+    assert "nodes       6  (2 gates, 4 LUT nodes)" in out
+    assert re.search(r"layer 0 +4 +LUT-3", out) and re.search(r"layer 1 +2 +gates", out)
+    assert "layer 0   LUT-3  reads 0:2 1:1 2:1 3:0  (mean 0.75)  constant 2  pass-through 1" in out
+    assert re.search(r"6 XOR +1 +50\.0%", out)

@@ -373,34 +373,24 @@ def test_random_lut_and_mixed_netlists_stay_equivalent(seed):
     widths = [int(w) for w in rng.integers(1, 30, size=depth)]
     widths[-1] = classes * int(rng.integers(1, 5))
     kinds = [None if rng.random() < 0.3 else int(rng.integers(2, 7)) for _ in range(depth)]
-    net = random_netlist(n, widths, classes, seed=seed, k=kinds)
-    # Like trained networks: many tables that ignore inputs, wires and constants.
-    layers = []
-    for layer in net.layers:
-        if layer.kind == "lut":
-            tables = [int(t) for t in layer.tables]
-            for j in range(len(tables)):
-                if rng.random() < 0.5:
-                    tables[j] = _reads_few(rng, layer.k)
-            layer = LutLayer(layer.k, layer.inputs, tables)
-        layers.append(layer)
-    net = net.with_layers(layers)
+    net = random_netlist(n, widths, classes, seed=seed, k=kinds, sparse=0.5)
     out, report = optimize(net)
     result = check_equivalent(net, out)
     assert result.equivalent and result.exhaustive, result.describe()
-    assert report.after.total <= report.before.total + 3 * net.depth * widths[-1]
+    assert report.after.logic <= report.before.logic
     g = Graph.from_netlist(net)
     for p in (DeadGates(), Normalize(), Constants(), Wires(), Duplicates()):
         p.run(g)
         g.check()
 
 
-def _reads_few(rng, k):
-    """A k-input table of a random function of at most 3 of its inputs (0 inputs: a constant)."""
-    few = int(rng.integers(0, min(3, k) + 1))
-    small = int(rng.integers(0, 1 << (1 << few)))
-    sel = [int(i) for i in rng.permutation(k)[:few]]
-    return table_of(k, lambda *x: gates.lut_truth(small, tuple(x[i] for i in sel)) if few else small)
+def test_sparse_random_lut_netlists_shrink():
+    net = random_netlist(16, [200, 150, 60], 3, seed=1, k=[6, 4, 6], sparse=0.6)
+    reads = net.layers[0].reads()
+    assert 0.4 < np.mean(reads <= 3) < 0.8
+    out, report = optimize(net)
+    assert report.after.logic < 0.8 * report.before.logic
+    assert check_equivalent(net, out, num_random=20000)
 
 
 def test_cli_optimize_check_proves_a_lut_netlist(tmp_path, capsys):

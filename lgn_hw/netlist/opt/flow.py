@@ -42,10 +42,8 @@ def count_gates(net: Netlist) -> GateCount:
     constant = int(hist[FALSE] + hist[TRUE])
     for layer in net.layers:
         if isinstance(layer, LutLayer):
-            wires = [gates.lut_pass_through(layer.k, i) for i in range(layer.k)]
-            passthrough += int(np.isin(layer.tables, np.array(wires, dtype=np.uint64)).sum())
-            full = np.uint64((1 << (1 << layer.k)) - 1)
-            constant += int(((layer.tables == 0) | (layer.tables == full)).sum())
+            passthrough += int(layer.is_passthrough().sum())
+            constant += int(layer.is_constant().sum())
     return GateCount(net.num_gates, net.num_gates - passthrough - constant, passthrough,
                      constant, net.depth)
 

@@ -283,7 +283,7 @@ def _layer_of(rows):
     if k == 2:
         arr = np.array([(ins[0], ins[1], op) for op, ins in rows], dtype=np.int64).reshape(-1, 3)
         return Layer(arr[:, 0], arr[:, 1], arr[:, 2])
-    tables = [gates.lut_extend(t, len(ins), k) for t, ins in rows]
+    tables = [t if len(ins) == k else gates.lut_extend(t, len(ins), k) for t, ins in rows]
     inputs = [ins + ins[:1] * (k - len(ins)) for _, ins in rows]
     return LutLayer(k, np.array(inputs, dtype=np.int64).reshape(-1, k), tables)
 
