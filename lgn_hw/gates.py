@@ -85,16 +85,19 @@ def lut_index(bits):
     """The entry index ``j = sum_i x_i << (k-1-i)`` of input bits ``x`` (inputs on the last axis).
 
     ``bits`` is a sequence of k bits (an int is returned) or an array ``(..., k)``
-    (an ``int64`` array of shape ``(...)``).
+    (an integer array of shape ``(...)``: ``uint8`` for k <= 8).
     """
     if isinstance(bits, (tuple, list)) and all(isinstance(x, (int, np.integer)) for x in bits):
         j = 0
         for x in bits:
             j = (j << 1) | int(x)
         return j
-    x = np.asarray(bits).astype(np.int64)
+    x = np.asarray(bits)
     k = x.shape[-1]
-    return x @ (np.int64(1) << np.arange(k - 1, -1, -1, dtype=np.int64))
+    j = np.zeros(x.shape[:-1], dtype=np.uint8 if k <= 8 else np.int64)  # small: big arrays of nodes
+    for i in range(k):
+        j = (j << 1) | x[..., i].astype(j.dtype)
+    return j
 
 
 def lut_truth(table, bits):

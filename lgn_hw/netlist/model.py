@@ -249,8 +249,7 @@ class Netlist:
         if self.encoder is not None:
             from ..data.encoding import Encoder
 
-            # ``quantized`` comes with the data stage's integer-grid encoder fields.
-            if getattr(Encoder.from_dict(self.encoder), "quantized", False):
+            if Encoder.from_dict(self.encoder).quantized:  # integer-grid fields: new in version 2
                 return 2
         return 1
 

@@ -367,12 +367,12 @@ def test_cli_info_and_predict_on_a_good_file(tmp_path, capsys):
     assert len(capsys.readouterr().out.splitlines()) == 2
 
 
-def test_a_quantized_encoder_needs_version_2(monkeypatch):
-    from lgn_hw.data.encoding import Encoder
-
+def test_a_quantized_encoder_needs_version_2():
     d = valid_dict()
     assert Netlist.from_dict(d).format_version == 1
-    monkeypatch.setattr(Encoder, "quantized", property(lambda self: True), raising=False)
+    d["encoder"] = {"type": "features", "features": [
+        {"kind": "thermometer", "thresholds": [0, 1], "width": 8, "signed": False, "scale": 1.0, "offset": 0.0},
+        {"kind": "bit", "width": 1}, {"kind": "onehot", "values": [1, 2, 3], "width": 8, "signed": False}]}
     net = Netlist.from_dict(dict(d, version=2))
     assert net.format_version == 2 and json.loads(net.dumps())["version"] == 2
     with pytest.raises(NetlistError, match=r"^version: a netlist with a quantized encoder must be version 2, got 1$"):
