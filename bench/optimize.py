@@ -10,6 +10,7 @@ optimised export.
     python bench/optimize.py                       # all estimators, digits and monk1
     python bench/optimize.py --netlist a.lgn.json  # your own netlists instead
     python bench/optimize.py --synth               # also LUTs (slower)
+    python bench/optimize.py --k 6                 # LUT-6 networks (train --layer-kind lut --k 6)
 
 With ``--random`` it measures random networks instead and says so: those are
 not representative of trained ones. The random set includes LUT networks (LUT-6,
@@ -36,11 +37,12 @@ DATASETS = {"digits": dict(layers=4, width=1000, epochs=10),
             "monk1": dict(layers=3, width=200, epochs=30)}
 
 
-def trained(dataset, estimator, seed, quiet=True):
+def trained(dataset, estimator, seed, quiet=True, k=None):
     from lgn_hw.train import TrainConfig, train
 
+    lut = {} if k is None else {"layer_kind": "lut", "k": k}
     cfg = TrainConfig(dataset=dataset, estimator=estimator, seed=seed, device="cpu",
-                      **DATASETS[dataset])
+                      **DATASETS[dataset], **lut)
     with tempfile.TemporaryDirectory() as d:
         result = train(cfg, d, quiet=quiet)
     acc = result.test_accuracy
@@ -85,6 +87,8 @@ def main(argv=None):
     p.add_argument("--random", action="store_true", help="use random networks (no training)")
     p.add_argument("--synth", action="store_true", help="also synthesize and count LUTs")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--k", type=int, choices=range(2, 7), metavar="K",
+                   help="train k-input LUT networks instead of gate networks")
     args = p.parse_args(argv)
 
     rows = []
@@ -104,7 +108,9 @@ def main(argv=None):
         for dataset in args.datasets:
             for est in args.estimators or list(ESTIMATORS):
                 t0 = time.perf_counter()
-                net, acc = trained(dataset, est, args.seed)
+                net, acc = trained(dataset, est, args.seed, k=args.k)
+                if args.k is not None:
+                    est = f"{est}/lut{args.k}"
                 print(f"\ntrained {dataset}/{est} in {time.perf_counter() - t0:.0f} s, "
                       f"test accuracy {acc if acc is None else f'{acc:.3f}'}")
                 rows.append(run_one(f"{dataset}/{est}", net, args))
