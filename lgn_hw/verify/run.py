@@ -64,16 +64,20 @@ class VerifyResult:
     tests: dict = field(default_factory=dict, repr=False)  # the bench summary per test
     run_dir: Path | None = None   # bench config, inputs, sim.log, results.xml, summary.json
     waveform: Path | None = None  # with waves=True
+    bench: str = "cocotb"         # or "native" (lgn_hw.verify.native)
+    accuracy: float | None = None  # with labels: the hardware's classes against them
 
     def summary(self) -> str:
         lines = [
-            f"simulator   {self.sim}",
+            f"simulator   {self.sim} ({self.bench} bench)",
             f"samples     {self.samples} per test, {self.checked} results checked",
             f"mismatches  {self.mismatches}",
             f"cycles      {self.cycles} at full rate",
             f"throughput  {self.throughput:.3f} results/cycle",
             f"latency     {self.latency} cycles (manifest: {self.expected_latency})",
         ]
+        if self.accuracy is not None:
+            lines.append(f"accuracy    {self.accuracy:.4f} (the hardware's classes against the labels)")
         if self.message:
             lines.append(f"first failure: {self.message}")
         lines.append("PASS" if self.passed else f"FAIL ({', '.join(self.failed_tests) or 'see log'})")

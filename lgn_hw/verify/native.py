@@ -1,0 +1,400 @@
+"""The native verification path: a Verilator-compiled C++ harness checked against the golden model.
+
+The harness (``sim/native/lgn_native.cpp``) is compiled together with the core's
+Verilog by ``verilator --cc --exe --build``. The golden model
+(:func:`lgn_hw.netlist.evaluate`) computes every expected result up front; the
+harness streams the samples and the expected ``out_class``/``out_scores`` words
+from two binary files through the core under several handshake patterns (full
+rate with the latency check, random ``in_valid`` gaps, random ``out_ready``
+backpressure, both), compares every class and score in order and proves that
+exactly one result comes out per sample accepted. It reports the first mismatch
+with the cocotb bench's wording (sample index, inputs in hex, expected vs got).
+
+It runs the same checks as the cocotb bench (``sim/lgn_tb.py``) about a thousand
+times faster; the cocotb bench keeps the waveforms and is the path on Icarus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..hdl import core_dims, load_manifest
+from ..hdl.export import NETLIST_COPY
+from ..hdl.tools import verilator_env
+from ..netlist import Netlist, evaluate, load
+from ..netlist.golden import _cache_dir
+from ..resources import resource_dir
+from .run import VerifyError, VerifyResult, _check_match
+from .tools import check_simulator
+
+__all__ = ["verify_native", "build_native", "NativeBuild", "PATTERNS", "OPT_LEVELS",
+           "reference_netlist", "load_test_set", "pack_fields", "hardware_words", "expected_words"]
+
+log = logging.getLogger(__name__)
+
+HARNESS = "lgn_native.cpp"
+EXECUTABLE = "lgn_native"
+STAMP = ".lgn-native-ok"
+#: The handshake patterns, in run order; every one streams every sample.
+PATTERNS = ("full_throughput", "random_gaps", "random_backpressure", "stream_random")
+#: C++ optimization levels for the model (``opt=``); see bench/verify.py for what each costs.
+OPT_LEVELS = ("-O0", "-O1", "-O2", "-O3", "-Os")
+DEFAULT_OPT = "-O1"   # measured by bench/verify.py: -O0 builds a little faster but runs ~15x slower
+# -Wno-fatal: width warnings are lint's job, not the bench's.
+_VERILATOR_ARGS = ("--cc", "--exe", "--build", "--prefix", "Vtop", "-Wno-fatal", "-Wno-lint",
+                   "-Wno-style", "--x-assign", "fast", "--x-initial", "fast")
+
+
+def harness_source() -> Path:
+    return resource_dir("sim") / "native" / HARNESS
+
+
+@dataclass(frozen=True)
+class NativeBuild:
+    """A built harness: the executable, its folder, whether it was reused, and the build time."""
+
+    executable: Path
+    folder: Path
+    reused: bool
+    seconds: float
+
+
+def _tool_version(cmd: list, env: dict) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    key: str
+    args: list
+    env: dict
+
+
+def _plan(sources, top: str, opt: str | None, jobs: int | None) -> _Plan:
+    """The verilator arguments, environment and content key of a build."""
+    opt = DEFAULT_OPT if opt is None else opt
+    if opt not in OPT_LEVELS:
+        raise ValueError(f"opt must be one of {', '.join(OPT_LEVELS)}, not {opt!r}")
+    if jobs is None:
+        jobs = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, not {jobs!r}")
+    env = verilator_env()
+    # OPT_FAST compiles the model's per-cycle code, OPT_GLOBAL the runtime library and the
+    # harness; the once-only settle code (OPT_SLOW) gains nothing from optimization.
+    makeflags = f"OPT_FAST={opt} OPT_GLOBAL={opt} OPT_SLOW=-O0"
+    env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} {makeflags}".strip()
+    args = [*_VERILATOR_ARGS, "--top-module", top]
+    h = hashlib.sha256()
+    for part in (top, " ".join(args), env["MAKEFLAGS"], _tool_version(["verilator", "--version"], env),
+                 _tool_version([env.get("CXX", "c++"), "--version"], env)):
+        h.update(part.encode() + b"\0")
+    h.update(harness_source().read_bytes() + b"\0")
+    for src in sources:
+        h.update(Path(src).name.encode() + b"\0" + Path(src).read_bytes() + b"\0")
+    return _Plan(h.hexdigest()[:20], [*args, "--build-jobs", str(jobs)], env)
+
+
+def build_native(sources, top: str, build_dir, *, opt: str | None = None,
+                 jobs: int | None = None) -> NativeBuild:
+    """Compile the harness with the Verilog ``sources`` (top module ``top``) under ``build_dir``.
+
+    The build lands in ``build_dir/native-<key>``, where the key hashes the Verilog
+    sources, the harness source, the flags and the tool versions: an unchanged design
+    is built once. ``opt`` is the C++ optimization level of the model (one of
+    :data:`OPT_LEVELS`; default :data:`DEFAULT_OPT`), ``jobs`` the parallel compile
+    jobs (default: the CPUs this process may use, at most 4). Builds go to a private
+    folder first and are renamed into place, so concurrent callers never see half a build.
+    """
+    sources = [Path(s).resolve() for s in sources]
+    plan = _plan(sources, top, opt, jobs)
+    check_simulator("verilator")
+    key, args, env = plan.key, plan.args, plan.env
+    root = Path(build_dir)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"build folder {str(root)!r} exists and is not a folder")
+    folder = root / f"native-{key}"
+    exe = folder / EXECUTABLE
+    stamp = folder / STAMP
+    if stamp.is_file() and stamp.read_text() == key and exe.is_file():
+        log.info("reusing the native harness build in %s", folder)
+        return NativeBuild(exe, folder, True, 0.0)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".native-{key}-", dir=root))
+    build_log = tmp / "build.log"
+    cmd = ["verilator", *args, "-Mdir", str(tmp / "obj"), "-o", str(tmp / EXECUTABLE),
+           *map(str, sources), str(harness_source())]
+    log.info("building the native harness for %s in %s: %s", top, folder, " ".join(cmd))
+    t0 = time.perf_counter()
+    with open(build_log, "w") as out:
+        try:
+            proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise VerifyError(f"cannot run verilator: {exc}") from None
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0 or not (tmp / EXECUTABLE).is_file():
+        tail = build_log.read_text(errors="replace").strip().splitlines()[-15:]
+        failed = root / f"native-{key}.failed"
+        shutil.rmtree(failed, ignore_errors=True)
+        os.replace(tmp, failed)
+        raise VerifyError(f"verilator failed to build {top} with the native harness (exit "
+                          f"{proc.returncode}); the end of {failed / 'build.log'}:\n" + "\n".join(tail))
+    shutil.rmtree(tmp / "obj", ignore_errors=True)   # 10x the size of the executable
+    (tmp / STAMP).write_text(key)
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # another process finished the same build first: use theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (stamp.is_file() and exe.is_file()):
+            raise VerifyError(f"cannot move the native build into {folder}") from None
+    log.info("built the native harness in %.1f s", seconds)
+    return NativeBuild(exe, folder, False, seconds)
+
+
+def reference_netlist(export_dir, netlist=None, manifest=None) -> Netlist:
+    """The golden model's netlist: ``netlist`` (path or Netlist), else the one the export's
+    manifest names; checked to fit the exported core."""
+    export_dir = Path(export_dir)
+    manifest = load_manifest(export_dir) if manifest is None else manifest
+    if netlist is None:
+        netlist = export_dir / manifest.get("netlist", NETLIST_COPY)
+    net = netlist if isinstance(netlist, Netlist) else load(netlist)
+    _check_match(net, manifest, netlist)
+    return net
+
+
+# -- stimulus and expected results ---------------------------------------------------------------
+
+def load_test_set(net: Netlist, inputs, labels=None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Input bits ``(n, num_inputs)`` (and labels ``(n,)``) from a test set.
+
+    ``inputs`` (an array or a ``.npy`` path) holds raw features ``(n, features)`` when
+    the netlist carries an encoder (they are encoded as the netlist says), else
+    input bits ``(n, num_inputs)`` of 0/1. ``labels`` (array or ``.npy``) are class
+    indices, one per sample.
+    """
+    x = _load_array("inputs", inputs)
+    if x.dtype == np.bool_:
+        x = x.astype(np.uint8)
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise TypeError(f"inputs must be numbers, not dtype {x.dtype}")
+    if net.encoder is not None:
+        from ..data.encoding import Encoder
+
+        encoder = Encoder.from_dict(net.encoder)
+        if x.ndim != 2 or x.shape[1] != encoder.num_features or len(x) < 1:
+            raise ValueError(f"inputs must be raw features of shape (n, {encoder.num_features}) "
+                             f"with n >= 1 (the netlist carries an encoder), not {x.shape}")
+        if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+            raise ValueError("inputs hold NaN or infinite features")
+        bits = encoder.encode(x)
+    else:
+        if x.ndim != 2 or x.shape[1] != net.num_inputs or len(x) < 1:
+            raise ValueError(f"inputs must be input bits of shape (n, {net.num_inputs}) with "
+                             f"n >= 1 (the netlist has no encoder), not {x.shape}")
+        if x.min() < 0 or x.max() > 1 or not np.all(x == np.round(x)):
+            raise ValueError("inputs must hold only 0 and 1 (the netlist has no encoder for raw features)")
+        bits = x.astype(np.uint8)
+    if labels is None:
+        return bits, None
+    y = _load_array("labels", labels)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.shape != (len(bits),):
+        raise ValueError(f"labels must have shape ({len(bits)},) to match the inputs, not {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer):
+        if not np.issubdtype(y.dtype, np.floating) or not np.all(y == np.round(y)):
+            raise ValueError(f"labels must be class indices (integers), not dtype {y.dtype}")
+    if y.min() < 0 or y.max() >= net.num_classes:
+        bad = y[(y < 0) | (y >= net.num_classes)][0]
+        raise ValueError(f"labels must be classes 0..{net.num_classes - 1}, not {bad}")
+    return bits, y.astype(np.int64)
+
+
+def _load_array(name: str, value) -> np.ndarray:
+    if isinstance(value, (str, os.PathLike)):
+        path = Path(value)
+        if path.suffix.lower() != ".npy":
+            raise ValueError(f"{path}: {name} must be a .npy file")
+        try:
+            value = np.load(path, allow_pickle=False, mmap_mode="r")
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{path}: no such {name} file") from None
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: cannot read as .npy ({exc})") from None
+    return np.asarray(value)
+
+
+def pack_fields(values: np.ndarray, widths) -> np.ndarray:
+    """Pack columns of unsigned integers LSB-first (column f at bits ``[sum widths[:f], +widths[f])``)
+    into little-endian ``uint32`` words, ``(n, ceil(sum(widths) / 32))``."""
+    values = np.asarray(values)
+    widths = [int(w) for w in widths]
+    if values.ndim != 2 or values.shape[1] != len(widths):
+        raise ValueError(f"values must have shape (n, {len(widths)}), not {values.shape}")
+    total = sum(widths)
+    nwords = -(-total // 32)
+    bits = np.zeros((len(values), nwords * 32), dtype=np.uint8)
+    pos = 0
+    for f, w in enumerate(widths):
+        col = values[:, f].astype(np.uint64)
+        if w == 1:
+            bits[:, pos] = col & 1
+        else:
+            shifts = np.arange(w, dtype=np.uint64)
+            bits[:, pos:pos + w] = (col[:, None] >> shifts[None]) & 1
+        pos += w
+    return np.packbits(bits, axis=1, bitorder="little").view("<u4").reshape(len(values), nwords)
+
+
+def hardware_words(bits: np.ndarray) -> np.ndarray:
+    """``in_data`` words for a core whose ``in_data`` bit i is input bit i."""
+    return pack_fields(bits, [1] * bits.shape[1])
+
+
+def expected_words(net: Netlist, classes, scores) -> np.ndarray:
+    """Per sample ``[out_class, out_scores words...]`` as uint32, in the core's bit layout
+    (class c's score at bits ``[c * score_width, +score_width)`` of ``out_scores``)."""
+    cls = np.asarray(classes).astype("<u4")[:, None]
+    packed = pack_fields(np.asarray(scores), [net.score_width] * net.num_classes)
+    return np.ascontiguousarray(np.concatenate([cls, packed], axis=1), dtype="<u4")
+
+
+# -- running -------------------------------------------------------------------------------------
+
+def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 0, inputs=None,
+                  labels=None, build_dir=None, gap_prob: float = 0.3, stall_prob: float = 0.3,
+                  patterns=PATTERNS, opt: str | None = None, jobs: int | None = None,
+                  plusargs=()) -> VerifyResult:
+    """Check the core exported to ``export_dir`` on Verilator with the native harness.
+
+    ``netlist`` (path or :class:`~lgn_hw.netlist.Netlist`; default the folder's copy)
+    is the golden model's reference. ``inputs`` (array or ``.npy``: raw features when
+    the netlist carries an encoder, else bits) replaces ``samples`` random samples
+    drawn with ``seed``; ``labels`` adds the accuracy the hardware reached (from the
+    classes it produced at full rate). Each of ``patterns`` (see :data:`PATTERNS`)
+    streams every sample; ``gap_prob``/``stall_prob`` are the chances per cycle of a
+    gap on ``in_valid`` and of ``out_ready`` low. The build is cached in
+    ``build_dir`` (default: the user's cache, ``~/.cache/lgn-hw/verify``), keyed by
+    content; ``opt`` and ``jobs`` go to :func:`build_native`. ``plusargs`` (``"+name=value"``)
+    reach the design's ``$value$plusargs``. Raises :class:`VerifyError` when the build
+    fails or the harness crashes.
+    """
+    for name, p in (("gap_prob", gap_prob), ("stall_prob", stall_prob)):
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+            raise ValueError(f"{name} must be a number in [0, 1), not {p!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 63:
+        raise ValueError(f"seed must be an integer in [0, 2**63), not {seed!r}")
+    patterns = tuple(patterns)
+    bad = [p for p in patterns if p not in PATTERNS]
+    if bad or not patterns or len(set(patterns)) != len(patterns):
+        raise ValueError(f"patterns must be distinct names from {', '.join(PATTERNS)}, not "
+                         f"{bad[0] if bad else patterns!r}")
+    plusargs = [str(a) for a in plusargs]
+    if any(not a.startswith("+") for a in plusargs):
+        raise ValueError(f"plusargs must start with '+', not {next(a for a in plusargs if not a.startswith('+'))!r}")
+    export_dir = Path(export_dir)
+    manifest = load_manifest(export_dir)
+    net = reference_netlist(export_dir, netlist, manifest)
+    if inputs is None:
+        if labels is not None:
+            raise ValueError("labels need inputs: pass the test set's inputs too")
+        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+            raise ValueError(f"samples must be a positive integer, not {samples!r}")
+        bits, y = np.random.default_rng(seed).integers(0, 2, (samples, net.num_inputs), dtype=np.uint8), None
+    else:
+        bits, y = load_test_set(net, inputs, labels)
+    sources = [export_dir / name for name in manifest["verilog"]]
+    dims = core_dims(manifest)
+    in_width = _port_width(manifest, "in_data", dims["num_inputs"])
+
+    build = build_native(sources, manifest["top"], Path(build_dir) if build_dir is not None
+                         else _cache_dir() / "verify", opt=opt, jobs=jobs)
+    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=build.folder))
+    t0 = time.perf_counter()
+    golden = evaluate(net, bits)
+    words = hardware_words(bits)
+    if words.shape[1] * 32 < in_width:
+        raise ValueError(f"in_data is {in_width} bits wide but the samples have {bits.shape[1]} bits")
+    files = {"inputs": run_dir / "inputs.bin", "expected": run_dir / "expected.bin",
+             "classes": run_dir / "classes.bin"}
+    words.tofile(files["inputs"])
+    expected_words(net, golden.classes, golden.scores).tofile(files["expected"])
+    prepare = time.perf_counter() - t0
+    cmd = [str(build.executable), f"inputs={files['inputs']}", f"expected={files['expected']}",
+           f"classes={files['classes']}", f"summary={run_dir / 'summary.json'}",
+           f"samples={len(bits)}", f"in_width={in_width}", f"num_classes={dims['num_classes']}",
+           f"score_width={dims['score_width']}", f"class_width={dims['class_width']}",
+           f"latency={manifest['latency']}", f"seed={seed}", f"gap_prob={float(gap_prob)!r}",
+           f"stall_prob={float(stall_prob)!r}", f"patterns={','.join(patterns)}", *plusargs]
+    (run_dir / "command.txt").write_text(" ".join(cmd) + "\n")
+    log.info("running %s", " ".join(cmd))
+    t0 = time.perf_counter()
+    with open(run_dir / "sim.log", "w") as out:
+        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
+    run_seconds = time.perf_counter() - t0
+    summary_path = run_dir / "summary.json"
+    if proc.returncode not in (0, 1) or not summary_path.is_file():
+        tail = (run_dir / "sim.log").read_text(errors="replace").strip().splitlines()[-15:]
+        raise VerifyError(f"the native harness ended without results (exit {proc.returncode}); "
+                          f"the end of {run_dir / 'sim.log'}:\n" + "\n".join(tail))
+    tests = json.loads(summary_path.read_text())
+    accuracy = None
+    if y is not None and files["classes"].is_file():
+        got = np.fromfile(files["classes"], dtype="<u4")
+        if len(got) == len(y):
+            accuracy = float(np.mean(got == y))
+    result = _collect(manifest, tests, len(bits), run_dir, patterns, accuracy)
+    log.info("native harness: %d results checked in %.2f s (%.2f s preparing)", result.checked,
+             run_seconds, prepare)
+    if result.passed:   # keep the stimulus of a failing run for a rerun, drop a passing one's
+        for path in files.values():
+            path.unlink(missing_ok=True)
+    return result
+
+
+def _port_width(manifest: dict, name: str, default: int) -> int:
+    """A port's width from the manifest's port list (the core's truth), else ``default``."""
+    for port in manifest.get("ports") or ():
+        if isinstance(port, dict) and port.get("name") == name:
+            width = port.get("width")
+            if isinstance(width, int) and not isinstance(width, bool) and width >= 1:
+                return width
+    return default
+
+
+def _collect(manifest, tests: dict, n: int, run_dir: Path, patterns, accuracy) -> VerifyResult:
+    order = ("idle_after_reset", *patterns)
+    missing = [name for name in order if name not in tests]
+    failed = [name for name in order
+              if name in tests and (tests[name]["mismatches"] or tests[name]["error_count"])]
+    message = next((tests[name]["first_failure"] for name in failed if tests[name]["first_failure"]),
+                   None)
+    if message is None and missing:
+        message = f"tests did not run: {', '.join(missing)} (see {run_dir / 'sim.log'})"
+    full = tests.get("full_throughput", {})
+    latency = full.get("latency_max") if full.get("latency_min") == full.get("latency_max") else None
+    return VerifyResult(
+        sim="verilator", samples=n,
+        checked=sum(tests[p].get("results", 0) for p in patterns if p in tests),
+        mismatches=sum(t.get("mismatches", 0) for t in tests.values()),
+        cycles=full.get("cycles", 0), throughput=full.get("throughput", 0.0),
+        latency=latency, expected_latency=manifest.get("latency"),
+        passed=not failed and not missing, message=message,
+        failed_tests=tuple(failed) + tuple(missing), tests=tests, run_dir=run_dir,
+        bench="native", accuracy=accuracy)
