@@ -39,7 +39,7 @@ from .run import VerifyError, VerifyResult, _check_match
 from .tools import check_simulator
 
 __all__ = ["verify_native", "build_native", "NativeBuild", "PATTERNS", "OPT_LEVELS",
-           "reference_netlist", "load_test_set", "pack_fields", "hardware_words", "expected_words"]
+           "reference_netlist", "load_test_set", "encoder_mode", "pack_fields", "hardware_words", "expected_words"]
 
 log = logging.getLogger(__name__)
 
@@ -180,50 +180,58 @@ def reference_netlist(export_dir, netlist=None, manifest=None) -> Netlist:
 
 # -- stimulus and expected results ---------------------------------------------------------------
 
-def load_test_set(net: Netlist, inputs, labels=None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Input bits ``(n, num_inputs)`` (and labels ``(n,)``) from a test set.
+def load_test_set(net: Netlist, inputs, labels=None, *, mode: str = "host"
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """What ``in_data`` carries for a test set, as bits ``(n, width)``, and its labels ``(n,)``.
 
     ``inputs`` (an array or a ``.npy`` path) holds raw features ``(n, features)`` when
-    the netlist carries an encoder (they are encoded as the netlist says), else
-    input bits ``(n, num_inputs)`` of 0/1. ``labels`` (array or ``.npy``) are class
-    indices, one per sample.
+    the netlist carries an encoder, else input bits ``(n, num_inputs)`` of 0/1.
+    ``mode`` is the core's encoder mode (:class:`~lgn_hw.hdl.encoder.CoreInputs`):
+    ``"host"`` cores read the netlist's bits, ``"hw"`` cores the packed integer
+    features. ``labels`` (array or ``.npy``) are class indices, one per sample.
     """
+    from ..hdl.encoder import CoreInputs
+
+    core_inputs = CoreInputs(net, mode)
     x = _load_array("inputs", inputs)
     if x.dtype == np.bool_:
         x = x.astype(np.uint8)
     if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
         raise TypeError(f"inputs must be numbers, not dtype {x.dtype}")
     if net.encoder is not None:
-        from ..data.encoding import Encoder
-
-        encoder = Encoder.from_dict(net.encoder)
-        if x.ndim != 2 or x.shape[1] != encoder.num_features or len(x) < 1:
-            raise ValueError(f"inputs must be raw features of shape (n, {encoder.num_features}) "
+        features = len(net.encoder.get("features", ()))
+        if x.ndim != 2 or x.shape[1] != features or len(x) < 1:
+            raise ValueError(f"inputs must be raw features of shape (n, {features}) "
                              f"with n >= 1 (the netlist carries an encoder), not {x.shape}")
         if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
             raise ValueError("inputs hold NaN or infinite features")
-        bits = encoder.encode(x)
     else:
         if x.ndim != 2 or x.shape[1] != net.num_inputs or len(x) < 1:
             raise ValueError(f"inputs must be input bits of shape (n, {net.num_inputs}) with "
                              f"n >= 1 (the netlist has no encoder), not {x.shape}")
         if x.min() < 0 or x.max() > 1 or not np.all(x == np.round(x)):
             raise ValueError("inputs must hold only 0 and 1 (the netlist has no encoder for raw features)")
-        bits = x.astype(np.uint8)
+    words = core_inputs.from_raw(np.asarray(x))
     if labels is None:
-        return bits, None
+        return words, None
     y = _load_array("labels", labels)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    if y.shape != (len(bits),):
-        raise ValueError(f"labels must have shape ({len(bits)},) to match the inputs, not {y.shape}")
+    if y.shape != (len(words),):
+        raise ValueError(f"labels must have shape ({len(words)},) to match the inputs, not {y.shape}")
     if not np.issubdtype(y.dtype, np.integer):
         if not np.issubdtype(y.dtype, np.floating) or not np.all(y == np.round(y)):
             raise ValueError(f"labels must be class indices (integers), not dtype {y.dtype}")
     if y.min() < 0 or y.max() >= net.num_classes:
         bad = y[(y < 0) | (y >= net.num_classes)][0]
         raise ValueError(f"labels must be classes 0..{net.num_classes - 1}, not {bad}")
-    return bits, y.astype(np.int64)
+    return words, y.astype(np.int64)
+
+
+def encoder_mode(manifest: dict) -> str:
+    """The export's encoder mode: ``"hw"`` when the core reads raw integer features, else ``"host"``."""
+    entry = manifest.get("encoder")
+    return entry.get("mode", "host") if isinstance(entry, dict) else "host"
 
 
 def _load_array(name: str, value) -> np.ndarray:
@@ -262,9 +270,14 @@ def pack_fields(values: np.ndarray, widths) -> np.ndarray:
     return np.packbits(bits, axis=1, bitorder="little").view("<u4").reshape(len(values), nwords)
 
 
-def hardware_words(bits: np.ndarray) -> np.ndarray:
-    """``in_data`` words for a core whose ``in_data`` bit i is input bit i."""
-    return pack_fields(bits, [1] * bits.shape[1])
+def hardware_words(in_bits: np.ndarray) -> np.ndarray:
+    """``in_data`` bits ``(n, width)`` (see :class:`~lgn_hw.hdl.encoder.CoreInputs`) as the
+    harness's little-endian ``uint32`` words."""
+    in_bits = np.asarray(in_bits, dtype=np.uint8)
+    n, width = in_bits.shape
+    padded = np.zeros((n, -(-width // 32) * 32), dtype=np.uint8)
+    padded[:, :width] = in_bits
+    return np.packbits(padded, axis=1, bitorder="little").view("<u4")
 
 
 def expected_words(net: Netlist, classes, scores) -> np.ndarray:
@@ -311,26 +324,32 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
     export_dir = Path(export_dir)
     manifest = load_manifest(export_dir)
     net = reference_netlist(export_dir, netlist, manifest)
+    from ..hdl.encoder import CoreInputs
+
+    mode = encoder_mode(manifest)
+    core_inputs = CoreInputs(net, mode)
+    in_width = _port_width(manifest, "in_data", core_inputs.width)
+    if in_width != core_inputs.width:
+        raise ValueError(f"in_data of the core in the manifest is {in_width} bits wide but this netlist "
+                         f"({mode} encoder) needs {core_inputs.width}: it does not belong to this core")
     if inputs is None:
         if labels is not None:
             raise ValueError("labels need inputs: pass the test set's inputs too")
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise ValueError(f"samples must be a positive integer, not {samples!r}")
-        bits, y = np.random.default_rng(seed).integers(0, 2, (samples, net.num_inputs), dtype=np.uint8), None
+        in_bits, y = core_inputs.random(samples, np.random.default_rng(seed)), None
     else:
-        bits, y = load_test_set(net, inputs, labels)
+        in_bits, y = load_test_set(net, inputs, labels, mode=mode)
+    bits = core_inputs.netlist_bits(in_bits)
     sources = [export_dir / name for name in manifest["verilog"]]
     dims = core_dims(manifest)
-    in_width = _port_width(manifest, "in_data", dims["num_inputs"])
 
     build = build_native(sources, manifest["top"], Path(build_dir) if build_dir is not None
                          else _cache_dir() / "verify", opt=opt, jobs=jobs)
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=build.folder))
     t0 = time.perf_counter()
     golden = evaluate(net, bits)
-    words = hardware_words(bits)
-    if words.shape[1] * 32 < in_width:
-        raise ValueError(f"in_data is {in_width} bits wide but the samples have {bits.shape[1]} bits")
+    words = hardware_words(in_bits)
     files = {"inputs": run_dir / "inputs.bin", "expected": run_dir / "expected.bin",
              "classes": run_dir / "classes.bin"}
     words.tofile(files["inputs"])

@@ -39,6 +39,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -214,6 +215,7 @@ struct Stats {
     long long mismatches = 0;
     long long latency_min = -1, latency_max = -1;
     long long error_count = 0;
+    double seconds = 0;                         // wall time of the test
     std::vector<std::string> errors;            // the first 20 contract breaks
     std::vector<std::string> messages;          // the first mismatches, in full
     std::string first_failure() const {
@@ -468,10 +470,11 @@ void write_summary(const std::string& path, const std::vector<Stats>& all) {
         const Stats& s = all[t];
         std::fprintf(f, " \"%s\": {\"test\": \"%s\", \"samples\": %lld, \"accepted\": %lld, "
                         "\"results\": %lld, \"cycles\": %lld, \"total_cycles\": %lld, "
-                        "\"mismatches\": %lld, \"error_count\": %lld, \"throughput\": %.6f, ",
+                        "\"mismatches\": %lld, \"error_count\": %lld, \"throughput\": %.6f, "
+                        "\"seconds\": %.6f, ",
                      s.test.c_str(), s.test.c_str(), s.samples, s.accepted, s.results, s.cycles,
                      s.total_cycles, s.mismatches, s.error_count,
-                     s.cycles ? double(s.results) / double(s.cycles) : 0.0);
+                     s.cycles ? double(s.results) / double(s.cycles) : 0.0, s.seconds);
         if (s.latency_min >= 0)
             std::fprintf(f, "\"latency_min\": %lld, \"latency_max\": %lld, ", s.latency_min, s.latency_max);
         else
@@ -497,7 +500,13 @@ int main(int argc, char** argv) {
     Config cfg = parse(argc, argv);
     Harness h(cfg, argc, argv);
     std::vector<Stats> all;
-    all.push_back(h.idle_after_reset());
+    auto timed = [&all](auto&& run) {
+        auto t0 = std::chrono::steady_clock::now();
+        Stats st = run();
+        st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        all.push_back(st);
+    };
+    timed([&] { return h.idle_after_reset(); });
     size_t pos = 0;
     while (pos <= cfg.patterns.size()) {
         size_t comma = cfg.patterns.find(',', pos);
@@ -506,11 +515,11 @@ int main(int argc, char** argv) {
         pos = comma + 1;
         if (name.empty()) continue;
         h.record_classes_ = !cfg.classes.empty() && all.size() == 1;
-        if (name == "full_throughput") all.push_back(h.stream(name, 0.0, 0.0, true));
-        else if (name == "random_gaps") all.push_back(h.stream(name, cfg.gap_prob, 0.0, false));
-        else if (name == "random_backpressure") all.push_back(h.stream(name, 0.0, cfg.stall_prob, false));
-        else if (name == "stream_random") all.push_back(h.stream(name, cfg.gap_prob, cfg.stall_prob, false));
-        else die("unknown pattern '" + name + "'");
+        const bool gaps = name == "random_gaps" || name == "stream_random";
+        const bool stalls = name == "random_backpressure" || name == "stream_random";
+        if (!gaps && !stalls && name != "full_throughput") die("unknown pattern '" + name + "'");
+        const double gap = gaps ? cfg.gap_prob : 0.0, stall = stalls ? cfg.stall_prob : 0.0;
+        timed([&] { return h.stream(name, gap, stall, name == "full_throughput"); });
     }
     if (!cfg.classes.empty()) {
         FILE* f = std::fopen(cfg.classes.c_str(), "wb");

@@ -20,8 +20,8 @@ from lgn_hw import cli
 from lgn_hw.hdl import export
 from lgn_hw.netlist import Layer, Netlist, evaluate, random_netlist
 from lgn_hw.verify import VerifyError
-from lgn_hw.verify.native import (PATTERNS, _plan, build_native, expected_words, pack_fields, load_test_set,
-                                  verify_native)
+from lgn_hw.verify.native import (PATTERNS, _plan, build_native, expected_words, hardware_words,
+                                  load_test_set, pack_fields, verify_native)
 
 SAMPLES = 200
 OPT = "-O0"   # small cores: the build dominates, not the run
@@ -323,3 +323,11 @@ def test_build_failure_is_reported(tmp_path):
     bad.write_text("module lgn_top(input clk); this is not verilog; endmodule\n")
     with pytest.raises(VerifyError, match=r"^verilator failed to build lgn_top"):
         build_native([bad], "lgn_top", tmp_path / "b", opt=OPT)
+
+
+def test_hardware_words_are_the_bits_packed_lsb_first():
+    bits = np.random.default_rng(3).integers(0, 2, (30, 70), dtype=np.uint8)
+    words = hardware_words(bits)
+    assert np.array_equal(words, pack_fields(bits, [1] * 70))
+    assert words.shape == (30, 3)
+    assert int(words[4, 2]) == sum(int(b) << i for i, b in enumerate(bits[4, 64:]))
