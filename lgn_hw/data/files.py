@@ -191,9 +191,16 @@ def _safe_unpickle(data: bytes):
     return _RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
 
 
+#: a CIFAR-10 python batch is 31 MB (10,000 images); refuse files far beyond that before reading them
+MAX_CIFAR_BATCH_BYTES = 1 << 27
+
+
 def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
     """One CIFAR-10 python batch: ``(x, y)`` with ``x`` of shape ``(n, 3072)`` uint8 and ``y`` of shape ``(n,)``."""
     path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_CIFAR_BATCH_BYTES:
+        raise ValueError(f"{path}: {size} bytes, more than a CIFAR-10 batch can be (limit {MAX_CIFAR_BATCH_BYTES})")
     try:
         obj = _safe_unpickle(path.read_bytes())
     except pickle.UnpicklingError as exc:

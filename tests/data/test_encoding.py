@@ -193,3 +193,13 @@ def test_encode_int_checks_the_range_and_quantize_the_values():
     with pytest.raises(ValueError, match=r"^raw inputs must be finite, not nan \(row 0, feature 0\)$"):
         enc.quantize([[np.nan]])
     assert enc.quantize([[-7.0], [300.0], [2.5]]).ravel().tolist() == [0, 255, 3]  # clip, half up
+
+
+@settings(max_examples=30, deadline=None)
+@given(x=arrays(np.float64, st.tuples(st.integers(1, 20), st.just(3)), elements=st.floats(-50, 50)))
+def test_mixed_quantized_encoder_follows_the_contract(x):
+    therm = fit_thermometer(np.array([[-3.5], [0.25], [7.0], [30.0]]), 3, method="quantile").features[0]
+    enc = Encoder((therm, onehot([[-2, 0, 5]]).features[0], bits(1).features[0]))
+    assert enc.widths == (therm.width, 4, 1) and enc.signed == (False, True, False)
+    np.testing.assert_array_equal(enc.encode(x), _reference_bits(enc.to_dict(), x))
+    np.testing.assert_array_equal(enc.encode(x), enc.encode_int(enc.quantize(x)))

@@ -94,6 +94,13 @@ class _Evil:
         return (os.system, ("echo pwned > /dev/null",))
 
 
+def test_cifar_batch_size_is_bounded(tmp_path):
+    with open(tmp_path / "b", "wb") as f:
+        f.truncate(200 << 20)  # sparse: 200 MB on paper, nothing on disk
+    with pytest.raises(ValueError, match=r"209715200 bytes, more than a CIFAR-10 batch can be \(limit 134217728\)$"):
+        read_cifar_batch(tmp_path / "b")
+
+
 def test_cifar_refuses_code(tmp_path):
     (tmp_path / "b").write_bytes(pickle.dumps({b"data": _Evil(), b"labels": []}))
     with pytest.raises(ValueError, match=r"refusing to load (posix|os)\.system"):

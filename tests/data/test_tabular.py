@@ -187,3 +187,16 @@ def test_data_option_errors(tmp_path, capsys):
     assert "give --dataset or --data, not both" in capsys.readouterr().err
     assert main(["train", "--test", str(data), "--out", str(tmp_path / "r")]) == 2
     assert "'test' goes with 'data'" in capsys.readouterr().err
+
+
+def test_read_inputs_npz_and_npy(tmp_path):
+    d = load_data_file(fruit_csv(tmp_path / "fruit.csv"), levels=2)
+    net = _net(d.encoder.to_dict(), dict(d.info), 3)
+    np.savez(tmp_path / "t.npz", x_test=d.test.x, y_test=np.array(d.info["class_names"])[d.test.y])
+    got = read_inputs(tmp_path / "t.npz", net)
+    np.testing.assert_array_equal(got.x, d.test.x)
+    np.testing.assert_array_equal(got.y, d.test.y)
+    np.save(tmp_path / "x.npy", d.test.x)
+    assert read_inputs(tmp_path / "x.npy", net).y is None
+    with pytest.raises(DataError, match=r"unknown data file type '\.txt'"):
+        read_inputs(tmp_path / "x.txt", net)
