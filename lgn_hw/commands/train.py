@@ -129,15 +129,37 @@ def resolve_config(args):
     return cfg, summary
 
 
+def _fit_width(args, cfg, summary, num_classes):
+    """The default width rounded down to a multiple of ``num_classes`` (a width the user gave stays)."""
+    from ..train.config import load_config
+
+    if "width" in overrides_from_args(args) or (args.config and "width" in load_config(args.config)):
+        return cfg, summary
+    widths = cfg.width if isinstance(cfg.width, list) else [cfg.width] * cfg.layers
+    last = widths[-1] - widths[-1] % num_classes
+    if last == widths[-1] or last == 0:
+        return cfg, summary
+    width = widths[:-1] + [last] if isinstance(cfg.width, list) else (
+        last if cfg.layers == 1 else [cfg.width] * (cfg.layers - 1) + [last])
+    return cfg.replace(width=width), f"{summary}; last layer {last} wide (a multiple of the {num_classes} classes)"
+
+
 def run(args) -> int:
     from ..data import DataFileError
     from ..train.trainer import train
 
     try:
         cfg, summary = resolve_config(args)
+        dataset = None
+        if cfg.data is not None and not args.resume:  # loaded once, here: its classes may set the width
+            from ..data import load_data_file
+
+            dataset = load_data_file(cfg.data, test=cfg.test, label=cfg.label, levels=cfg.levels,
+                                     thresholds=cfg.thresholds, split_seed=cfg.split_seed)
+            cfg, summary = _fit_width(args, cfg, summary, dataset.num_classes)
         if not args.quiet:
             print(f"settings       {summary}", flush=True)
-        result = train(cfg, args.out, resume=args.resume, quiet=args.quiet)
+        result = train(cfg, args.out, resume=args.resume, quiet=args.quiet, dataset=dataset)
     except (ValueError, DataFileError) as exc:  # ConfigError, CheckpointError, bad dataset name, ...
         raise UsageError(str(exc)) from None
     # no netlist: not rank 0 under torchrun, or stopped before the first epoch ended

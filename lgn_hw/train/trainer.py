@@ -163,7 +163,8 @@ class Trainer:
         widths = cfg.width if isinstance(cfg.width, list) else [cfg.width] * cfg.layers
         if widths[-1] % data.num_classes:
             raise ValueError(f"the last layer's width {widths[-1]} is not a multiple of the "
-                             f"{data.num_classes} classes of {data.name}")
+                             f"{data.num_classes} classes of {data.name} (e.g. "
+                             f"{widths[-1] - widths[-1] % data.num_classes or data.num_classes})")
         k = widths[-1] // data.num_classes
         self.tau = cfg.tau if cfg.tau is not None else round(math.sqrt(k), 3)
         torch.manual_seed(cfg.seed)

@@ -200,3 +200,17 @@ def test_read_inputs_npz_and_npy(tmp_path):
     assert read_inputs(tmp_path / "x.npy", net).y is None
     with pytest.raises(DataError, match=r"unknown data file type '\.txt'"):
         read_inputs(tmp_path / "x.txt", net)
+
+
+def test_default_width_fits_the_classes_of_a_data_file(tmp_path):
+    from lgn_hw.cli import build_parser
+    from lgn_hw.commands.train import _fit_width, resolve_config
+
+    def fit(*argv):
+        args = build_parser().parse_args(["train", "--out", "r", "--data", "f.csv", *argv])
+        cfg, summary = resolve_config(args)
+        return _fit_width(args, cfg, summary, 3)
+
+    cfg, summary = fit("--layers", "2")
+    assert cfg.width == [4000, 3999] and summary.endswith("; last layer 3999 wide (a multiple of the 3 classes)")
+    assert fit("--layers", "2", "--width", "4000")[0].width == 4000  # given: kept (and refused later)
