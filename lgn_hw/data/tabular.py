@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import Dataset, Split
-from .encoding import Encoder, Feature, fit_thermometer, onehot
+from .encoding import Encoder, fit_thermometer, onehot
 from .files import read_npy, read_npz
 
 __all__ = ["DataError", "Inputs", "load_data_file", "read_inputs", "stratified_split", "DATA_SUFFIXES"]
@@ -200,7 +200,7 @@ def _as_int(text):
     return int(v) if math.isfinite(v) and v == int(v) else None
 
 
-def _label_codes(labels, names, t: _Table | None, label_name, where_row):
+def _label_codes(labels, names, where_row):
     """Labels (strings) to class indices; a label outside ``names`` is an error naming its row."""
     index = {n: i for i, n in enumerate(names)}
     ints = all(_as_int(n) is not None for n in names)
@@ -269,11 +269,11 @@ def _csv_dataset(path, test, label, levels, method, split_seed) -> Dataset:
     numeric = [_is_numeric(t, c) for c in features]
     p = _parse(t, label_name, features, numeric)
     names = _class_names(p.labels, f"{t.path}, column {label_name!r}")
-    y = _label_codes(p.labels, names, t, label_name, lambda r: t.where(r, label_name))
+    y = _label_codes(p.labels, names, lambda r: t.where(r, label_name))
     if test is not None:
         tt = _read_csv(test)
         pt = _parse(tt, label_name, features, numeric)
-        yt = _label_codes(pt.labels, names, tt, label_name, lambda r: tt.where(r, label_name))
+        yt = _label_codes(pt.labels, names, lambda r: tt.where(r, label_name))
         train_idx = np.arange(len(y))
     else:
         train_idx, test_idx = stratified_split(y, 0.2, split_seed)
@@ -387,7 +387,7 @@ def _npz_dataset(path, test, label, levels, method, split_seed) -> Dataset:
         if x.shape[1] != nf:
             raise DataError(f"{path}: x_{s} has {x.shape[1]} features but x_train has {nf}")
     names = _class_names(parts["train"][1], f"{path}, y_train")
-    codes = {s: _label_codes(lab, names, None, None, lambda r, s=s: f"{path}: y_{s} row {r}")
+    codes = {s: _label_codes(lab, names, lambda r, s=s: f"{path}: y_{s} row {r}")
              for s, (_, lab) in parts.items()}
     x, y = parts["train"][0], codes["train"]
     train_idx = np.arange(len(y))
@@ -506,5 +506,5 @@ def read_inputs(path, netlist) -> Inputs:
 def _labels_for(labels, names, num_classes, where_row) -> np.ndarray:
     """File labels to class indices: through ``class_names`` when the netlist has them, else integers."""
     if isinstance(names, list) and len(names) == num_classes:
-        return _label_codes(labels, [str(n) for n in names], None, None, where_row)
-    return _label_codes(labels, [str(i) for i in range(num_classes)], None, None, where_row)
+        return _label_codes(labels, [str(n) for n in names], where_row)
+    return _label_codes(labels, [str(i) for i in range(num_classes)], where_row)
