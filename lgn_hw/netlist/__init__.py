@@ -2,9 +2,9 @@
 
 from .golden import Result, evaluate, predict
 from .model import FORMAT, VERSION, VERSIONS, Layer, LutLayer, Netlist, NetlistError, load
-from .random import random_netlist
+from .random import mutant, random_netlist
 
 __all__ = [
     "FORMAT", "VERSION", "VERSIONS", "Layer", "LutLayer", "Netlist", "NetlistError", "load",
-    "Result", "evaluate", "predict", "random_netlist",
+    "Result", "evaluate", "predict", "random_netlist", "mutant",
 ]

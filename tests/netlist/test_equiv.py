@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lgn_hw.cli import main
-from lgn_hw.netlist import Layer, random_netlist
+from lgn_hw.netlist import Layer, evaluate, mutant, random_netlist
 from lgn_hw.netlist.equiv import all_inputs, check_equivalent
 from lgn_hw.netlist.opt import optimize
 
@@ -171,35 +171,39 @@ def fold_to_lut4(net, layer):
     return net.with_layers(list(net.layers[:layer]) + [lut] + list(net.layers[layer + 2:]))
 
 
-def flip_one_table_bit(net, layer):
-    """The netlist with one bit of one table of LUT layer ``layer`` flipped, observably."""
-    from lgn_hw.netlist import LutLayer
-
-    lut = net.layers[layer]
-    for j in range(lut.width):
-        for bit in range(1 << lut.k):
-            tables = lut.tables.copy()
-            tables[j] ^= np.uint64(1 << bit)
-            cand = net.with_layers(list(net.layers[:layer]) + [LutLayer(lut.k, lut.inputs, tables)]
-                                   + list(net.layers[layer + 1:]))
-            if not check_equivalent(net, cand):
-                return cand
-    raise AssertionError("no observable table bit")
-
-
 def test_folded_lut_netlist_keeps_the_function():
     net = small_net(seed=4)
     lut_net = fold_to_lut4(net, 1)
     assert [layer.kind for layer in lut_net.layers] == ["gate", "lut", "gate"]
     result = check_equivalent(net, lut_net)
     assert result.equivalent and result.exhaustive
-    assert not check_equivalent(net, flip_one_table_bit(lut_net, 1))
+    bad, first = mutant(lut_net, all_inputs(12), layer=1)
+    assert not check_equivalent(net, bad)
+    # Exactly one bit of one table differs.
+    diff = bad.layers[1].tables ^ lut_net.layers[1].tables
+    assert np.count_nonzero(diff) == 1 and bin(int(diff.max())).count("1") == 1
+    assert (evaluate(bad, all_inputs(12)[first]).scores != evaluate(net, all_inputs(12)[first]).scores).any()
+
+
+@pytest.mark.parametrize("k", [None, 6])
+def test_mutant_changes_one_node_observably(k):
+    net = random_netlist(8, [20, 12, 6], 3, seed=2, k=k)
+    bits = all_inputs(8)
+    for layer in range(3):
+        bad, first = mutant(net, bits, layer=layer)
+        changed = [i for i in range(3) if bad.layers[i] != net.layers[i]]
+        assert changed == [layer]
+        assert (evaluate(bad, bits[first]).scores != evaluate(net, bits[first]).scores).any()
+        assert (evaluate(bad, bits[:first]).scores == evaluate(net, bits[:first]).scores).all()
+    with pytest.raises(ValueError, match=r"^'layer' must be in 0\.\.2, not 3$"):
+        mutant(net, bits, layer=3)
+    with pytest.raises(ValueError, match=r"^no single-node change in layer 0 changes the outputs on these 0 samples$"):
+        mutant(net, bits[:0])
 
 
 def test_the_proof_reference_of_a_lut_netlist_simulates_to_the_golden_model():
     from amaranth.sim import Simulator
 
-    from lgn_hw.netlist import evaluate
     from lgn_hw.verify.equiv import _reference
 
     net = random_netlist(9, [12, 10, 6], 3, seed=8, k=[6, None, 3])
@@ -234,6 +238,6 @@ def test_a_lut_netlist_is_proved_against_the_gate_export_and_a_flipped_table_bit
     lut_net.save(src)
     assert main(["equiv", str(src), str(folder)]) == 0
     assert capsys.readouterr().out.startswith("PROVED")
-    bad = flip_one_table_bit(lut_net, 1)
+    bad, _ = mutant(lut_net, all_inputs(net.num_inputs), layer=1)
     result = prove_equivalent(bad, folder, work_dir=tmp_path / "bad")
     assert not result and "counterexample" in result.describe()
