@@ -63,13 +63,15 @@ def load_dataset(name: str, *, data_dir=None, levels: int | None = None, thresho
 
         d = load_digits()
         return _tabular("digits", d.data, d.target, 10, levels or 3, thresholds or "uniform",
-                        per_feature=False, split_seed=split_seed, source="scikit-learn digits (8x8, 0..16)")
+                        per_feature=False, split_seed=split_seed, source="scikit-learn digits (8x8, 0..16)",
+                        class_names=[str(c) for c in d.target_names])
     if base == "breast_cancer":
         from sklearn.datasets import load_breast_cancer
 
         d = load_breast_cancer()
         return _tabular("breast_cancer", d.data, d.target, 2, levels or 8, thresholds or "quantile",
-                        per_feature=True, split_seed=split_seed, source="scikit-learn breast cancer (Wisconsin)")
+                        per_feature=True, split_seed=split_seed, source="scikit-learn breast cancer (Wisconsin)",
+                        class_names=[str(c) for c in d.target_names])
     if base in ("mnist", "fashion_mnist"):
         return _mnist(base, data_dir, levels or 3, thresholds or "uniform", split_seed)
     return _cifar10(data_dir, levels or 3, thresholds or "uniform", split_seed)
@@ -92,7 +94,7 @@ def _finish(name, num_classes, train, val, test, levels, method, per_feature, in
     return Dataset(name, num_classes, train, val, test, enc, info)
 
 
-def _tabular(name, x, y, num_classes, levels, method, *, per_feature, split_seed, source,
+def _tabular(name, x, y, num_classes, levels, method, *, per_feature, split_seed, source, class_names,
              test_fraction=0.2, val_fraction=0.1):
     """A fixed seeded split: ``test_fraction`` of all for test, then ``val_fraction`` of the rest for validation."""
     x = np.asarray(x, dtype=np.float32)
@@ -101,7 +103,7 @@ def _tabular(name, x, y, num_classes, levels, method, *, per_feature, split_seed
     tr, va = split_indices(len(rest), [1 - val_fraction, val_fraction], split_seed + 1)
     train, val = Split(x[rest[tr]], y[rest[tr]]), Split(x[rest[va]], y[rest[va]])
     return _finish(name, num_classes, train, val, Split(x[test], y[test]), levels, method, per_feature,
-                   {"source": source})
+                   {"source": source, "class_names": class_names})
 
 
 # ---------------------------------------------------------------- MONK's problems
@@ -183,9 +185,17 @@ def _mnist(base, data_dir, levels, method, split_seed):
     xte = xte.reshape(len(xte), -1)
     tr, va = split_indices(len(ytr), [1 - 1 / 12, 1 / 12], split_seed)
     return _finish(base, 10, Split(xtr[tr], ytr[tr]), Split(xtr[va], ytr[va]), Split(xte, yte),
-                   levels, method, False, {"source": f"{label} IDX files in {paths[0].parent}"})
+                   levels, method, False, {"source": f"{label} IDX files in {paths[0].parent}",
+                                           "class_names": list(_CLASS_NAMES[base])})
 
 
+#: the published class names of the file-based datasets, by label
+_CLASS_NAMES = {
+    "mnist": tuple(str(i) for i in range(10)),
+    "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                      "Bag", "Ankle boot"),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+}
 _CIFAR_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
 
 
@@ -202,4 +212,5 @@ def _cifar10(data_dir, levels, method, split_seed):
     xte, yte = read_cifar_batch(paths[5])
     tr, va = split_indices(len(ytr), [0.9, 0.1], split_seed)
     return _finish("cifar10", 10, Split(xtr[tr], ytr[tr]), Split(xtr[va], ytr[va]), Split(xte, yte),
-                   levels, method, False, {"source": f"CIFAR-10 batches in {paths[0].parent}"})
+                   levels, method, False, {"source": f"CIFAR-10 batches in {paths[0].parent}",
+                                           "class_names": list(_CLASS_NAMES["cifar10"])})

@@ -269,6 +269,9 @@ def _csv_dataset(path, test, label, levels, method, split_seed) -> Dataset:
     numeric = [_is_numeric(t, c) for c in features]
     p = _parse(t, label_name, features, numeric)
     names = _class_names(p.labels, f"{t.path}, column {label_name!r}")
+    if len(names) > max(10, len(p.labels) // 2):
+        raise DataError(f"{t.path}, column {label_name!r}: {len(names)} distinct labels in {len(p.labels)} "
+                        "rows; is it the label column? (name it with --label)")
     y = _label_codes(p.labels, names, lambda r: t.where(r, label_name))
     if test is not None:
         tt = _read_csv(test)

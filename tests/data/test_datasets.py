@@ -63,3 +63,8 @@ def test_bad_names(name, msg):
 
 def test_names_listed():
     assert "digits" in DATASETS and "cifar10" in DATASETS
+
+
+def test_builtin_class_names():
+    assert load_dataset("breast_cancer").info["class_names"] == ["malignant", "benign"]
+    assert load_dataset("digits").info["class_names"] == [str(i) for i in range(10)]

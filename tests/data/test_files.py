@@ -51,6 +51,7 @@ def test_mnist_like(tmp_path, name, sub, gz):
     xs = make_mnist(tmp_path / sub, gz=gz)
     d = load_dataset(name, data_dir=tmp_path, levels=1)
     assert d.num_features == 784 and d.num_inputs == 784 and d.num_classes == 10
+    assert d.info["class_names"][0] == ("0" if name == "mnist" else "T-shirt/top")
     assert len(d.train) + len(d.val) == 24 and len(d.test) == 6
     assert sorted(map(tuple, np.concatenate([d.train.x, d.val.x]).astype(int)[:, :5])) == \
         sorted(map(tuple, xs.reshape(24, -1)[:, :5]))

@@ -83,6 +83,8 @@ def test_stratified_split_keeps_proportions():
     ("a,b\n1,0\ninf,1\n", r"a\.csv line 3, column 'a': 'inf' is not a finite number$"),
     ("a,b\n1,0\n2,0\n", r"a\.csv, column 'b': the labels hold one class only \('0'\); need at least 2$"),
     ("a,a\n1,0\n", r"a\.csv line 1: column 'a' is named twice$"),
+    ("a,b\n" + "".join(f"{i},{i * 0.5}\n" for i in range(30)),
+     r"a\.csv, column 'b': 30 distinct labels in 30 rows; is it the label column\? \(name it with --label\)$"),
 ])
 def test_bad_csv_is_one_line(tmp_path, text, msg):
     with pytest.raises(DataError, match=msg):
