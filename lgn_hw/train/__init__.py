@@ -1,4 +1,4 @@
-"""Training stage: logic layers, gate estimators, discretization to netlists, metrics.
+"""Training stage: logic layers (gates and k-input LUTs), estimators, discretization to netlists, metrics.
 
 Typical use::
 
@@ -16,13 +16,14 @@ from importlib import import_module
 _EXPORTS = {
     "to_netlist": "discretize",
     "ESTIMATORS": "estimators", "Estimator": "estimators", "gate_weights": "estimators",
-    "sample_gumbel": "estimators",
-    "GroupSum": "layers", "LogicLayer": "layers", "make_generator": "layers", "override_noise": "layers",
+    "sample_gumbel": "estimators", "sample_logistic": "estimators", "table_probs": "estimators",
+    "GroupSum": "layers", "LogicLayer": "layers", "LutLayer": "layers", "make_generator": "layers",
+    "override_noise": "layers",
     "GateHistogram": "metrics", "Metrics": "metrics", "UnusedGates": "metrics",
     "discrete_accuracy": "metrics", "evaluate_metrics": "metrics", "gate_histogram": "metrics",
     "perplexity": "metrics", "soft_accuracy": "metrics", "unused_gates": "metrics",
     "LogicNet": "model", "build_model": "model",
-    "ConfigError": "config", "TrainConfig": "config", "load_config": "config",
+    "ConfigError": "config", "TrainConfig": "config", "load_config": "config", "layer_plan": "config",
     "TrainResult": "trainer", "Trainer": "trainer", "train": "trainer",
 }
 

@@ -19,16 +19,48 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-__all__ = ["TrainConfig", "load_config", "ConfigError", "OPTIMIZERS", "SCHEDULES"]
+__all__ = ["TrainConfig", "load_config", "ConfigError", "OPTIMIZERS", "SCHEDULES", "LAYER_KINDS",
+           "layer_plan"]
 
 #: the largest config file read: a few dozen settings, or a width list of 10^5 layers, fit
 MAX_CONFIG_BYTES = 2**20
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "cosine")
+#: what a layer is made of: 2-input gates (LogicLayer) or k-input tables (LutLayer)
+LAYER_KINDS = ("gate", "lut")
 
 
 class ConfigError(ValueError):
     """A configuration file or value is wrong; the message names the key."""
+
+
+def layer_plan(layers: int, layer_kind="gate", k=6) -> list[tuple[str, int]]:
+    """``(kind, inputs per node)`` of each of ``layers`` layers; raises :class:`ConfigError`.
+
+    ``layer_kind``: one of :data:`LAYER_KINDS` for every layer, or a list with
+    one per layer. ``k`` (2..6): the inputs of every LUT node, or a list with
+    one per layer, where a gate layer's entry must be 2 (a gate is a 2-input
+    node).
+    """
+    kinds = layer_kind if isinstance(layer_kind, (list, tuple)) else [layer_kind] * layers
+    if len(kinds) != layers:
+        raise ConfigError(f"'layer_kind' lists {len(kinds)} kinds but 'layers' is {layers}")
+    for kind in kinds:
+        if kind not in LAYER_KINDS:
+            raise ConfigError(f"'layer_kind' must be one of {', '.join(LAYER_KINDS)}, not {kind!r}")
+    per_layer = isinstance(k, (list, tuple))
+    ks = list(k) if per_layer else [k] * layers
+    if len(ks) != layers:
+        raise ConfigError(f"'k' lists {len(ks)} values but 'layers' is {layers}")
+    for v in ks:
+        if isinstance(v, bool) or not isinstance(v, int) or not 2 <= v <= 6:
+            raise ConfigError(f"'k' must be an integer in 2..6 or a list of them, not {v!r}")
+    plan = []
+    for i, (kind, v) in enumerate(zip(kinds, ks)):
+        if kind == "gate" and per_layer and v != 2:
+            raise ConfigError(f"layer {i} is a gate layer: its 'k' must be 2, not {v}")
+        plan.append((kind, 2 if kind == "gate" else v))
+    return plan
 
 
 @dataclass
@@ -56,6 +88,8 @@ class TrainConfig:
     connections: str = "random"
     init: str = "gaussian"
     kernel: str = "auto"
+    layer_kind: str | list = "gate"     # "gate" or "lut", or one per layer
+    k: int | list = 6                   # inputs per LUT node (2..6), or one per layer
     # optimisation
     optimizer: str = "adam"
     lr: float = 0.01
@@ -99,6 +133,7 @@ class TrainConfig:
                               "(a CSV or NPZ file); built-in datasets have their own splits")
         if isinstance(self.width, list) and len(self.width) != self.layers:
             raise ConfigError(f"'width' lists {len(self.width)} widths but 'layers' is {self.layers}")
+        layer_plan(self.layers, self.layer_kind, self.k)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -28,6 +28,29 @@ network it sampled (no gap between training and inference).
 In evaluation mode every estimator returns ``onehot(argmax theta)``: the
 discrete network that :func:`lgn_hw.train.to_netlist` exports. Ties go to the
 lowest op code (``torch.argmax``).
+
+**Table entries** (:class:`lgn_hw.train.LutLayer`): each of a k-input node's
+``2^k`` table entries is a Bernoulli variable with one logit ``theta`` (its
+probability of being 1 is ``sigmoid(theta)``); :func:`table_probs` gives the
+entry value ``p`` the node interpolates. Every estimator above applies as its
+two-class case: a categorical over logits ``(0, theta)`` (entry 0, entry 1)
+has ``softmax(.)_1 = sigmoid(theta)``, and the Gumbel pair ``(G0, G1)`` enters
+only through ``L = G1 - G0``, which is Logistic(0, 1) noise (drawn directly,
+see :func:`sample_logistic`); ``[z > 0]`` is ``argmax`` with ties to entry 0.
+Training mode:
+
+- ``soft``: ``p = sigmoid(theta / tau)``;
+- ``gumbel_soft``: ``p = sigmoid((theta + L) / tau)``;
+- ``st``: forward ``[theta > 0]``; backward as ``sigmoid(theta / tau)``;
+- ``gumbel_st``: forward ``[theta + L > 0]``; backward as ``sigmoid((theta + L) / tau)``;
+- ``decoupled_st``: forward ``[theta / tau_f + L > 0]``; backward as ``sigmoid(theta / tau_b)``;
+- ``reinmax``: ``pi0 = sigmoid(theta)``; ``D = [theta + L > 0]`` (a sample
+  from ``pi0``); ``pi1 = (D + sigmoid(theta / tau)) / 2``;
+  ``pi1 = sigmoid(sg(logit(pi1) - theta) + theta)``; ``pi2 = 2 pi1 - pi0 / 2``;
+  ``p = pi2 - sg(pi2) + D``.
+
+In evaluation mode every estimator returns ``[theta > 0]``, the table the
+netlist holds (``theta = 0`` gives 0, as ``sigmoid(0) = 0.5`` is not above 1/2).
 """
 
 from __future__ import annotations
@@ -45,6 +68,8 @@ __all__ = [
     "sample_gumbel",
     "onehot_argmax",
     "gate_weights",
+    "sample_logistic",
+    "table_probs",
 ]
 
 NOISE_MODES = ("neuron", "sample")
@@ -76,6 +101,23 @@ def sample_gumbel(shape, *, generator: torch.Generator | None = None, device=Non
     u = u.clamp_min(torch.finfo(dtype).tiny)
     g = -torch.log(-torch.log(u))
     return g if device is None else g.to(device)
+
+
+def sample_logistic(shape, *, generator: torch.Generator | None = None, device=None,
+                    dtype=torch.float32) -> torch.Tensor:
+    """Logistic(0, 1) noise ``L = ln U - ln(1 - U)``, distributed as ``G1 - G0`` for two
+    independent Gumbel(0, 1) draws (one uniform instead of two).
+
+    ``U`` is drawn as in :func:`sample_gumbel` (on the generator's device,
+    clamped below at the smallest normal float; ``U < 1`` always).
+    """
+    if generator is not None:
+        u = torch.rand(shape, generator=generator, device=generator.device, dtype=dtype)
+    else:
+        u = torch.rand(shape, device=device, dtype=dtype)
+    u = u.clamp_min(torch.finfo(dtype).tiny)
+    noise = torch.log(u) - torch.log1p(-u)
+    return noise if device is None else noise.to(device)
 
 
 def _scaled(z, tau):
@@ -114,29 +156,73 @@ def _reinmax(theta, g, tau, tau_f, tau_b):
     return _straight_through(d, pi2)
 
 
+def _bit(z):
+    return (z > 0).to(z.dtype)
+
+
+def _t_soft(theta, noise, tau, tau_f, tau_b):
+    return torch.sigmoid(_scaled(theta, tau))
+
+
+def _t_gumbel_soft(theta, noise, tau, tau_f, tau_b):
+    return torch.sigmoid(_scaled(theta + noise, tau))
+
+
+def _t_st(theta, noise, tau, tau_f, tau_b):
+    return _straight_through(_bit(theta.detach()), torch.sigmoid(_scaled(theta, tau)))
+
+
+def _t_gumbel_st(theta, noise, tau, tau_f, tau_b):
+    z = theta + noise
+    return _straight_through(_bit(z.detach()), torch.sigmoid(_scaled(z, tau)))
+
+
+def _t_decoupled_st(theta, noise, tau, tau_f, tau_b):
+    hard = _bit(_scaled(theta.detach(), tau_f) + noise)
+    return _straight_through(hard, torch.sigmoid(_scaled(theta, tau_b)))
+
+
+def _t_reinmax(theta, noise, tau, tau_f, tau_b):
+    pi0 = torch.sigmoid(theta)
+    d = _bit(theta.detach() + noise)  # the logistic trick: an exact sample from pi0
+    pi1 = (d + torch.sigmoid(_scaled(theta, tau))) / 2
+    pi1 = torch.sigmoid((torch.log(pi1) - torch.log1p(-pi1) - theta).detach() + theta)
+    pi2 = 2 * pi1 - pi0 / 2
+    return _straight_through(d, pi2)
+
+
 @dataclass(frozen=True)
 class Estimator:
-    """One gate estimator: its formula, whether its forward is one-hot and whether it samples."""
+    """One estimator: its formulas for gates (``fn``) and for table entries (``table_fn``),
+    whether its forward is one-hot (0/1 entries) and whether it samples."""
 
     name: str
     formula: str
-    hard: bool  # training-mode forward value is one-hot
-    stochastic: bool  # draws Gumbel noise
+    hard: bool  # training-mode forward value is one-hot (table entries: 0 or 1)
+    stochastic: bool  # draws Gumbel (table entries: logistic) noise
     fn: Callable
+    table_formula: str
+    table_fn: Callable
 
 
 ESTIMATORS = {
     e.name: e
     for e in (
-        Estimator("soft", "w = softmax(theta/tau)", False, False, _soft),
-        Estimator("gumbel_soft", "w = softmax((theta+G)/tau)", False, True, _gumbel_soft),
-        Estimator("st", "fwd onehot(argmax theta); bwd softmax(theta/tau)", True, False, _st),
+        Estimator("soft", "w = softmax(theta/tau)", False, False, _soft,
+                  "p = sigmoid(theta/tau)", _t_soft),
+        Estimator("gumbel_soft", "w = softmax((theta+G)/tau)", False, True, _gumbel_soft,
+                  "p = sigmoid((theta+L)/tau)", _t_gumbel_soft),
+        Estimator("st", "fwd onehot(argmax theta); bwd softmax(theta/tau)", True, False, _st,
+                  "fwd [theta>0]; bwd sigmoid(theta/tau)", _t_st),
         Estimator("gumbel_st", "fwd onehot(argmax(theta+G)); bwd softmax((theta+G)/tau)",
-                  True, True, _gumbel_st),
+                  True, True, _gumbel_st,
+                  "fwd [theta+L>0]; bwd sigmoid((theta+L)/tau)", _t_gumbel_st),
         Estimator("decoupled_st", "fwd onehot(argmax(theta/tau_f+G)); bwd softmax(theta/tau_b)",
-                  True, True, _decoupled_st),
+                  True, True, _decoupled_st,
+                  "fwd [theta/tau_f+L>0]; bwd sigmoid(theta/tau_b)", _t_decoupled_st),
         Estimator("reinmax", "fwd D~softmax(theta); bwd through pi2 = 2 pi1 - pi0/2 (ReinMax)",
-                  True, True, _reinmax),
+                  True, True, _reinmax,
+                  "fwd D=[theta+L>0]; bwd through pi2 = 2 pi1 - pi0/2 (ReinMax)", _t_reinmax),
     )
 }
 
@@ -177,12 +263,34 @@ def gate_weights(theta: torch.Tensor, estimator: str = "soft", *, training: bool
     est = check_estimator(estimator, tau=tau, tau_f=tau_f, tau_b=tau_b, noise=noise)
     if not training:
         return onehot_argmax(theta.detach())
-    g = None
-    if est.stochastic:
-        shape = tuple(theta.shape)
-        if noise == "sample":
-            if batch_size is None or isinstance(batch_size, bool) or batch_size < 1:
-                raise ValueError(f"per-sample noise needs a positive 'batch_size', not {batch_size!r}")
-            shape = (int(batch_size),) + shape
-        g = sample_gumbel(shape, generator=generator, device=theta.device, dtype=theta.dtype)
+    g = _noise(sample_gumbel, est, theta, noise, batch_size, generator)
     return est.fn(theta, g, tau, tau_f, tau_b)
+
+
+def _noise(sample, est, theta, noise, batch_size, generator):
+    if not est.stochastic:
+        return None
+    shape = tuple(theta.shape)
+    if noise == "sample":
+        if batch_size is None or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"per-sample noise needs a positive 'batch_size', not {batch_size!r}")
+        shape = (int(batch_size),) + shape
+    return sample(shape, generator=generator, device=theta.device, dtype=theta.dtype)
+
+
+def table_probs(theta: torch.Tensor, estimator: str = "soft", *, training: bool = True,
+                tau: float = 1.0, tau_f: float = 0.1, tau_b: float = 2.0,
+                noise: str = "neuron", batch_size: int | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """Table entry values ``p`` from entry logits ``theta`` (any shape), as the module docstring defines.
+
+    Noise ``L`` is logistic (:func:`sample_logistic`), with the shape rules of
+    :func:`gate_weights`: one draw per entry per call, or per sample
+    (``(batch_size, *theta.shape)``) with ``noise="sample"``. Evaluation mode
+    returns ``[theta > 0]`` and draws nothing.
+    """
+    est = check_estimator(estimator, tau=tau, tau_f=tau_f, tau_b=tau_b, noise=noise)
+    if not training:
+        return _bit(theta.detach())
+    l = _noise(sample_logistic, est, theta, noise, batch_size, generator)
+    return est.table_fn(theta, l, tau, tau_f, tau_b)

@@ -1,11 +1,16 @@
-"""Logic layers and the group sum: the torch modules a logic-gate network is built from.
+"""Logic layers, LUT layers and the group sum: the torch modules a logic-gate network is built from.
 
 A :class:`LogicLayer` of width ``out_dim`` reads ``in_dim`` values in ``[0, 1]``;
 neuron ``j`` reads ``a = x[:, idx_a[j]]`` and ``b = x[:, idx_b[j]]`` and
 outputs ``c0 + c1 a + c2 b + c3 ab`` with ``c = w @ lgn_hw.gates.COEFFS``,
 where ``w`` are its gate weights chosen by the estimator
 (:mod:`lgn_hw.train.estimators`) from its 16 logits ``theta``.
-:class:`GroupSum` turns the last layer into class scores (DESIGN.md section 2).
+A :class:`LutLayer` of k-input nodes (k = 2..6) generalises it: node ``n``
+reads ``x_i = x[:, idx[n, i]]`` and outputs the multilinear interpolation of
+its table values ``p[n, j]`` (``2^k`` entries, chosen by the estimator from
+their logits) at them (:func:`lgn_hw.train.kernels.lut_op`); a gate is the
+k = 2 case. :class:`GroupSum` turns the last layer into class scores
+(DESIGN.md section 2).
 """
 
 from __future__ import annotations
@@ -17,16 +22,20 @@ import torch
 from torch import nn
 
 from .. import gates
-from .estimators import ESTIMATORS, check_estimator, gate_weights
-from .kernels import KERNELS, logic_op
+from .estimators import ESTIMATORS, check_estimator, gate_weights, table_probs
+from .kernels import KERNELS, LUT_K, logic_op, lut_op, lut_op_reference
 
-__all__ = ["LogicLayer", "GroupSum", "CONNECTIONS", "INITS", "KERNELS", "make_generator",
-           "random_connections", "unique_connections", "override_noise"]
+__all__ = ["LogicLayer", "LutLayer", "NODE_LAYERS", "GroupSum", "CONNECTIONS", "INITS", "KERNELS",
+           "make_generator", "random_connections", "unique_connections", "random_lut_connections",
+           "unique_lut_connections", "tables_from_bits", "override_noise"]
 
 CONNECTIONS = ("random", "unique")
 INITS = ("gaussian", "residual")
 #: Logit given to the pass-through gate by ``init="residual"`` (its softmax weight is ~0.91).
 RESIDUAL_LOGIT = 5.0
+#: ``init="residual"`` of a LUT node: entry logits ``+-`` this, so that each entry is the
+#: pass-through value with probability ``sigmoid(3) ~ 0.95``.
+LUT_RESIDUAL_LOGIT = 3.0
 
 
 def make_generator(generator=None) -> torch.Generator:
@@ -114,6 +123,67 @@ def unique_connections(in_dim: int, out_dim: int, generator: torch.Generator):
     return torch.where(flip, b, a), torch.where(flip, a, b)
 
 
+def random_lut_connections(in_dim: int, out_dim: int, k: int, generator: torch.Generator) -> torch.Tensor:
+    """``(out_dim, k)`` inputs: per node a uniform random set of ``k`` distinct inputs in random order.
+
+    Sets by Floyd's algorithm (vectorised over the nodes), then each row
+    shuffled. With ``in_dim < k`` a node reads every input once and
+    ``k - in_dim`` uniform repeats.
+    """
+    g, dev = generator, generator.device
+    distinct = min(k, in_dim)
+    cols = []
+    for j in range(in_dim - distinct, in_dim):
+        t = torch.randint(0, j + 1, (out_dim,), generator=g, device=dev).cpu()
+        if cols:
+            t = torch.where((torch.stack(cols, 1) == t[:, None]).any(1), torch.full_like(t, j), t)
+        cols.append(t)
+    cols += [torch.randint(0, in_dim, (out_dim,), generator=g, device=dev).cpu() for _ in range(k - distinct)]
+    idx = torch.stack(cols, 1)
+    order = torch.rand(out_dim, k, generator=g, device=dev).cpu().argsort(dim=1)
+    return idx.gather(1, order).contiguous()
+
+
+def unique_lut_connections(in_dim: int, out_dim: int, k: int, generator: torch.Generator) -> torch.Tensor:
+    """``(out_dim, k)`` inputs that use every input and read them evenly.
+
+    Guarantees (``n = in_dim``, ``m = out_dim``):
+
+    - every node reads ``k`` distinct inputs when ``n >= k``;
+    - every input is read when ``m k >= n`` (the first ``ceil(n / k)`` nodes cover them);
+    - inputs are read evenly: read counts differ by at most one.
+
+    Construction: a stream of random permutations of the inputs, cut into
+    nodes of ``k`` consecutive entries. Where a node straddles two
+    permutations, the next one starts with inputs the node's tail does not
+    already hold (its other entries keep their random order).
+    """
+    n, g, dev = in_dim, generator, generator.device
+    need = out_dim * k
+    parts, total = [], 0
+    while total < need:
+        perm = torch.randperm(n, generator=g, device=dev).cpu()
+        r = total % k  # entries of the straddling node already in the stream
+        if r and n >= k:
+            tail = torch.cat(parts)[-r:]
+            free = (~torch.isin(perm, tail)).nonzero().squeeze(1)[: k - r]
+            rest = torch.ones(n, dtype=torch.bool)
+            rest[free] = False
+            perm = torch.cat([perm[free], perm[rest]])
+        parts.append(perm)
+        total += n
+    return torch.cat(parts)[:need].reshape(out_dim, k).contiguous()
+
+
+def tables_from_bits(bits) -> np.ndarray:
+    """Tables as integers (``uint64``) from their entry bits ``(..., 2^k)`` in entry order:
+    ``T = sum_j bit_j << (2^k - 1 - j)`` (/work/coord/CONTRACTS.md)."""
+    bits = np.asarray(bits).astype(np.uint64)
+    size = bits.shape[-1]
+    weights = np.left_shift(np.uint64(1), np.arange(size - 1, -1, -1, dtype=np.uint64))
+    return (bits * weights).sum(axis=-1, dtype=np.uint64)
+
+
 def _logic_op_per_sample(x, idx_a, idx_b, coef):
     """The same with per-sample coefficients ``coef`` of shape ``(batch, out_dim, 4)``."""
     a = x[:, idx_a]
@@ -121,25 +191,9 @@ def _logic_op_per_sample(x, idx_a, idx_b, coef):
     return coef[..., 0] + coef[..., 1] * a + coef[..., 2] * b + coef[..., 3] * (a * b)
 
 
-class LogicLayer(nn.Module):
-    """``out_dim`` two-input logic neurons reading a layer of width ``in_dim``.
-
-    Parameters: ``weights`` (``(out_dim, 16)`` gate logits ``theta``). Buffers:
-    ``idx_a``, ``idx_b`` (int64 connection indices, saved in ``state_dict``).
-
-    ``connections``: ``"random"`` or ``"unique"`` (see :func:`unique_connections`).
-    ``init``: ``"gaussian"`` (``theta ~ N(0, 1)``) or ``"residual"`` (``theta = 0``
-    except :data:`RESIDUAL_LOGIT` at the pass-through gate ``A``, op 3).
-    ``estimator``, ``tau``, ``tau_f``, ``tau_b``, ``noise``: see
-    :mod:`lgn_hw.train.estimators`. ``kernel``: passed to
-    :func:`lgn_hw.train.kernels.logic_op` (``"auto"``, ``"reference"``, ``"cpu"``,
-    ``"triton"``). ``generator``: a ``torch.Generator`` or seed used for the
-    connections, the initial logits and then the estimator's Gumbel noise.
-
-    After each training-mode forward of a hard estimator, ``last_ops`` holds
-    the op codes it sampled (``(out_dim,)``, or ``(batch, out_dim)`` with
-    per-sample noise); otherwise it is None.
-    """
+class _NodeLayer(nn.Module):
+    """What gate and LUT layers share: sizes, connection and init choices, estimator settings,
+    the generator, and the input check of ``forward``."""
 
     def __init__(self, in_dim: int, out_dim: int, *, connections: str = "random",
                  init: str = "gaussian", estimator: str = "soft", tau: float = 1.0,
@@ -159,12 +213,56 @@ class LogicLayer(nn.Module):
         self.estimator, self.noise, self.kernel = estimator, noise, kernel
         self.tau, self.tau_f, self.tau_b = float(tau), float(tau_f), float(tau_b)
         self.generator = make_generator(generator)
+        self.last_ops = None
 
-        connect = random_connections if connections == "random" else unique_connections
+    def extra_repr(self) -> str:
+        k = f", k={self.k}" if self.kind == "lut" else ""
+        return (f"{self.in_dim}, {self.out_dim}{k}, connections={self.connections!r}, init={self.init!r}, "
+                f"estimator={self.estimator!r}, tau={self.tau}, kernel={self.kernel!r}")
+
+    def _estimate(self, fn, batch_size):
+        return fn(self.weights, self.estimator, training=self.training, tau=self.tau, tau_f=self.tau_f,
+                  tau_b=self.tau_b, noise=self.noise, batch_size=batch_size, generator=self.generator)
+
+    def _hard(self) -> bool:
+        return self.training and ESTIMATORS[self.estimator].hard
+
+    def _input(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != self.in_dim:
+            raise ValueError(f"{type(self).__name__} expects input of shape (batch, {self.in_dim}), "
+                             f"not {tuple(x.shape)}")
+        return x if x.is_floating_point() else x.to(self.weights.dtype)
+
+
+class LogicLayer(_NodeLayer):
+    """``out_dim`` two-input logic neurons reading a layer of width ``in_dim``.
+
+    Parameters: ``weights`` (``(out_dim, 16)`` gate logits ``theta``). Buffers:
+    ``idx_a``, ``idx_b`` (int64 connection indices, saved in ``state_dict``).
+
+    ``connections``: ``"random"`` or ``"unique"`` (see :func:`unique_connections`).
+    ``init``: ``"gaussian"`` (``theta ~ N(0, 1)``) or ``"residual"`` (``theta = 0``
+    except :data:`RESIDUAL_LOGIT` at the pass-through gate ``A``, op 3).
+    ``estimator``, ``tau``, ``tau_f``, ``tau_b``, ``noise``: see
+    :mod:`lgn_hw.train.estimators`. ``kernel``: passed to
+    :func:`lgn_hw.train.kernels.logic_op` (``"auto"``, ``"reference"``, ``"cpu"``,
+    ``"triton"``). ``generator``: a ``torch.Generator`` or seed used for the
+    connections, the initial logits and then the estimator's Gumbel noise.
+
+    After each training-mode forward of a hard estimator, ``last_ops`` holds
+    the op codes it sampled (``(out_dim,)``, or ``(batch, out_dim)`` with
+    per-sample noise); otherwise it is None.
+    """
+
+    kind = "gate"
+
+    def __init__(self, in_dim: int, out_dim: int, **options):
+        super().__init__(in_dim, out_dim, **options)
+        connect = random_connections if self.connections == "random" else unique_connections
         a, b = connect(self.in_dim, self.out_dim, self.generator)
         self.register_buffer("idx_a", a.to(torch.int64).contiguous())
         self.register_buffer("idx_b", b.to(torch.int64).contiguous())
-        if init == "gaussian":
+        if self.init == "gaussian":
             theta = torch.randn(self.out_dim, gates.NUM_OPS, generator=self.generator,
                                 device=self.generator.device).cpu()
         else:
@@ -173,34 +271,87 @@ class LogicLayer(nn.Module):
         self.weights = nn.Parameter(theta)
         self.register_buffer("gate_coeffs", torch.tensor(gates.COEFFS, dtype=torch.float32),
                              persistent=False)
-        self.last_ops = None
-
-    def extra_repr(self) -> str:
-        return (f"{self.in_dim}, {self.out_dim}, connections={self.connections!r}, init={self.init!r}, "
-                f"estimator={self.estimator!r}, tau={self.tau}, kernel={self.kernel!r}")
 
     def gate_weights(self, batch_size: int | None = None) -> torch.Tensor:
         """This layer's gate weights ``w`` for the current mode (draws noise in training)."""
-        return gate_weights(self.weights, self.estimator, training=self.training, tau=self.tau,
-                            tau_f=self.tau_f, tau_b=self.tau_b, noise=self.noise,
-                            batch_size=batch_size, generator=self.generator)
+        return self._estimate(gate_weights, batch_size)
 
     def ops(self) -> np.ndarray:
         """The discrete network's op codes: ``argmax theta`` per neuron (lowest op on ties)."""
         return self.weights.detach().argmax(dim=-1).cpu().numpy().astype(np.int64)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 2 or x.shape[1] != self.in_dim:
-            raise ValueError(f"LogicLayer expects input of shape (batch, {self.in_dim}), not {tuple(x.shape)}")
-        if not x.is_floating_point():
-            x = x.to(self.weights.dtype)
+        x = self._input(x)
         w = self.gate_weights(batch_size=x.shape[0])
-        hard = self.training and ESTIMATORS[self.estimator].hard
-        self.last_ops = w.detach().argmax(dim=-1) if hard else None
+        self.last_ops = w.detach().argmax(dim=-1) if self._hard() else None
         coef = w @ self.gate_coeffs.to(w.dtype)
         if coef.dim() == 3:
             return _logic_op_per_sample(x, self.idx_a, self.idx_b, coef)
         return logic_op(x, self.idx_a, self.idx_b, coef, kernel=self.kernel)
+
+
+class LutLayer(_NodeLayer):
+    """``out_dim`` k-input LUT nodes (``k`` in 2..6) reading a layer of width ``in_dim``.
+
+    Parameters: ``weights`` (``(out_dim, 2^k)`` entry logits ``theta``, in entry
+    order: entry ``j`` is the input combination with ``x_i`` = bit ``k-1-i`` of
+    ``j``). Buffers: ``idx`` (``(out_dim, k)`` int64 connection indices, saved
+    in ``state_dict``).
+
+    ``connections``: ``"random"`` (:func:`random_lut_connections`) or
+    ``"unique"`` (:func:`unique_lut_connections`). ``init``: ``"gaussian"``
+    (``theta ~ N(0, 1)``) or ``"residual"``: every node starts as its first
+    input, ``theta_j = +`` :data:`LUT_RESIDUAL_LOGIT` where bit ``k-1`` of ``j``
+    is set, ``-`` elsewhere. ``estimator``, ``tau``, ``tau_f``, ``tau_b``,
+    ``noise`` and ``kernel`` as for :class:`LogicLayer`; the estimator acts on
+    each entry (:func:`lgn_hw.train.estimators.table_probs`).
+
+    The discrete node's table holds ``theta_j > 0`` (:meth:`table_bits`,
+    :meth:`ops`). After each training-mode forward of a hard estimator,
+    ``last_ops`` holds the table bits it sampled (bool, ``(out_dim, 2^k)``, or
+    ``(batch, out_dim, 2^k)`` with per-sample noise); otherwise it is None.
+    """
+
+    kind = "lut"
+
+    def __init__(self, in_dim: int, out_dim: int, k: int = 6, **options):
+        super().__init__(in_dim, out_dim, **options)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k not in LUT_K:
+            raise ValueError(f"'k' must be an integer in 2..6, not {k!r}")
+        self.k = int(k)
+        connect = random_lut_connections if self.connections == "random" else unique_lut_connections
+        self.register_buffer("idx", connect(self.in_dim, self.out_dim, self.k, self.generator).to(torch.int64))
+        size = 1 << self.k
+        if self.init == "gaussian":
+            theta = torch.randn(self.out_dim, size, generator=self.generator, device=self.generator.device).cpu()
+        else:
+            first = (torch.arange(size) >> (self.k - 1)) & 1  # x_0 is the top bit of the entry index
+            theta = (2.0 * first.float() - 1.0).mul(LUT_RESIDUAL_LOGIT).expand(self.out_dim, size).clone()
+        self.weights = nn.Parameter(theta)
+
+    def table_probs(self, batch_size: int | None = None) -> torch.Tensor:
+        """This layer's table values ``p`` for the current mode (draws noise in training)."""
+        return self._estimate(table_probs, batch_size)
+
+    def table_bits(self) -> np.ndarray:
+        """The discrete tables' entries, ``theta > 0``: bool ``(out_dim, 2^k)`` in entry order."""
+        return (self.weights.detach() > 0).cpu().numpy()
+
+    def ops(self) -> np.ndarray:
+        """The discrete tables as integers (``uint64``, :func:`tables_from_bits`)."""
+        return tables_from_bits(self.table_bits())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self._input(x)
+        p = self.table_probs(batch_size=x.shape[0])
+        self.last_ops = p.detach() != 0 if self._hard() else None
+        if p.dim() == 3:
+            return lut_op_reference(x, self.idx, p)
+        return lut_op(x, self.idx, p, kernel=self.kernel)
+
+
+#: The layer kinds a :class:`~lgn_hw.train.LogicNet` is built from.
+NODE_LAYERS = (LogicLayer, LutLayer)
 
 
 class GroupSum(nn.Module):
@@ -227,14 +378,15 @@ class GroupSum(nn.Module):
 
 @contextlib.contextmanager
 def override_noise(model: nn.Module, generator: torch.Generator | None = None, estimator: str | None = None):
-    """Temporarily give every :class:`LogicLayer` of ``model`` another noise generator and/or estimator.
+    """Temporarily give every :class:`LogicLayer` and :class:`LutLayer` of ``model`` another noise
+    generator and/or estimator.
 
     Used by the metrics so that measuring never advances the training noise.
     ``last_ops`` is restored too.
     """
     saved = []
     for layer in model.modules():
-        if isinstance(layer, LogicLayer):
+        if isinstance(layer, NODE_LAYERS):
             saved.append((layer, layer.generator, layer.estimator, layer.last_ops))
             if generator is not None:
                 layer.generator = generator

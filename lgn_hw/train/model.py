@@ -1,4 +1,4 @@
-"""The usual logic-gate network: input bits -> L logic layers -> group sum."""
+"""The usual logic-gate network: input bits -> L logic layers (gates or LUTs, mixed at will) -> group sum."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .layers import GroupSum, LogicLayer, make_generator
+from .config import layer_plan
+from .layers import NODE_LAYERS, GroupSum, LogicLayer, LutLayer, make_generator
 
 __all__ = ["LogicNet", "build_model"]
 
@@ -26,7 +27,8 @@ def _encoder_dict(encoder):
 
 
 class LogicNet(nn.Module):
-    """A stack of :class:`LogicLayer` (``.layers``) followed by a :class:`GroupSum` (``.group_sum``).
+    """A stack of :class:`LogicLayer` and :class:`LutLayer` (``.layers``) followed by a
+    :class:`GroupSum` (``.group_sum``).
 
     ``forward`` maps ``(batch, num_inputs)`` values in ``[0, 1]`` (or 0/1
     integers/booleans) to class scores ``(batch, num_classes)``. The network
@@ -40,8 +42,9 @@ class LogicNet(nn.Module):
     def __init__(self, layers, num_classes: int, tau: float = 1.0, *, encoder=None, config=None):
         super().__init__()
         layers = list(layers)
-        if not layers or not all(isinstance(layer, LogicLayer) for layer in layers):
-            raise TypeError(f"'layers' must be a non-empty sequence of LogicLayer, not {layers!r:.80}")
+        if not layers or not all(isinstance(layer, NODE_LAYERS) for layer in layers):
+            raise TypeError(f"'layers' must be a non-empty sequence of LogicLayer or LutLayer, "
+                            f"not {layers!r:.80}")
         for i in range(1, len(layers)):
             if layers[i].in_dim != layers[i - 1].out_dim:
                 raise ValueError(f"layer {i} reads {layers[i].in_dim} values but layer {i - 1} "
@@ -83,16 +86,26 @@ class LogicNet(nn.Module):
             x = x.to(self.layers[0].weights.dtype)
         return self.group_sum(self.layers(x))
 
+    @property
+    def kinds(self) -> list[str]:
+        """``"gate"`` or ``"lut"`` per layer."""
+        return [layer.kind for layer in self.layers]
+
     def ops(self) -> list[np.ndarray]:
-        """The discrete network's op codes, one array per layer."""
+        """The discrete network's op codes (gate layers) and tables (LUT layers), one array per layer."""
         return [layer.ops() for layer in self.layers]
 
 
 def build_model(num_inputs: int, num_classes: int, *, layers: int, width, estimator: str = "soft",
                 tau: float = 1.0, gate_tau: float = 1.0, tau_f: float = 0.1, tau_b: float = 2.0,
                 noise: str = "neuron", connections: str = "random", init: str = "gaussian",
-                kernel: str = "auto", encoder=None, seed=None, generator=None) -> LogicNet:
+                kernel: str = "auto", layer_kind="gate", k=6, encoder=None, seed=None,
+                generator=None) -> LogicNet:
     """Build ``num_inputs`` bits -> ``layers`` logic layers -> ``GroupSum(num_classes, tau)``.
+
+    ``layer_kind`` (``"gate"``, ``"lut"`` or one per layer) and ``k`` (inputs
+    per LUT node, 2..6, or one per layer) choose :class:`LogicLayer` or
+    :class:`LutLayer` per layer (:func:`lgn_hw.train.config.layer_plan`).
 
     ``width`` is one int for every layer or a sequence of ``layers`` ints; the
     last must be a multiple of ``num_classes``. ``tau`` is the group-sum
@@ -115,15 +128,17 @@ def build_model(num_inputs: int, num_classes: int, *, layers: int, width, estima
             raise ValueError(f"'width' must give {num_layers} widths (one per layer), not {list(width)!r}")
     if generator is not None and seed is not None:
         raise ValueError("give 'seed' or 'generator', not both")
+    plan = layer_plan(int(num_layers), layer_kind, k)
     gen = make_generator(generator if generator is not None else seed)
     config = dict(num_inputs=num_inputs, num_classes=num_classes, layers=num_layers, width=width,
                   estimator=estimator, tau=tau, gate_tau=gate_tau, tau_f=tau_f, tau_b=tau_b,
-                  noise=noise, connections=connections, init=init, kernel=kernel, seed=seed)
+                  noise=noise, connections=connections, init=init, kernel=kernel,
+                  layer_kind=layer_kind, k=k, seed=seed)
+    common = dict(connections=connections, init=init, estimator=estimator, tau=gate_tau, tau_f=tau_f,
+                  tau_b=tau_b, noise=noise, kernel=kernel, generator=gen)
     built, prev = [], num_inputs
-    for w in widths:
-        built.append(LogicLayer(prev, w, connections=connections, init=init, estimator=estimator,
-                                tau=gate_tau, tau_f=tau_f, tau_b=tau_b, noise=noise, kernel=kernel,
-                                generator=gen))
+    for w, (kind, inputs) in zip(widths, plan):
+        built.append(LogicLayer(prev, w, **common) if kind == "gate" else LutLayer(prev, w, inputs, **common))
         prev = w
     net = LogicNet(built, num_classes, tau, encoder=encoder, config=config)
     net.config["encoder"] = net.encoder

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from lgn_hw.netlist import evaluate
-from lgn_hw.train import ESTIMATORS, build_model, discrete_accuracy, gate_weights, to_netlist
-from lgn_hw.train.estimators import sample_gumbel
+from lgn_hw.train import ESTIMATORS, build_model, discrete_accuracy, gate_weights, table_probs, to_netlist
+from lgn_hw.train.estimators import sample_gumbel, sample_logistic
 
 from toy_training import parity_toy, train_parity_toy
 
@@ -69,31 +69,34 @@ def expected(name, theta, g, tau, tau_f, tau_b):
 @pytest.mark.parametrize("temps", [TEMPS, dict(tau=1.0, tau_f=1.0, tau_b=1.0)], ids=["temps", "ones"])
 @pytest.mark.parametrize("noise", ["neuron", "sample"])
 @pytest.mark.parametrize("name", ALL)
-def test_values_and_gradients_match_the_formulas(name, noise, temps):
-    torch.manual_seed(0)
-    theta = torch.randn(7, 16, dtype=torch.float64, requires_grad=True)
+@pytest.mark.parametrize("form", ["gate", "table"])
+def test_values_and_gradients_match_the_formulas(form, name, noise, temps):
+    """Gate weights (16 logits) and table entries (one logit each, see expected_table below)."""
+    estimate, want, draw = {"gate": (gate_weights, expected, gumbel),
+                            "table": (table_probs, expected_table, logistic)}[form]
+    theta = (2 * torch.randn(7, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+             ).requires_grad_()
     batch = 3
     stochastic = ESTIMATORS[name].stochastic
     shape = (batch, 7, 16) if noise == "sample" and stochastic else (7, 16)
     v = torch.randn(shape, dtype=torch.float64)  # an arbitrary upstream gradient
 
-    w = gate_weights(theta, name, noise=noise, batch_size=batch,
-                     generator=torch.Generator().manual_seed(5), **temps)
-    (w * v).sum().backward()
+    w = estimate(theta, name, noise=noise, batch_size=batch,
+                 generator=torch.Generator().manual_seed(5), **temps)
+    ((w * v).sum(-1) ** 2).sum().backward()  # nonlinear: the forward value matters too
     got_grad = theta.grad.clone()
 
     theta.grad = None
-    g = gumbel(shape, 5) if stochastic else None
-    ref = expected(name, theta, g, **temps)
-    (ref * v).sum().backward()
+    ref = want(name, theta, draw(shape, 5) if stochastic else None, **temps)
+    ((ref * v).sum(-1) ** 2).sum().backward()
 
     assert w.shape == shape
     torch.testing.assert_close(w, ref, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(got_grad, theta.grad, rtol=1e-10, atol=1e-12)
     assert got_grad.abs().sum() > 0
     if ESTIMATORS[name].hard:
-        # The forward value is exactly one-hot, not just close to it.
-        assert torch.equal(w, onehot(w))
+        # The forward value is exactly one-hot (table entries: exactly 0 or 1), not just close to it.
+        assert torch.equal(w, onehot(w) if form == "gate" else w.round())
 
 
 def test_estimators_differ_in_gradient():
@@ -240,3 +243,85 @@ def test_every_estimator_trains_the_same_with_interpreted_triton():
         np.testing.assert_allclose(tri, ref, rtol=0, atol=1e-4, err_msg=name)
         if not ESTIMATORS[name].stochastic:  # noisy ones need more steps to show it
             assert tri[-1] < tri[0], name
+
+
+# --- table entries (LUT nodes): the Bernoulli forms -------------------------------------------
+
+def logistic(shape, seed, dtype=torch.float64):
+    """Logistic noise written out: L = ln U - ln(1 - U), U from torch.rand with the same seed."""
+    u = torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+    u = u.clamp_min(torch.finfo(dtype).tiny)
+    return torch.log(u) - torch.log(1 - u)
+
+
+def expected_table(name, theta, noise, tau, tau_f, tau_b):
+    """The table-entry formulas of the estimators module docstring, straight-through as
+    ``hard - sg(soft) + soft``."""
+    sig = torch.sigmoid
+    if name == "soft":
+        return sig(theta / tau)
+    if name == "gumbel_soft":
+        return sig((theta + noise) / tau)
+    if name == "st":
+        s = sig(theta / tau)
+        return (theta > 0).double() - s.detach() + s
+    if name == "gumbel_st":
+        s = sig((theta + noise) / tau)
+        return (theta + noise > 0).double() - s.detach() + s
+    if name == "decoupled_st":
+        s = sig(theta / tau_b)
+        return (theta / tau_f + noise > 0).double() - s.detach() + s
+    if name == "reinmax":
+        pi0 = sig(theta)
+        d = (theta + noise > 0).double()
+        pi1 = (d + sig(theta / tau)) / 2
+        pi1 = sig((torch.log(pi1 / (1 - pi1)) - theta).detach() + theta)
+        pi2 = 2 * pi1 - pi0 / 2
+        return pi2 - pi2.detach() + d
+    raise AssertionError(name)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_table_estimators_are_the_two_class_gate_estimators(name):
+    """An entry is a categorical over logits (0, theta): its class-1 weight, with Gumbel noise
+    (G0, G1), equals the table estimator with logistic noise L = G1 - G0, in value and gradient."""
+    theta = (3 * torch.randn(50, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+             ).requires_grad_()
+    g = gumbel((50, 2), 2)
+    v = torch.randn(50, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    est = ESTIMATORS[name]
+    two = torch.stack([torch.zeros_like(theta), theta], -1)
+    w = est.fn(two, g if est.stochastic else None, *TEMPS.values())[:, 1]
+    (gw,) = torch.autograd.grad(((w * v) ** 2).sum(), theta)
+    noise = g[:, 1] - g[:, 0] if est.stochastic else None
+    p = est.table_fn(theta, noise, *TEMPS.values())
+    (gp,) = torch.autograd.grad(((p * v) ** 2).sum(), theta)
+    torch.testing.assert_close(p, w, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gp, gw, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_table_eval_mode_is_the_sign_and_draws_no_noise(name):
+    theta = torch.tensor([-1.0, 0.0, 1e-30, 2.0])
+    g = torch.Generator().manual_seed(0)
+    state = g.get_state()
+    p = table_probs(theta, name, training=False, generator=g, noise="sample", batch_size=2, **TEMPS)
+    assert p.tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert torch.equal(g.get_state(), state)
+
+
+def test_sample_logistic_has_logistic_moments_and_samples_entries():
+    noise = sample_logistic((200000,), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert torch.isfinite(noise).all()
+    assert abs(noise.mean().item()) < 0.02
+    assert abs(noise.var().item() - np.pi ** 2 / 3) < 0.05
+    theta = torch.tensor([1.5, 0.0, -2.0]).expand(20000, 3)
+    d = table_probs(theta, "reinmax", generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(d.mean(0), torch.sigmoid(theta[0]), atol=0.015, rtol=0)
+
+
+def test_table_errors():
+    with pytest.raises(ValueError, match=r"^'estimator' must be one of .*, not 'hard'$"):
+        table_probs(torch.zeros(3), "hard")
+    with pytest.raises(ValueError, match=r"^per-sample noise needs a positive 'batch_size', not None$"):
+        table_probs(torch.zeros(3), "gumbel_st", noise="sample")

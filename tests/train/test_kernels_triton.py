@@ -16,7 +16,8 @@ import sys
 import pytest
 import torch
 
-from kernel_cases import chained_layouts, in_place_then_grad, make_case, values_and_grads
+from kernel_cases import (chained_layouts, in_place_then_grad, lut_chained_layouts, lut_in_place_then_grad,
+                          lut_partial_grads, lut_values_and_grads, make_case, make_lut_case, values_and_grads)
 
 _INNER = "LGN_HW_TRITON_INNER"
 
@@ -24,6 +25,9 @@ _INNER = "LGN_HW_TRITON_INNER"
 # (the interpreter runs each tile in Python, so not their full product).
 SHAPES = [(1, 2, 1), (3, 7, 5), (37, 300, 257), (130, 7, 257), (130, 300, 5),
           (3, 2, 257), (37, 7, 1), (1, 300, 5)]
+# (batch, in_dim, out_dim, k) for the LUT kernels: every k, ragged tiles on both axes.
+LUT_SHAPES = [(1, 2, 1, 2), (37, 300, 37, 2), (3, 7, 5, 3), (130, 40, 11, 4), (37, 7, 9, 5),
+              (37, 300, 5, 6), (1, 6, 3, 6)]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("triton") is None,
@@ -82,3 +86,32 @@ if os.environ.get(_INNER) == "1":  # only in the subprocess: nothing to skip or 
         from lgn_hw.train.kernels import resolve_kernel
 
         assert resolve_kernel(torch.zeros(2, 2)) in ("cpu", "reference")
+
+    def test_lut_blocks_do_not_divide_the_shapes():
+        from lgn_hw.train.kernels import triton_op
+
+        assert 37 % triton_op.LUT_BLOCK_B and 130 % triton_op.LUT_BLOCK_B
+        for k in range(2, 7):
+            assert 37 % triton_op.lut_blocks(k)[1] and 5 % triton_op.lut_blocks(k)[1]
+
+    @pytest.mark.parametrize("batch, in_dim, out_dim, k", LUT_SHAPES)
+    def test_lut_triton_matches_reference(batch, in_dim, out_dim, k):
+        case = make_lut_case(batch, in_dim, out_dim, k, seed=batch + in_dim + out_dim + k)
+        got = lut_values_and_grads("triton", *case)
+        want = lut_values_and_grads("reference", *case)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+    def test_lut_triton_float64_gradcheck():
+        from lgn_hw.train.kernels import lut_op
+
+        x, idx, p = make_lut_case(3, 5, 2, 3, dtype=torch.float64)
+        x.requires_grad_()
+        p.requires_grad_()
+        assert torch.autograd.gradcheck(lambda x, p: lut_op(x, idx, p, kernel="triton"), (x, p))
+
+    def test_lut_triton_layouts_partial_grads_and_in_place():
+        torch.testing.assert_close(lut_chained_layouts("triton"), lut_chained_layouts("reference"),
+                                   rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(lut_in_place_then_grad("triton"), lut_in_place_then_grad("reference"),
+                                   rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(lut_partial_grads("triton"), lut_partial_grads("reference"), rtol=1e-5, atol=1e-5)

@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from lgn_hw import gates
-from lgn_hw.train import GroupSum, LogicLayer, LogicNet, build_model
-from lgn_hw.train.layers import random_connections, unique_connections
+from lgn_hw.train import GroupSum, LogicLayer, LogicNet, LutLayer, build_model
+from lgn_hw.train.layers import (random_connections, random_lut_connections, tables_from_bits,
+                                 unique_connections, unique_lut_connections)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -143,11 +144,13 @@ def test_continuous_inputs_follow_the_relaxation():
     torch.testing.assert_close(layer(x), expected)
 
 
+@pytest.mark.parametrize("make", [lambda **kw: LogicLayer(20, 30, **kw), lambda **kw: LutLayer(20, 30, 6, **kw)],
+                         ids=["gate", "lut6"])
 @pytest.mark.parametrize("name", ["soft", "gumbel_st", "reinmax"])
-def test_kernels_agree_in_values_and_gradients(name):
+def test_kernels_agree_in_values_and_gradients(name, make):
     outs = {}
     for kernel in ("reference", "auto", "cpu"):
-        layer = LogicLayer(20, 30, estimator=name, kernel=kernel, generator=5)
+        layer = make(estimator=name, kernel=kernel, generator=5)
         x = torch.rand(9, 20, generator=gen(2), requires_grad=True)
         y = layer(x)
         (y * torch.arange(30.0)).sum().backward()
@@ -257,7 +260,7 @@ def test_build_model_errors(kwargs, exc, msg):
 def test_logicnet_checks_layer_chaining():
     with pytest.raises(ValueError, match=r"^layer 1 reads 5 values but layer 0 gives 6$"):
         LogicNet([LogicLayer(4, 6, generator=0), LogicLayer(5, 2, generator=0)], 2)
-    with pytest.raises(TypeError, match=r"^'layers' must be a non-empty sequence of LogicLayer"):
+    with pytest.raises(TypeError, match=r"^'layers' must be a non-empty sequence of LogicLayer or LutLayer"):
         LogicNet([], 2)
 
 
@@ -265,3 +268,150 @@ def test_ops_are_argmax_of_the_logits():
     model = build_model(6, 2, layers=2, width=8, seed=0)
     for layer, ops in zip(model.layers, model.ops()):
         np.testing.assert_array_equal(ops, layer.weights.detach().argmax(-1).numpy())
+
+
+# -- LUT layers -----------------------------------------------------------------------------
+
+def entry_of(x, idx):
+    """The contract's entry index of each node's input bits: input 0 is the most significant bit."""
+    k = idx.shape[1]
+    return (x[:, idx].long() << torch.arange(k - 1, -1, -1)).sum(-1)  # (batch, out_dim)
+
+
+@pytest.mark.parametrize("n,m,k", [(2, 5, 2), (6, 40, 6), (9, 100, 4), (300, 50, 6), (3, 4, 6), (1, 3, 2)])
+def test_random_lut_connections(n, m, k):
+    idx = random_lut_connections(n, m, k, gen(n + m + k))
+    assert idx.shape == (m, k) and idx.dtype == torch.int64
+    assert idx.min() >= 0 and idx.max() < n
+    for row in idx.tolist():
+        assert len(set(row)) == min(n, k)
+    assert torch.equal(idx, random_lut_connections(n, m, k, gen(n + m + k)))
+
+
+def test_random_lut_connections_are_uniform_over_inputs_and_positions():
+    idx = random_lut_connections(8, 4000, 3, gen(0))
+    counts = torch.stack([torch.bincount(idx[:, i], minlength=8) for i in range(3)]).float()
+    assert (counts - 500).abs().max() < 100  # 1500 draws per position over 8 inputs
+
+
+@pytest.mark.parametrize("n,m,k", [(6, 1, 6), (7, 3, 6), (10, 7, 3), (64, 11, 6), (100, 1000, 6),
+                                   (13, 40, 4), (5, 9, 2), (3, 4, 6)])
+def test_unique_lut_connections_guarantees(n, m, k):
+    idx = unique_lut_connections(n, m, k, gen(n * 100 + m + k))
+    assert idx.shape == (m, k)
+    assert idx.min() >= 0 and idx.max() < n
+    if n >= k:
+        assert all(len(set(row)) == k for row in idx.tolist())
+    uses = torch.bincount(idx.reshape(-1), minlength=n)
+    assert uses.max() - uses.min() <= 1
+    if m * k >= n:
+        assert uses.min() >= 1
+        assert set(idx[: -(-n // k)].reshape(-1).tolist()) == set(range(n))
+
+
+@pytest.mark.parametrize("k", range(2, 7))
+def test_lut_residual_init_is_the_first_input(k):
+    layer = LutLayer(12, 20, k, init="residual", connections="unique", generator=0)
+    x = (torch.rand(30, 12, generator=gen(1)) < 0.5).float()
+    assert torch.equal(layer.eval()(x), x[:, layer.idx[:, 0]])
+    table = int(layer.ops()[0])
+    assert table == sum(1 << ((1 << k) - 1 - j) for j in range(1 << k) if j >> (k - 1))
+    soft = layer.train()(x)
+    assert (soft - x[:, layer.idx[:, 0]]).abs().max() < 0.1
+
+
+@pytest.mark.parametrize("name", ["soft", "gumbel_soft"])
+def test_lut_soft_output_on_bits_is_the_entry_value(name):
+    layer = LutLayer(6, 9, 4, estimator=name, generator=0).double()
+    x = torch.tensor(list(itertools.product([0, 1], repeat=6)), dtype=torch.float64)
+    state = layer.generator.get_state()
+    y = layer(x)
+    layer.generator.set_state(state)
+    p = layer.table_probs().detach()  # the same draw as inside layer(x)
+    want = p[torch.arange(9), entry_of(x, layer.idx)]
+    torch.testing.assert_close(y, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["st", "gumbel_st", "decoupled_st", "reinmax"])
+@pytest.mark.parametrize("noise", ["neuron", "sample"])
+def test_lut_hard_training_forward_is_the_sampled_table(name, noise):
+    layer = LutLayer(10, 16, 5, estimator=name, noise=noise, generator=3)
+    x = (torch.rand(7, 10, generator=gen(2)) < 0.5).float()
+    for _ in range(2):
+        y = layer(x)
+        bits = layer.last_ops
+        assert bits.dtype == torch.bool
+        entries = entry_of(x, layer.idx)
+        if noise == "sample" and name != "st":  # st draws no noise
+            assert bits.shape == (7, 16, 32)
+            want = bits[torch.arange(7)[:, None], torch.arange(16), entries]
+        else:
+            want = bits[torch.arange(16), entries]
+        assert torch.equal(y, want.float())
+    layer.eval()(x)
+    assert layer.last_ops is None
+
+
+def test_lut_tables_from_bits_and_ops():
+    bits = np.array([[1, 0, 0, 0], [0, 0, 0, 1], [0, 1, 1, 0]], dtype=bool)
+    assert tables_from_bits(bits).tolist() == [8, 1, 6]
+    assert tables_from_bits(np.ones((1, 64), dtype=bool)).tolist() == [2**64 - 1]
+    layer = LutLayer(5, 4, 2, generator=0)
+    assert layer.ops().tolist() == tables_from_bits(layer.weights.detach().numpy() > 0).tolist()
+
+
+def test_lut_layer_state_dict_seed_and_deepcopy():
+    layer = LutLayer(10, 6, 3, estimator="gumbel_st", generator=0)
+    assert set(layer.state_dict()) == {"weights", "idx"}
+    other = LutLayer(10, 6, 3, estimator="gumbel_st", generator=1)
+    assert not torch.equal(other.idx, layer.idx)
+    other.load_state_dict(layer.state_dict())
+    x = torch.rand(4, 10)
+    assert torch.equal(other.eval()(x), layer.eval()(x))
+    layer.train()
+    assert torch.equal(copy.deepcopy(layer)(x), layer(x))
+    assert torch.equal(LutLayer(10, 6, 3, generator=4).weights, LutLayer(10, 6, 3, generator=4).weights)
+
+
+@pytest.mark.parametrize("kwargs,exc,msg", [
+    (dict(k=7), ValueError, r"^'k' must be an integer in 2\.\.6, not 7$"),
+    (dict(k=True), ValueError, r"^'k' must be an integer in 2\.\.6, not True$"),
+    (dict(in_dim=0), ValueError, r"^'in_dim' must be a positive integer, not 0$"),
+    (dict(connections="full"), ValueError, r"^'connections' must be one of \('random', 'unique'\), not 'full'$"),
+    (dict(init="zeros"), ValueError, r"^'init' must be one of \('gaussian', 'residual'\), not 'zeros'$"),
+    (dict(estimator="gumbel"), ValueError, r"^'estimator' must be one of .*, not 'gumbel'$"),
+])
+def test_lut_layer_errors(kwargs, exc, msg):
+    args = dict(in_dim=4, out_dim=4, k=3)
+    args.update(kwargs)
+    with pytest.raises(exc, match=msg):
+        LutLayer(args.pop("in_dim"), args.pop("out_dim"), args.pop("k"), **args)
+    with pytest.raises(ValueError, match=r"^LutLayer expects input of shape \(batch, 4\), not \(2, 5\)$"):
+        LutLayer(4, 2, 3, generator=0)(torch.zeros(2, 5))
+
+
+def test_build_mixed_model():
+    model = build_model(20, 4, layers=3, width=[30, 24, 16], layer_kind=["gate", "lut", "lut"], k=[2, 6, 4],
+                        estimator="gumbel_st", init="residual", seed=0)
+    assert model.kinds == ["gate", "lut", "lut"]
+    assert [getattr(layer, "k", 2) for layer in model.layers] == [2, 6, 4]
+    again = build_model(**model.config)
+    again.load_state_dict(model.state_dict())
+    x = (torch.rand(5, 20, generator=gen(0)) < 0.5).float()
+    assert torch.equal(again.eval()(x), model.eval()(x))
+    model.train()(x).sum().backward()
+    assert all(layer.weights.grad is not None for layer in model.layers)
+    lut = build_model(20, 4, layers=2, width=8, layer_kind="lut", k=3, seed=0)
+    assert lut.kinds == ["lut", "lut"] and lut.layers[1].k == 3
+
+
+@pytest.mark.parametrize("kwargs,msg", [
+    (dict(layer_kind="mux"), r"^'layer_kind' must be one of gate, lut, not 'mux'$"),
+    (dict(layer_kind=["lut"]), r"^'layer_kind' lists 1 kinds but 'layers' is 2$"),
+    (dict(layer_kind="lut", k=1), r"^'k' must be an integer in 2\.\.6 or a list of them, not 1$"),
+    (dict(layer_kind="lut", k=[6]), r"^'k' lists 1 values but 'layers' is 2$"),
+    (dict(layer_kind=["gate", "lut"], k=[6, 6]), r"^layer 0 is a gate layer: its 'k' must be 2, not 6$"),
+])
+def test_build_model_layer_kind_errors(kwargs, msg):
+    with pytest.raises(ValueError, match=msg):
+        build_model(8, 2, layers=2, width=10, **kwargs)

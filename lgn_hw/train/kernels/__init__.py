@@ -1,6 +1,8 @@
-"""Kernels for the soft logic op ``y[:, j] = c0 + c1*a + c2*b + c3*a*b``.
+"""Kernels for the soft logic op ``y[:, j] = c0 + c1*a + c2*b + c3*a*b`` and the soft LUT op.
 
-``logic_op`` is the one entry point; ``kernel`` picks the implementation:
+``logic_op`` (2-input gates) and ``lut_op`` (k-input tables, the multilinear
+interpolation of :func:`lut_op_reference`) are the entry points; ``kernel``
+picks the implementation:
 
 - ``"reference"``: plain torch (gather and arithmetic), the ground truth;
 - ``"cpu"``: a fused C++ op built on first use with ``torch.utils.cpp_extension``;
@@ -9,7 +11,7 @@
 - ``"auto"``: ``"triton"`` for CUDA tensors when triton imports, ``"cpu"`` for
   CPU tensors when it builds, else the reference with one warning (logged once).
 
-Every kernel is differentiable with respect to ``x`` and ``coef``. The fast
+Every kernel is differentiable with respect to ``x`` and ``coef`` (``p`` for ``lut_op``). The fast
 kernels return ``y`` stored feature-major (strides ``(1, batch)``, not a view)
 rather than row-major: the next layer then reads contiguous rows without a
 copy. Use ``.reshape()`` or ``.contiguous()`` where row-major memory matters.
@@ -22,13 +24,16 @@ import os
 
 import torch
 
-from .reference import logic_op_reference
+from .reference import logic_op_reference, lut_op_reference
 
-__all__ = ["KERNELS", "KernelUnavailableError", "logic_op", "logic_op_reference", "resolve_kernel"]
+__all__ = ["KERNELS", "LUT_K", "KernelUnavailableError", "logic_op", "logic_op_reference", "lut_op",
+           "lut_op_reference", "resolve_kernel"]
 
 logger = logging.getLogger(__name__)
 
 KERNELS = ("auto", "reference", "cpu", "triton")
+#: inputs a LUT node may have
+LUT_K = range(2, 7)
 
 #: dtypes the fast kernels implement; other floating dtypes use the reference.
 _FAST_DTYPES = (torch.float32, torch.float64)
@@ -66,6 +71,29 @@ def _check(x, idx_a, idx_b, coef):
         hi = torch.maximum(idx_a.max(), idx_b.max())
         if lo < 0 or hi >= in_dim:
             raise ValueError(f"connection indices must be in 0..{in_dim - 1}, not {int(lo)}..{int(hi)}")
+
+
+def _check_lut(x, idx, p):
+    for name, t in (("x", x), ("idx", idx), ("p", p)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"'{name}' must be a torch.Tensor, not {type(t).__name__}")
+    if x.dim() != 2 or not x.is_floating_point():
+        raise ValueError(f"'x' must be a 2-D floating tensor (batch, in_dim), not {x.dtype} {tuple(x.shape)}")
+    if idx.dim() != 2 or idx.dtype != torch.int64 or idx.shape[1] not in LUT_K:
+        raise ValueError(f"'idx' must be a 2-D int64 tensor (out_dim, k) with k in 2..6, "
+                         f"not {idx.dtype} {tuple(idx.shape)}")
+    out_dim, k = idx.shape
+    if tuple(p.shape) != (out_dim, 1 << k):
+        raise ValueError(f"'p' must have shape ({out_dim}, {1 << k}), not {tuple(p.shape)}")
+    if p.dtype != x.dtype:
+        raise ValueError(f"'p' must have the dtype of 'x' ({x.dtype}), not {p.dtype}")
+    for name, t in (("idx", idx), ("p", p)):
+        if t.device != x.device:
+            raise ValueError(f"'{name}' is on {t.device} but 'x' is on {x.device}")
+    if idx.numel():
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= x.shape[1]:
+            raise ValueError(f"connection indices must be in 0..{x.shape[1] - 1}, not {lo}..{hi}")
 
 
 def _warn_once(reason: str) -> None:
@@ -132,14 +160,37 @@ def logic_op(x: torch.Tensor, idx_a: torch.Tensor, idx_b: torch.Tensor, coef: to
     kind = resolve_kernel(x, kernel)
     if kind == "reference":
         return logic_op_reference(x, idx_a, idx_b, coef)
+    module = _fast_module(x, kind)
+    return (module.logic_op_cpu if kind == "cpu" else module.logic_op_triton)(x, idx_a, idx_b, coef)
+
+
+def lut_op(x: torch.Tensor, idx: torch.Tensor, p: torch.Tensor, *, kernel: str = "auto") -> torch.Tensor:
+    """Soft output of ``out_dim`` k-input LUT nodes on ``x``: ``(batch, in_dim) -> (batch, out_dim)``.
+
+    Node ``n`` reads ``x[:, idx[n, 0]], ..., x[:, idx[n, k-1]]`` (``idx`` is
+    ``(out_dim, k)``, k in 2..6) and outputs the multilinear interpolation of
+    its table values ``p[n]`` (``(out_dim, 2^k)``, usually
+    :func:`lgn_hw.train.estimators.table_probs` of its logits) at them, as
+    :func:`lut_op_reference` defines. Differentiable in ``x`` and ``p``.
+    """
+    _check_lut(x, idx, p)
+    kind = resolve_kernel(x, kernel)
+    if kind == "reference":
+        return lut_op_reference(x, idx, p)
+    module = _fast_module(x, kind)
+    return (module.lut_op_cpu if kind == "cpu" else module.lut_op_triton)(x, idx, p)
+
+
+def _fast_module(x, kind):
+    """The module implementing the resolved fast ``kind`` for ``x`` (checks dtype and device)."""
     if x.dtype not in _FAST_DTYPES:
         raise ValueError(f"kernel={kind!r} supports float32 and float64, not {x.dtype}")
     if kind == "cpu":
         if x.device.type != "cpu":
             raise ValueError(f"kernel='cpu' needs CPU tensors, not {x.device}")
-        return _cpu_op().logic_op_cpu(x, idx_a, idx_b, coef)
+        return _cpu_op()
     triton_op = _triton_op()
     if not x.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"kernel='triton' needs CUDA tensors (or TRITON_INTERPRET=1 set before "
                          f"first use), not {x.device}")
-    return triton_op.logic_op_triton(x, idx_a, idx_b, coef)
+    return triton_op

@@ -1,6 +1,6 @@
-"""The fused CPU logic op: a C++ extension built on first use and cached.
+"""The fused CPU logic and LUT ops: one C++ extension built on first use and cached.
 
-``logic_op_cpu`` works feature-major: it transposes ``x`` to ``(in_dim, batch)``
+``logic_op_cpu`` and ``lut_op_cpu`` work feature-major: it transposes ``x`` to ``(in_dim, batch)``
 (free when ``x`` already is such a view, as the output of a previous call is)
 and returns ``(batch, out_dim)`` stored feature-major (strides ``(1, batch)``). The build goes to torch's extension directory (``TORCH_EXTENSIONS_DIR``,
 by default ``~/.cache/torch_extensions``) and is reused across processes.
@@ -8,6 +8,7 @@ by default ``~/.cache/torch_extensions``) and is reused across processes.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from pathlib import Path
@@ -15,12 +16,14 @@ from pathlib import Path
 import torch
 from torch.autograd.function import once_differentiable
 
-__all__ = ["load_extension", "logic_op_cpu"]
+__all__ = ["load_extension", "logic_op_cpu", "lut_op_cpu"]
 
 logger = logging.getLogger(__name__)
 
 _SOURCE = Path(__file__).with_name("logic_op_cpu.cpp")
-_NAME = "lgn_hw_logic_op_cpu"
+# The source's hash in the name: builds of different versions (an upgrade, two checkouts)
+# get their own directories and never overwrite or load each other's library.
+_NAME = "lgn_hw_logic_op_cpu_" + hashlib.sha256(_SOURCE.read_bytes()).hexdigest()[:12]
 
 _lock = threading.Lock()
 # None: not tried yet; else the built module or the exception of the failed build.
@@ -84,3 +87,32 @@ def logic_op_cpu(x: torch.Tensor, idx_a: torch.Tensor, idx_b: torch.Tensor,
     """The fused CPU op (arguments as ``lgn_hw.train.kernels.logic_op``, already checked)."""
     load_extension()
     return _LogicOpCPU.apply(x, idx_a, idx_b, coef)
+
+
+class _LutOpCPU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, idx, p):
+        ext = load_extension()
+        xt = x.t().contiguous()
+        idx = idx.contiguous()
+        p = p.contiguous()
+        y = ext.lut_forward(xt, idx, p)
+        ctx.save_for_backward(xt, idx, p)
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y):
+        xt, idx, p = ctx.saved_tensors
+        need_x, _, need_p = ctx.needs_input_grad
+        if not (need_x or need_p):
+            return None, None, None
+        gyt = grad_y.t().contiguous()
+        gx, gp = load_extension().lut_backward(gyt, xt, idx, p, need_x, need_p)
+        return (gx if need_x else None), None, (gp if need_p else None)
+
+
+def lut_op_cpu(x: torch.Tensor, idx: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """The fused CPU LUT op (arguments as ``lgn_hw.train.kernels.lut_op``, already checked)."""
+    load_extension()
+    return _LutOpCPU.apply(x, idx, p)
