@@ -13,7 +13,18 @@ def _width(text):
     try:
         parts = [int(p) for p in text.split(",")]
     except ValueError:
-        raise ValueError(f"width must be an integer or comma-separated integers, not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be an integer or comma-separated integers, not {text!r}") from None
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _kinds(text):
+    from ..train.config import LAYER_KINDS
+
+    parts = text.split(",")
+    bad = [p for p in parts if p not in LAYER_KINDS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"must be {' or '.join(LAYER_KINDS)} or a comma-separated list of them, "
+                                f"not {bad[0]!r}")
     return parts[0] if len(parts) == 1 else parts
 
 
@@ -51,7 +62,12 @@ def register(sub):
     p.add_argument("--thresholds", choices=("uniform", "quantile"),
                    help="how thermometer thresholds are fitted (quantile for --data)")
     p.add_argument("--layers", type=int, help="logic layers (default 4)")
-    p.add_argument("--width", type=_width, metavar=_INT_LIST, help="gates per layer (default 4000)")
+    p.add_argument("--width", type=_width, metavar=_INT_LIST, help="nodes per layer (default 4000)")
+    p.add_argument("--layer-kind", type=_kinds, metavar="KIND or KIND,KIND,...",
+                   help="gate (2-input gates, the default) or lut (k-input tables), for every layer or per layer")
+    p.add_argument("--k", type=_width, metavar=_INT_LIST,
+                   help="inputs per LUT node, 2..6 (default 6: one Xilinx LUT6; 4 for iCE40/ECP5/Gowin), "
+                   "or per layer (2 for gate layers)")
     p.add_argument("--estimator", choices=sorted(ESTIMATOR_DEFAULTS), help="gate estimator (default soft)")
     p.add_argument("--tau", type=float, help="group-sum temperature (default sqrt of outputs per class)")
     p.add_argument("--gate-tau", type=float, help="estimator temperature (default 1)")
@@ -169,7 +185,8 @@ def run(args) -> int:
         print(f"epochs         {result.epochs_done} of {cfg.epochs}")
         print(f"best epoch     {b['epoch']}  (val discrete {b['val_discrete']:.4f}, soft {b['val_soft']:.4f})")
         print(f"test accuracy  {result.test_accuracy:.4f} discrete (netlist), {b['test_soft']:.4f} soft")
-        print(f"gates          {result.netlist.num_gates} ({b['unused_gates']} unused)")
+        label = "nodes " if result.netlist.has_lut_layers else "gates "  # LUT nodes are not gates
+        print(f"{label}         {result.netlist.num_gates} ({b['unused_gates']} unused)")
         print(f"netlist        {result.netlist_path}")
     if result.interrupted:
         print(f"lgn-hw train: interrupted; checkpoint saved, continue with --resume --out {args.out}")

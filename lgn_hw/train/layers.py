@@ -27,7 +27,7 @@ from .kernels import KERNELS, LUT_K, logic_op, lut_op, lut_op_reference
 
 __all__ = ["LogicLayer", "LutLayer", "NODE_LAYERS", "GroupSum", "CONNECTIONS", "INITS", "KERNELS",
            "make_generator", "random_connections", "unique_connections", "random_lut_connections",
-           "unique_lut_connections", "tables_from_bits", "override_noise"]
+           "unique_lut_connections", "override_noise"]
 
 CONNECTIONS = ("random", "unique")
 INITS = ("gaussian", "residual")
@@ -175,15 +175,6 @@ def unique_lut_connections(in_dim: int, out_dim: int, k: int, generator: torch.G
     return torch.cat(parts)[:need].reshape(out_dim, k).contiguous()
 
 
-def tables_from_bits(bits) -> np.ndarray:
-    """Tables as integers (``uint64``) from their entry bits ``(..., 2^k)`` in entry order:
-    ``T = sum_j bit_j << (2^k - 1 - j)`` (/work/coord/CONTRACTS.md)."""
-    bits = np.asarray(bits).astype(np.uint64)
-    size = bits.shape[-1]
-    weights = np.left_shift(np.uint64(1), np.arange(size - 1, -1, -1, dtype=np.uint64))
-    return (bits * weights).sum(axis=-1, dtype=np.uint64)
-
-
 def _logic_op_per_sample(x, idx_a, idx_b, coef):
     """The same with per-sample coefficients ``coef`` of shape ``(batch, out_dim, 4)``."""
     a = x[:, idx_a]
@@ -317,7 +308,7 @@ class LutLayer(_NodeLayer):
     def __init__(self, in_dim: int, out_dim: int, k: int = 6, **options):
         super().__init__(in_dim, out_dim, **options)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k not in LUT_K:
-            raise ValueError(f"'k' must be an integer in 2..6, not {k!r}")
+            raise ValueError(f"'k' must be an integer in {LUT_K[0]}..{LUT_K[-1]}, not {k!r}")
         self.k = int(k)
         connect = random_lut_connections if self.connections == "random" else unique_lut_connections
         self.register_buffer("idx", connect(self.in_dim, self.out_dim, self.k, self.generator).to(torch.int64))
@@ -325,8 +316,8 @@ class LutLayer(_NodeLayer):
         if self.init == "gaussian":
             theta = torch.randn(self.out_dim, size, generator=self.generator, device=self.generator.device).cpu()
         else:
-            first = (torch.arange(size) >> (self.k - 1)) & 1  # x_0 is the top bit of the entry index
-            theta = (2.0 * first.float() - 1.0).mul(LUT_RESIDUAL_LOGIT).expand(self.out_dim, size).clone()
+            entries = torch.tensor(gates.lut_entries(gates.lut_pass_through(self.k), self.k))
+            theta = (2.0 * entries - 1.0).mul(LUT_RESIDUAL_LOGIT).expand(self.out_dim, size).clone()
         self.weights = nn.Parameter(theta)
 
     def table_probs(self, batch_size: int | None = None) -> torch.Tensor:
@@ -338,8 +329,8 @@ class LutLayer(_NodeLayer):
         return (self.weights.detach() > 0).cpu().numpy()
 
     def ops(self) -> np.ndarray:
-        """The discrete tables as integers (``uint64``, :func:`tables_from_bits`)."""
-        return tables_from_bits(self.table_bits())
+        """The discrete tables as integers (``uint64``, :func:`lgn_hw.gates.lut_from_entries`)."""
+        return gates.lut_from_entries(self.table_bits())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self._input(x)

@@ -12,18 +12,21 @@ Definitions:
   advances the training noise. ``mode="mixture"`` instead evaluates the
   classic DLGN relaxation ``w = softmax(theta / tau)`` for every estimator.
 - **gap**: soft accuracy minus discrete accuracy.
-- **unused gates**: gates whose output reaches no class output in the discrete
-  network. Backward reachability from the last layer, whose gates all count
-  as used; a used gate uses its ``a`` input only if its op depends on ``a``
-  (:data:`lgn_hw.gates.DEPENDS_ON_A`), likewise ``b`` (``by_function=False``
-  follows the wires regardless of the op).
-- **gate histogram**: gates per op code in the discrete network, and its
-  **perplexity** ``exp(-sum_i p_i ln p_i)`` with ``p`` the usage distribution
-  (1 when one op is used everywhere, 16 when all are used equally).
+- **unused gates**: gates (and LUT nodes) whose output reaches no class output
+  in the discrete network. Backward reachability from the last layer, whose
+  nodes all count as used; a used gate uses its ``a`` input only if its op
+  depends on ``a`` (:data:`lgn_hw.gates.DEPENDS_ON_A`), likewise ``b``; a used
+  LUT node uses the inputs its table depends on (``by_function=False``
+  follows the wires regardless of the function).
+- **gate histogram**: gates per op code in the discrete network (LUT nodes
+  have no op code and are not counted), and its **perplexity**
+  ``exp(-sum_i p_i ln p_i)`` with ``p`` the usage distribution (1 when one op
+  is used everywhere, 16 when all are used equally; None without gates).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -132,7 +135,10 @@ def unused_gates(model_or_netlist, *, by_function: bool = True) -> UnusedGates:
     for i in range(net.depth - 1, 0, -1):
         layer, mask = net.layers[i], used[i]
         prev = np.zeros(net.layers[i - 1].width, dtype=bool)
-        if by_function:
+        if layer.kind == "lut":
+            reads = layer.inputs[mask]
+            prev[reads[lut_depends(layer)[mask]] if by_function else reads.reshape(-1)] = True
+        elif by_function:
             prev[layer.a[mask & gates.DEPENDS_ON_A[layer.op]]] = True
             prev[layer.b[mask & gates.DEPENDS_ON_B[layer.op]]] = True
         else:
@@ -141,6 +147,16 @@ def unused_gates(model_or_netlist, *, by_function: bool = True) -> UnusedGates:
         used[i - 1] = prev
     per_layer = tuple(int((~m).sum()) for m in used)
     return UnusedGates(per_layer, sum(per_layer), net.num_gates, tuple(used))
+
+
+def lut_depends(layer) -> np.ndarray:
+    """``(width, k)`` bools of a netlist LUT layer: whether each node's output depends on each
+    of its inputs (entries ``j`` and ``j ^ m_i`` differ somewhere, ``m_i`` the bit of input ``i``)."""
+    k = layer.k
+    corners = np.array(list(itertools.product((0, 1), repeat=k)), dtype=np.uint8)  # entry order
+    entries = gates.lut_truth(layer.tables[:, None], corners)  # (width, 2^k)
+    j = np.arange(1 << k)
+    return np.stack([(entries != entries[:, j ^ (1 << (k - 1 - i))]).any(axis=1) for i in range(k)], axis=1)
 
 
 def perplexity(counts) -> float:
@@ -154,11 +170,12 @@ def perplexity(counts) -> float:
 
 @dataclass(frozen=True)
 class GateHistogram:
-    """Chosen gates per op code: ``counts`` over all layers, ``per_layer`` ``(depth, 16)``."""
+    """Chosen gates per op code: ``counts`` over all layers, ``per_layer`` ``(depth, 16)`` (zero
+    rows for LUT layers); ``perplexity`` is None when the network has no gates."""
 
     counts: np.ndarray
     per_layer: np.ndarray
-    perplexity: float
+    perplexity: float | None
 
     def as_dict(self) -> dict:
         """``{gate name: count}`` over all layers."""
@@ -168,9 +185,10 @@ class GateHistogram:
 def gate_histogram(model_or_netlist) -> GateHistogram:
     """Histogram of the discrete network's gates and its perplexity."""
     net = _as_netlist(model_or_netlist)
-    per_layer = np.stack([np.bincount(layer.op, minlength=gates.NUM_OPS) for layer in net.layers])
+    per_layer = np.stack([np.bincount(layer.op, minlength=gates.NUM_OPS) if layer.kind == "gate"
+                          else np.zeros(gates.NUM_OPS, dtype=np.int64) for layer in net.layers])
     counts = per_layer.sum(axis=0)
-    return GateHistogram(counts, per_layer, perplexity(counts))
+    return GateHistogram(counts, per_layer, perplexity(counts) if counts.sum() else None)
 
 
 @dataclass(frozen=True)

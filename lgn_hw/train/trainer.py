@@ -47,7 +47,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .discretize import to_netlist
 from .distributed import DistInfo, setup, teardown
-from .layers import LogicLayer
+from .layers import NODE_LAYERS
 from .metrics import evaluate_metrics, soft_accuracy, discrete_accuracy, gate_histogram
 from .model import build_model
 
@@ -99,7 +99,7 @@ def _git_revision() -> str | None:
 def _generators(model):
     gens, seen = [], set()
     for m in model.modules():
-        if isinstance(m, LogicLayer) and id(m.generator) not in seen:
+        if isinstance(m, NODE_LAYERS) and id(m.generator) not in seen:
             seen.add(id(m.generator))
             gens.append(m.generator)
     return gens
@@ -172,7 +172,7 @@ class Trainer:
                             estimator=cfg.estimator, tau=self.tau, gate_tau=cfg.gate_tau,
                             tau_f=cfg.tau_f, tau_b=cfg.tau_b, noise=cfg.noise,
                             connections=cfg.connections, init=cfg.init, kernel=cfg.kernel,
-                            encoder=data.encoder, seed=cfg.seed)
+                            layer_kind=cfg.layer_kind, k=cfg.k, encoder=data.encoder, seed=cfg.seed)
         self.model = model.to(info.device)
         self.net = self.model
         if info.enabled:
@@ -216,6 +216,7 @@ class Trainer:
 
     def _check_resume_config(self, saved: dict):
         cur = self.config.to_dict()
+        saved = dict(TrainConfig().to_dict(), **saved)  # keys added since the run began: their defaults
         for key in sorted(set(saved) | set(cur)):
             if key in RESUMABLE_KEYS:
                 continue
@@ -416,8 +417,8 @@ class Trainer:
             with atomic_path(self.out_dir / "accuracy.png") as tmp:
                 fig.savefig(tmp, format="png", dpi=100)
             plt.close(fig)
-        if best is not None:
-            hist = gate_histogram(best)
+        hist = gate_histogram(best) if best is not None else None
+        if hist is not None and hist.perplexity is not None:  # a network of LUT layers has no gates
             fig, ax = plt.subplots(figsize=(7, 4))
             ax.bar(range(gates.NUM_OPS), hist.counts)
             ax.set_xticks(range(gates.NUM_OPS), gates.NAMES, rotation=60, ha="right", fontsize=8)

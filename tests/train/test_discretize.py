@@ -144,3 +144,57 @@ def test_errors():
         to_netlist(model, encoder=Encoder.thermometer([[0.5, 0.6]]))
     with pytest.raises(TypeError, match=r"^'metadata' must be a dict or None, not \[1\]$"):
         to_netlist(model, metadata=[1])
+
+
+# -- LUT layers and mixed networks ------------------------------------------------------------
+
+MIXED = {
+    "lut6": dict(layer_kind="lut", k=6),
+    "gate-lut6-lut4-gate": dict(layer_kind=["gate", "lut", "lut", "gate"], k=[2, 6, 4, 2]),
+    "lut2-lut3-lut5-lut4": dict(layer_kind="lut", k=[2, 3, 5, 4]),
+}
+
+
+@pytest.mark.parametrize("plan", list(MIXED))
+@pytest.mark.parametrize("name", ALL)
+def test_mixed_eval_model_equals_its_netlist(name, plan):
+    for seed, (connections, init) in enumerate([("random", "gaussian"), ("unique", "residual")]):
+        model = build_model(16, 4, layers=4, width=[48, 40, 32, 20], estimator=name, tau=3.0,
+                            connections=connections, init=init, seed=seed, **MIXED[plan])
+        if init == "residual":  # make it less trivial than all-pass-through
+            with torch.no_grad():
+                for layer in model.layers:
+                    layer.weights.add_(3 * torch.randn(layer.weights.shape,
+                                                       generator=torch.Generator().manual_seed(seed)))
+        netlist = to_netlist(model)
+        assert [layer.kind for layer in netlist.layers] == model.kinds
+        assert netlist.widths == [48, 40, 32, 20]
+        assert_matches(model, netlist, bits(300, 16, seed))
+
+
+def test_lut_netlist_holds_the_tables_and_inputs(tmp_path):
+    model = build_model(12, 3, layers=2, width=[20, 9], layer_kind=["lut", "gate"], k=[5, 2], seed=2)
+    with torch.no_grad():
+        model.layers[0].weights[0] = 0.0  # a tie: sigmoid(0) = 1/2 is not above 1/2, so entry 0
+        model.layers[0].weights[1] = 1.0
+    netlist = to_netlist(model)
+    first = netlist.layers[0]
+    assert first.k == 5
+    assert np.array_equal(first.inputs, model.layers[0].idx.numpy())
+    assert first.tables[0] == 0 and first.tables[1] == 2**32 - 1
+    assert np.array_equal(first.tables, model.layers[0].ops())
+    again = load(netlist.save(tmp_path / "m.lgn.json"))
+    assert again == netlist and again.to_dict()["version"] == 2
+    assert_matches(model, again, bits(50, 12, 4))
+
+
+def test_lut_ops_override_takes_tables_or_entries():
+    model = build_model(6, 2, layers=2, width=8, layer_kind=["lut", "gate"], k=[3, 2], seed=0)
+    entries = np.zeros((8, 8), dtype=bool)
+    entries[:, 7] = True  # out = x0 & x1 & x2
+    by_entries = to_netlist(model, ops=[torch.from_numpy(entries), np.full(8, 1)])
+    by_tables = to_netlist(model, ops=[np.full(8, 1, dtype=np.uint64), np.full(8, 1)])
+    assert by_entries == by_tables
+    assert by_entries.layers[0].tables.tolist() == [1] * 8
+    with pytest.raises(ValueError, match=r"^ops\[0\] must have shape \(8,\) or \(8, 8\), not \(8, 4\)$"):
+        to_netlist(model, ops=[np.zeros((8, 4)), np.full(8, 1)])

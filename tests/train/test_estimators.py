@@ -174,11 +174,15 @@ def _bits(n, num_inputs, seed):
     return (torch.rand(n, num_inputs, generator=torch.Generator().manual_seed(seed)) < 0.5).float()
 
 
+MIXED = dict(layer_kind=["lut", "gate", "lut"], k=[6, 2, 3])
+
+
+@pytest.mark.parametrize("kinds", [{}, MIXED], ids=["gates", "mixed"])
 @pytest.mark.parametrize("kernel", ["reference", "auto"])
 @pytest.mark.parametrize("name", HARD)
-def test_hard_training_forward_is_exactly_the_sampled_network(name, kernel):
+def test_hard_training_forward_is_exactly_the_sampled_network(name, kernel, kinds):
     model = build_model(12, 3, layers=3, width=[40, 30, 24], estimator=name, tau=3.0, gate_tau=1.5,
-                        seed=7, kernel=kernel, connections="unique")
+                        seed=7, kernel=kernel, connections="unique", **kinds)
     model.train()
     x = _bits(200, 12, 1)
     for _ in range(2):  # two steps: two different samples for the stochastic estimators
@@ -189,10 +193,11 @@ def test_hard_training_forward_is_exactly_the_sampled_network(name, kernel):
         assert torch.equal(scores.argmax(1), torch.from_numpy(res.classes))
 
 
+@pytest.mark.parametrize("kinds", [{}, dict(layer_kind=["gate", "lut"], k=[2, 4])], ids=["gates", "mixed"])
 @pytest.mark.parametrize("name", ["gumbel_st", "decoupled_st", "reinmax"])
-def test_hard_training_forward_with_per_sample_noise(name):
+def test_hard_training_forward_with_per_sample_noise(name, kinds):
     model = build_model(10, 2, layers=2, width=20, estimator=name, tau=2.0, gate_tau=1.0,
-                        noise="sample", seed=3)
+                        noise="sample", seed=3, **kinds)
     x = _bits(6, 10, 2)
     scores = model.train()(x).detach()
     assert model.layers[0].last_ops.shape == (6, 20)
@@ -218,13 +223,23 @@ def test_every_estimator_trains_a_small_network(name, kernel):
     assert discrete_accuracy(model, *parity_toy()) >= 0.8
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_every_estimator_trains_a_small_lut_network(name):
+    model, losses = train_parity_toy(name, "auto", steps=100, layer_kind="lut", k=[4, 3])
+    assert np.mean(losses[-10:]) < 0.8 * np.mean(losses[:10])
+    assert discrete_accuracy(model, *parity_toy()) >= 0.8
+
+
+# Every estimator on gates; LUT-3 layers (interpreted LUT tiles are slow) with one deterministic
+# and one sampling estimator.
+TRITON_RUNS = [(name, "gate") for name in ALL] + [("soft", "lut"), ("gumbel_st", "lut")]
 _TRITON_SCRIPT = """
 import json, torch
 from toy_training import train_parity_toy
 torch.set_num_threads(1)
-print(json.dumps({name + "/" + kernel: train_parity_toy(name, kernel, steps=8)[1]
-                  for name in %r for kernel in ("reference", "triton")}))
-""" % (ALL,)
+print(json.dumps({name + "/" + kernel + "/" + kind: train_parity_toy(name, kernel, steps=8, layer_kind=kind, k=3)[1]
+                  for name, kind in %r for kernel in ("reference", "triton")}))
+""" % (TRITON_RUNS,)
 
 
 @pytest.mark.slow
@@ -232,17 +247,18 @@ print(json.dumps({name + "/" + kernel: train_parity_toy(name, kernel, steps=8)[1
                     reason="triton is not installed: pip install lgn-hw[gpu]")
 def test_every_estimator_trains_the_same_with_interpreted_triton():
     """kernel="triton" under TRITON_INTERPRET=1 (a fresh process: the variable must be set before
-    the kernels are defined) follows the reference's training trajectory step for step."""
+    the kernels are defined) follows the reference's training trajectory step for step, for gate
+    and for LUT-3 networks."""
     env = dict(os.environ, TRITON_INTERPRET="1")
     proc = subprocess.run([sys.executable, "-c", _TRITON_SCRIPT], env=env, capture_output=True,
                           text=True, timeout=600, cwd=Path(__file__).parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
-    for name in ALL:
-        ref, tri = out[name + "/reference"], out[name + "/triton"]
-        np.testing.assert_allclose(tri, ref, rtol=0, atol=1e-4, err_msg=name)
+    for name, kind in TRITON_RUNS:
+        ref, tri = out[f"{name}/reference/{kind}"], out[f"{name}/triton/{kind}"]
+        np.testing.assert_allclose(tri, ref, rtol=0, atol=1e-4, err_msg=f"{name} {kind}")
         if not ESTIMATORS[name].stochastic:  # noisy ones need more steps to show it
-            assert tri[-1] < tri[0], name
+            assert tri[-1] < tri[0], (name, kind)
 
 
 # --- table entries (LUT nodes): the Bernoulli forms -------------------------------------------

@@ -14,8 +14,8 @@ import torch
 
 from lgn_hw import gates
 from lgn_hw.train import GroupSum, LogicLayer, LogicNet, LutLayer, build_model
-from lgn_hw.train.layers import (random_connections, random_lut_connections, tables_from_bits,
-                                 unique_connections, unique_lut_connections)
+from lgn_hw.train.layers import (random_connections, random_lut_connections, unique_connections,
+                                 unique_lut_connections)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -314,8 +314,7 @@ def test_lut_residual_init_is_the_first_input(k):
     layer = LutLayer(12, 20, k, init="residual", connections="unique", generator=0)
     x = (torch.rand(30, 12, generator=gen(1)) < 0.5).float()
     assert torch.equal(layer.eval()(x), x[:, layer.idx[:, 0]])
-    table = int(layer.ops()[0])
-    assert table == sum(1 << ((1 << k) - 1 - j) for j in range(1 << k) if j >> (k - 1))
+    assert (layer.ops() == gates.lut_pass_through(k)).all()
     soft = layer.train()(x)
     assert (soft - x[:, layer.idx[:, 0]]).abs().max() < 0.1
 
@@ -352,12 +351,16 @@ def test_lut_hard_training_forward_is_the_sampled_table(name, noise):
     assert layer.last_ops is None
 
 
-def test_lut_tables_from_bits_and_ops():
-    bits = np.array([[1, 0, 0, 0], [0, 0, 0, 1], [0, 1, 1, 0]], dtype=bool)
-    assert tables_from_bits(bits).tolist() == [8, 1, 6]
-    assert tables_from_bits(np.ones((1, 64), dtype=bool)).tolist() == [2**64 - 1]
-    layer = LutLayer(5, 4, 2, generator=0)
-    assert layer.ops().tolist() == tables_from_bits(layer.weights.detach().numpy() > 0).tolist()
+def test_lut_ops_are_the_tables_of_the_positive_logits():
+    layer = LutLayer(5, 3, 2, generator=0)
+    with torch.no_grad():
+        layer.weights.copy_(torch.tensor([[1.0, -1, 0, -2], [0, 0, 0, 3], [-1, 2, 1e-6, 0]]))
+    assert layer.ops().dtype == np.uint64
+    assert layer.ops().tolist() == [0b1000, 0b0001, 0b0110]
+    layer = LutLayer(5, 2, 6, generator=0)
+    with torch.no_grad():
+        layer.weights.fill_(1.0)
+    assert layer.ops().tolist() == [2**64 - 1] * 2
 
 
 def test_lut_layer_state_dict_seed_and_deepcopy():

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lgn_hw import gates
-from lgn_hw.netlist import Layer, Netlist, evaluate, random_netlist
+from lgn_hw.netlist import Layer, LutLayer, Netlist, evaluate, random_netlist
 from lgn_hw.train import (build_model, discrete_accuracy, evaluate_metrics, gate_histogram, perplexity,
                           soft_accuracy, to_netlist, unused_gates)
 
@@ -60,6 +60,11 @@ def brute_force_used(netlist, by_function):
     used[-1] = set(range(netlist.layers[-1].width))
     for i in range(netlist.depth - 1, 0, -1):
         layer = netlist.layers[i]
+        if layer.kind == "lut":  # gates.lut_depends, the per-table rule
+            for j in used[i]:
+                depends = gates.lut_depends(int(layer.tables[j]), layer.k)
+                used[i - 1] |= {int(v) for v, d in zip(layer.inputs[j], depends) if d or not by_function}
+            continue
         for j in used[i]:
             op = int(layer.op[j])
             if not by_function or gates.DEPENDS_ON_A[op]:
@@ -69,10 +74,11 @@ def brute_force_used(netlist, by_function):
     return used
 
 
+@pytest.mark.parametrize("k", [None, [3, 2, None, 2]], ids=["gates", "mixed"])
 @pytest.mark.parametrize("by_function", [True, False])
-def test_unused_gates_match_a_brute_force_walk(by_function):
+def test_unused_gates_match_a_brute_force_walk(by_function, k):
     for seed in range(5):
-        net = random_netlist(8, [30, 25, 20, 6], 3, seed=seed)
+        net = random_netlist(8, [30, 25, 20, 6], 3, seed=seed, k=k)
         u = unused_gates(net, by_function=by_function)
         expected = brute_force_used(net, by_function)
         for mask, exp in zip(u.used, expected):
@@ -93,6 +99,23 @@ def test_unused_gates_really_do_not_matter():
             op = layers[li].op.copy()
             op[j] = 15 - op[j]  # the complement gate
             layers[li] = Layer(layers[li].a, layers[li].b, op)
+            assert np.array_equal(evaluate(net.with_layers(layers), x).scores, base)
+
+
+def test_unused_lut_nodes_really_do_not_matter():
+    """Complementing the table of an unused LUT node never changes any score."""
+    net = random_netlist(8, [30, 20, 6], 2, seed=3, k=[3, 2, 2])
+    x = np.array([[(i >> k) & 1 for k in range(8)] for i in range(256)], dtype=np.uint8)
+    base = evaluate(net, x).scores
+    u = unused_gates(net)
+    assert u.total > 0
+    for li, mask in enumerate(u.used):
+        layer = net.layers[li]
+        for j in np.flatnonzero(~mask):
+            tables = layer.tables.copy()
+            tables[j] ^= np.uint64((1 << (1 << layer.k)) - 1)
+            layers = list(net.layers)
+            layers[li] = LutLayer(layer.k, layer.inputs, tables)
             assert np.array_equal(evaluate(net.with_layers(layers), x).scores, base)
 
 
@@ -125,6 +148,13 @@ def test_gate_histogram():
     assert h.perplexity == pytest.approx(perplexity(h.counts))
     assert sum(h.as_dict().values()) == 61
     assert h.as_dict()["XOR"] == int(h.counts[OP["XOR"]])
+
+
+def test_gate_histogram_skips_lut_layers():
+    h = gate_histogram(random_netlist(8, [30, 25, 6], 3, seed=1, k=[None, 4, None]))
+    assert h.per_layer.sum(axis=1).tolist() == [30, 0, 6]
+    assert h.perplexity == pytest.approx(perplexity(h.counts))
+    assert gate_histogram(random_netlist(8, [30, 6], 3, seed=1, k=6)).perplexity is None
 
 
 def test_residual_model_has_perplexity_one():

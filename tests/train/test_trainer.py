@@ -42,9 +42,13 @@ def _params(model_state):
     return {k: v.clone() for k, v in model_state.items()}
 
 
-@pytest.mark.parametrize("stop_at", [3, 7])  # mid-epoch (3) and exactly at an epoch boundary region
-def test_resume_matches_uninterrupted_run(tmp_path, stop_at):
-    cfg = TrainConfig(**dict(TINY, estimator="gumbel_st", schedule="cosine"))
+MIXED = dict(layer_kind=["lut", "gate"], k=[4, 2])
+
+
+@pytest.mark.parametrize("stop_at, kinds", [(3, {}), (7, {}), (3, MIXED)], ids=["mid", "boundary", "mixed"])
+def test_resume_matches_uninterrupted_run(tmp_path, stop_at, kinds):
+    # mid-epoch (3) and exactly at an epoch boundary region (7); a LUT-4 + gate network
+    cfg = TrainConfig(**dict(TINY, estimator="gumbel_st", schedule="cosine", **kinds))
     full = train(cfg, tmp_path / "full", quiet=True)
 
     def stop(trainer, step):
@@ -102,8 +106,40 @@ def test_config_file_and_flags(tmp_path):
     assert saved["epochs"] == 2 and saved["width"] == 60 and saved["dataset"] == "monk1"
 
 
+def test_lut_layers_from_a_config_file_and_flags(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[train]\ndataset = "monk1"\nlayers = 2\nwidth = 60\nepochs = 1\nlr = 0.05\n'
+                   'layer_kind = ["lut", "gate"]\nk = [4, 2]\n')
+    assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    net = load(tmp_path / "r" / "best.lgn.json")
+    assert [layer.kind for layer in net.layers] == ["lut", "gate"] and net.layers[0].k == 4
+    assert (tmp_path / "r" / "gates.png").is_file()
+    rc = main(["train", "--config", str(cfg), "--out", str(tmp_path / "s"), "--layer-kind", "lut", "--k", "6"])
+    assert rc == 0 and "nodes          120 (" in capsys.readouterr().out
+    net = load(tmp_path / "s" / "best.lgn.json")
+    assert [(layer.kind, layer.k) for layer in net.layers] == [("lut", 6), ("lut", 6)]
+    assert not (tmp_path / "s" / "gates.png").exists()  # no gates to count
+    d = load_dataset("monk1")
+    acc = float((predict(net, d.test.x).classes == d.test.y).mean())
+    assert acc == pytest.approx(net.metadata["test_accuracy"])
+
+
+def test_checkpoint_without_newer_settings_resumes(tmp_path):
+    """A run checkpointed before layer_kind and k existed resumes with their defaults."""
+    cfg = TrainConfig(**dict(TINY, epochs=1))
+    train(cfg, tmp_path, quiet=True)
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    for key in ("layer_kind", "k"):
+        del state["config"][key]
+    save_checkpoint(state, tmp_path / "checkpoint.pt")
+    assert train(cfg.replace(epochs=2), tmp_path, resume=True, quiet=True).epochs_done == 2
+
+
 @pytest.mark.parametrize("text, msg", [
     ("widht = 3\n", r"unknown key 'widht'"),
+    ("layers = 2\nlayer_kind = ['lut']\n", r"'layer_kind' lists 1 kinds but 'layers' is 2"),
+    ("layer_kind = 'lut'\nk = 8\n", r"'k' must be an integer in 2\.\.6 or a list of them, not 8"),
+    ("k = '6'\n", r"'k' must be int or list, not '6'"),
     ("lr = 'fast'\n", r"'lr' must be float, not 'fast'"),
     ("epochs = 0\n", r"'epochs' must be at least 1, not 0"),
     ("layers = 2\nwidth = [10, 20, 30]\n", r"'width' lists 3 widths but 'layers' is 2"),

@@ -15,13 +15,14 @@ def parity_toy():
     return x, (x[:, 0].long() ^ x[:, 1].long())
 
 
-def train_parity_toy(estimator, kernel, steps):
-    """Adam (lr 0.1) on the parity toy with a 2 x 32 network: the model and the loss per step."""
+def train_parity_toy(estimator, kernel, steps, **kinds):
+    """Adam (lr 0.1) on the parity toy with a 2 x 32 network (``kinds``: ``layer_kind`` and ``k``
+    of :func:`lgn_hw.train.build_model`; gates by default): the model and the loss per step."""
     from lgn_hw.train import build_model
 
     x, y = parity_toy()
     model = build_model(6, 2, layers=2, width=32, estimator=estimator, tau=4.0, seed=0,
-                        kernel=kernel, connections="unique")
+                        kernel=kernel, connections="unique", **kinds)
     opt = torch.optim.Adam(model.parameters(), lr=0.1)
     losses = []
     for _ in range(steps):

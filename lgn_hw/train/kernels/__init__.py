@@ -24,6 +24,7 @@ import os
 
 import torch
 
+from ... import gates
 from .reference import logic_op_reference, lut_op_reference
 
 __all__ = ["KERNELS", "LUT_K", "KernelUnavailableError", "logic_op", "logic_op_reference", "lut_op",
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 KERNELS = ("auto", "reference", "cpu", "triton")
 #: inputs a LUT node may have
-LUT_K = range(2, 7)
+LUT_K = range(gates.MIN_K, gates.MAX_K + 1)
 
 #: dtypes the fast kernels implement; other floating dtypes use the reference.
 _FAST_DTYPES = (torch.float32, torch.float64)
@@ -80,7 +81,7 @@ def _check_lut(x, idx, p):
     if x.dim() != 2 or not x.is_floating_point():
         raise ValueError(f"'x' must be a 2-D floating tensor (batch, in_dim), not {x.dtype} {tuple(x.shape)}")
     if idx.dim() != 2 or idx.dtype != torch.int64 or idx.shape[1] not in LUT_K:
-        raise ValueError(f"'idx' must be a 2-D int64 tensor (out_dim, k) with k in 2..6, "
+        raise ValueError(f"'idx' must be a 2-D int64 tensor (out_dim, k) with k in {LUT_K[0]}..{LUT_K[-1]}, "
                          f"not {idx.dtype} {tuple(idx.shape)}")
     out_dim, k = idx.shape
     if tuple(p.shape) != (out_dim, 1 << k):
