@@ -22,6 +22,12 @@ def bits(n, k, seed):
     return (torch.rand(n, k, generator=torch.Generator().manual_seed(seed)) < 0.5).float()
 
 
+def perturb(model, seed):
+    with torch.no_grad():
+        for layer in model.layers:
+            layer.weights.add_(3 * torch.randn(layer.weights.shape, generator=torch.Generator().manual_seed(seed)))
+
+
 def assert_matches(model, netlist, x):
     model.eval()
     with torch.no_grad():
@@ -38,10 +44,7 @@ def test_eval_model_equals_its_netlist(name, connections, init):
         model = build_model(16, 4, layers=4, width=[48, 40, 32, 20], estimator=name, tau=3.0,
                             connections=connections, init=init, seed=seed)
         if init == "residual":  # make it less trivial than all-pass-through
-            with torch.no_grad():
-                for layer in model.layers:
-                    layer.weights.add_(3 * torch.randn(layer.weights.shape,
-                                                       generator=torch.Generator().manual_seed(seed)))
+            perturb(model, seed)
         netlist = to_netlist(model)
         assert isinstance(netlist, Netlist)
         assert netlist.widths == [48, 40, 32, 20]
@@ -162,10 +165,7 @@ def test_mixed_eval_model_equals_its_netlist(name, plan):
         model = build_model(16, 4, layers=4, width=[48, 40, 32, 20], estimator=name, tau=3.0,
                             connections=connections, init=init, seed=seed, **MIXED[plan])
         if init == "residual":  # make it less trivial than all-pass-through
-            with torch.no_grad():
-                for layer in model.layers:
-                    layer.weights.add_(3 * torch.randn(layer.weights.shape,
-                                                       generator=torch.Generator().manual_seed(seed)))
+            perturb(model, seed)
         netlist = to_netlist(model)
         assert [layer.kind for layer in netlist.layers] == model.kinds
         assert netlist.widths == [48, 40, 32, 20]
