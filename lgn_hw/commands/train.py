@@ -53,6 +53,9 @@ def register(sub):
     p.add_argument("--out", required=True, help="output directory of the run")
     p.add_argument("--config", help="TOML file of settings (a [train] table or top-level keys named like the flags)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the previous run in --out (its files are deleted); without it, or "
+                   "--resume, a folder holding a run is refused")
     p.add_argument("--preset", action=argparse.BooleanOptionalAction, default=None,
                    help="start from the measured configuration of --dataset; the default for the datasets "
                    f"that have one ({', '.join(DATASET_PRESETS)}); --no-preset starts from the plain defaults")
@@ -91,7 +94,7 @@ def register(sub):
 
 
 #: flag destinations that are settings (everything else steers the command)
-_NOT_SETTINGS = {"out", "config", "resume", "preset", "quiet", "func", "command", "verbose"}
+_NOT_SETTINGS = {"out", "config", "resume", "overwrite", "preset", "quiet", "func", "command", "verbose"}
 
 
 def overrides_from_args(args) -> dict:
@@ -175,7 +178,8 @@ def run(args) -> int:
             cfg, summary = _fit_width(args, cfg, summary, dataset.num_classes)
         if not args.quiet:
             print(f"settings       {summary}", flush=True)
-        result = train(cfg, args.out, resume=args.resume, quiet=args.quiet, dataset=dataset)
+        result = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet,
+                       dataset=dataset)
     except (ValueError, DataFileError) as exc:  # ConfigError, CheckpointError, bad dataset name, ...
         raise UsageError(str(exc)) from None
     # no netlist: not rank 0 under torchrun, or stopped before the first epoch ended

@@ -9,11 +9,20 @@ import torch
 
 from ..netlist.model import atomic_path
 
-__all__ = ["atomic_path", "save_checkpoint", "load_checkpoint", "CheckpointError"]
+__all__ = ["atomic_path", "save_checkpoint", "load_checkpoint", "CheckpointError", "RunFolderError",
+           "CHECKPOINT_KEYS"]
+
+#: what a checkpoint holds beside its "format" (the trainer's state, checked before a resume)
+CHECKPOINT_KEYS = ("config", "model", "optimizer", "scheduler", "generators", "torch_rng", "epoch",
+                   "step_in_epoch", "epoch_accum", "history", "best", "elapsed")
 
 
 class CheckpointError(ValueError):
     """A checkpoint cannot be read or does not fit the run."""
+
+
+class RunFolderError(CheckpointError):
+    """The output folder of a run is no folder, is in use by another run, or holds a previous run."""
 
 
 def save_checkpoint(state: dict, path) -> Path:
@@ -34,4 +43,9 @@ def load_checkpoint(path) -> dict:
         raise CheckpointError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})") from None
     if not isinstance(state, dict) or state.get("format") != "lgn-hw-checkpoint":
         raise CheckpointError(f"{path}: not an lgn-hw checkpoint")
+    missing = [key for key in CHECKPOINT_KEYS if key not in state]
+    if missing:
+        raise CheckpointError(f"{path}: damaged checkpoint, {missing[0]!r} is missing")
+    if not isinstance(state["config"], dict):
+        raise CheckpointError(f"{path}: damaged checkpoint, 'config' is not a table of settings")
     return state

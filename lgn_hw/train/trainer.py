@@ -10,6 +10,11 @@ Files in the output directory (each written atomically: temporary file, then ren
 - ``accuracy.png``, ``gates.png``  plots (soft vs discrete accuracy per epoch;
                        the chosen-gate histogram of the best netlist).
 
+The folder belongs to one run: while it trains, a lock (``.lock``, ``fcntl.flock``)
+makes a second training into the same folder fail at once, and a folder that
+holds a previous run (any of the files above) is refused unless ``resume=True``
+continues it or ``overwrite=True`` deletes its files first.
+
 ``resume=True`` continues from ``checkpoint.pt`` exactly where the run stopped,
 mid-epoch included: the batch order of an epoch is a function of the seed and
 the epoch, and every random state is restored, so an interrupted and resumed
@@ -22,6 +27,7 @@ rank 0 evaluates, writes files and shows progress.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -43,7 +49,7 @@ from ..netlist import Netlist
 from ..netlist import load as load_netlist
 from ..netlist import predict as golden_predict
 from ..netlist.model import atomic_path, atomic_write_text
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, RunFolderError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .discretize import to_netlist
 from .distributed import DistInfo, setup, teardown
@@ -51,13 +57,18 @@ from .layers import NODE_LAYERS
 from .metrics import evaluate_metrics, soft_accuracy, discrete_accuracy, gate_histogram
 from .model import build_model
 
-__all__ = ["Trainer", "TrainResult", "train", "CHECKPOINT", "BEST", "METRICS", "RESUMABLE_KEYS"]
+__all__ = ["Trainer", "TrainResult", "train", "CHECKPOINT", "BEST", "METRICS", "RUN_FILES",
+           "RESUMABLE_KEYS"]
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.lgn.json"
 METRICS = "metrics.jsonl"
+CONFIG = "config.json"
+#: the files of a run: a folder holding any of them holds a previous run
+RUN_FILES = (CONFIG, CHECKPOINT, METRICS, BEST, "accuracy.png", "gates.png")
+LOCK = ".lock"
 #: settings a resumed run may change; any other difference from the checkpoint is an error
 RESUMABLE_KEYS = frozenset({"epochs", "data_dir", "device", "kernel", "eval_batch_size"})
 
@@ -105,6 +116,42 @@ def _generators(model):
     return gens
 
 
+@contextlib.contextmanager
+def claim_run_folder(out_dir: Path, *, resume: bool = False, overwrite: bool = False):
+    """Hold ``out_dir`` for one run: create it, lock it (a second claim fails at once with
+    :class:`RunFolderError` while this one lasts) and refuse a folder holding a previous run
+    unless ``resume`` (continue it) or ``overwrite`` (its files are deleted here)."""
+    import fcntl
+
+    out_dir = Path(out_dir)
+    if resume and overwrite:
+        raise ValueError("resume and overwrite exclude each other: continue the run or replace it")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RunFolderError(f"{out_dir}: is not a directory (the output folder of the run)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            raise RunFolderError(f"{out_dir}: another training is writing to this folder"
+                                 f"{f' (pid {holder})' if holder.isdigit() else ''}; "
+                                 "wait for it to end or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        previous = [name for name in RUN_FILES if (out_dir / name).exists()]
+        if previous and not (resume or overwrite):
+            raise RunFolderError(f"{out_dir} already holds a run ({', '.join(previous)}); continue it "
+                                 "with --resume, replace it with --overwrite or choose another --out")
+        if overwrite:
+            for name in previous:
+                (out_dir / name).unlink()
+        yield out_dir
+    finally:
+        os.close(fd)  # releases the lock; the file stays (unlinking it would race a new claim)
+
+
 class Trainer:
     """One training run; :meth:`run` trains and returns a :class:`TrainResult`.
 
@@ -113,13 +160,14 @@ class Trainer:
     example to call :meth:`request_stop`).
     """
 
-    def __init__(self, config: TrainConfig, out_dir, *, resume: bool = False, quiet: bool = False,
-                 dataset=None, callback=None, handle_signals: bool = True):
+    def __init__(self, config: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = False,
+                 quiet: bool = False, dataset=None, callback=None, handle_signals: bool = True):
         if not isinstance(config, TrainConfig):
             raise TypeError(f"'config' must be a TrainConfig, not {type(config).__name__}")
         self.config = config
         self.out_dir = Path(out_dir)
         self.resume = resume
+        self.overwrite = overwrite
         self.quiet = quiet
         self.callback = callback
         self.handle_signals = handle_signals
@@ -144,9 +192,29 @@ class Trainer:
         info = setup(cfg.device)
         self.info = info
         try:
-            return self._run(cfg, info)
+            with contextlib.ExitStack() as stack:
+                self._claim(stack, info)
+                return self._run(cfg, info)
         finally:
             teardown(info)
+
+    def _claim(self, stack, info):
+        """Rank 0 claims the folder (:func:`claim_run_folder`); under torchrun every rank
+        learns whether it could, so that none waits for a rank that gave up."""
+        error = None
+        if info.is_main:
+            try:
+                stack.enter_context(claim_run_folder(self.out_dir, resume=self.resume,
+                                                     overwrite=self.overwrite))
+            except (ValueError, OSError) as exc:
+                error = exc
+        if info.enabled:
+            flag = torch.tensor([0.0 if error is None else 1.0], device=info.device)
+            dist.all_reduce(flag)
+            if error is None and flag.item() > 0:
+                error = RunFolderError(f"{self.out_dir}: rank 0 cannot use this folder")
+        if error is not None:
+            raise error
 
     def _setup_run(self, cfg, info):
         from ..data import load_data_file, load_dataset
@@ -225,12 +293,36 @@ class Trainer:
                     f"{self.out_dir / CHECKPOINT}: the run was started with {key}={saved.get(key)!r}, "
                     f"not {cur.get(key)!r}; only {', '.join(sorted(RESUMABLE_KEYS))} may change on resume")
 
+    def _restore(self, state: dict, path: Path):
+        """Load a checkpoint's states into this run; a tensor of the wrong shape, a missing
+        entry or a position outside the run is a :class:`CheckpointError`, not a traceback."""
+        gens = _generators(self.model)
+        try:
+            if len(state["generators"]) != len(gens):
+                raise ValueError(f"{len(state['generators'])} generator states for {len(gens)} generators")
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            for g, s in zip(gens, state["generators"]):
+                g.set_state(s)
+            torch.set_rng_state(state["torch_rng"])
+            epoch, step = int(state["epoch"]), int(state["step_in_epoch"])
+            acc, elapsed = [float(state["epoch_accum"][0]), int(state["epoch_accum"][1]),
+                            int(state["epoch_accum"][2])], float(state["elapsed"])
+            best = state["best"]
+            self.history = list(state["history"])
+            self.best = dict(best, epoch=int(best["epoch"]), val_discrete=float(best["val_discrete"]))
+        except (RuntimeError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CheckpointError(f"{path}: does not fit this run ({first[:160]})") from None
+        if not (epoch >= 0 and 0 <= step < self.steps_per_epoch):
+            raise CheckpointError(f"{path}: position epoch {epoch} step {step} is outside the run "
+                                  f"({self.steps_per_epoch} steps per epoch)")
+        return epoch, step, acc, elapsed
+
     def _run(self, cfg, info: DistInfo) -> TrainResult:
         main = info.is_main
         ckpt_path = self.out_dir / CHECKPOINT
-        if not self.resume and ckpt_path.exists():
-            raise CheckpointError(f"{self.out_dir} already holds a run ({CHECKPOINT}); "
-                                  "resume it or choose another output directory")
         state = load_checkpoint(ckpt_path) if self.resume else None
         if state is not None:
             self._check_resume_config(state["config"])
@@ -238,18 +330,9 @@ class Trainer:
         self.history, self.best = [], {"epoch": 0, "val_discrete": -1.0}
         start_epoch, start_step, acc, elapsed = 0, 0, [0.0, 0, 0], 0.0
         if state is not None:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.scheduler.load_state_dict(state["scheduler"])
-            for g, s in zip(_generators(self.model), state["generators"]):
-                g.set_state(s)
-            torch.set_rng_state(state["torch_rng"])
-            start_epoch, start_step = int(state["epoch"]), int(state["step_in_epoch"])
-            acc, elapsed = list(state["epoch_accum"]), float(state["elapsed"])
-            self.history, self.best = list(state["history"]), dict(state["best"])
+            start_epoch, start_step, acc, elapsed = self._restore(state, ckpt_path)
         if main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.out_dir / "config.json",
+            atomic_write_text(self.out_dir / CONFIG,
                               json.dumps(dict(cfg.to_dict(), resolved_tau=self.tau), indent=1) + "\n")
             logger.info("%s", self.data.describe())
 
@@ -439,7 +522,8 @@ class Trainer:
                            dict(self.best), list(self.history), len(self.history), interrupted, test_acc)
 
 
-def train(config: TrainConfig, out_dir, *, resume: bool = False, quiet: bool = False, dataset=None,
-          callback=None) -> TrainResult:
+def train(config: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = False, quiet: bool = False,
+          dataset=None, callback=None) -> TrainResult:
     """Train ``config`` into ``out_dir`` (see :class:`Trainer`)."""
-    return Trainer(config, out_dir, resume=resume, quiet=quiet, dataset=dataset, callback=callback).run()
+    return Trainer(config, out_dir, resume=resume, overwrite=overwrite, quiet=quiet, dataset=dataset,
+                   callback=callback).run()
