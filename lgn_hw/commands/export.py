@@ -6,6 +6,7 @@ import time
 
 from ..cli import MAX_SAMPLES, UsageError, count, seed
 from ..hdl import Pipeline, check_top_name, export
+from ..hdl.export import check_exportable
 from ..netlist import load
 
 
@@ -78,7 +79,10 @@ def run(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     pipeline = pipeline_from_args(args)
-    net = load(args.netlist)
+    try:
+        net = check_exportable(load(args.netlist))  # before the optimiser spends memory on it
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     t0 = time.perf_counter()
     if not args.no_opt:
         net = _optimized(net)

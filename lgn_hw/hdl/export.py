@@ -32,7 +32,7 @@ from .ports import core_ports
 __all__ = [
     "export", "load_manifest", "ManifestError", "check_top_name", "render_template",
     "MANIFEST", "MANIFEST_FORMAT", "MANIFEST_VERSION", "NETLIST_COPY", "TB_INPUTS", "TB_EXPECTED",
-    "LATENCY_DEFINITION", "testbench_vectors",
+    "LATENCY_DEFINITION", "testbench_vectors", "MAX_INPUT_BITS", "check_exportable",
 ]
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,19 @@ def render_template(name: str, **values) -> str:
         return string.Template(text).substitute({k: str(v) for k, v in values.items()})
     except KeyError as exc:
         raise ValueError(f"{path}: template needs a value for {exc.args[0]!r}") from None
+
+
+#: the widest in_data port exported: 2^20 input flip-flops already exceed the largest FPGAs
+MAX_INPUT_BITS = 2**20
+
+
+def check_exportable(netlist: Netlist) -> Netlist:
+    """``netlist`` if its core can be built; a ``ValueError`` (before any memory is spent on
+    the optimiser or Amaranth) when its input port is wider than :data:`MAX_INPUT_BITS`."""
+    if netlist.num_inputs > MAX_INPUT_BITS:
+        raise ValueError(f"num_inputs {netlist.num_inputs} is more than the {MAX_INPUT_BITS} input bits "
+                         "an exported core may have")
+    return netlist
 
 
 def _check_count(name, value, minimum):
@@ -164,6 +177,7 @@ def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipelin
     if out.exists() and not out.is_dir():
         raise ValueError(f"output folder {str(out)!r} exists and is not a folder")
     netlist.validate()
+    check_exportable(netlist)
 
     from tqdm.auto import tqdm
 

@@ -367,10 +367,24 @@ def evaluate(netlist, bits, *, backend: str = "auto") -> Result:
     return Result(*evaluate_reference(netlist, bits))
 
 
+def _check_finite(inputs) -> None:
+    x = np.asarray(inputs)
+    if x.dtype.kind not in "fc":
+        return
+    bad = np.argwhere(~np.isfinite(x))
+    if bad.size:
+        at = tuple(int(i) for i in bad[0])
+        where = f"row {at[0]} column {at[1]}" if len(at) == 2 else f"index {at}"
+        raise ValueError(f"raw input {where} is {x[at]}: features must be finite numbers")
+
+
 def predict(netlist, inputs, *, backend: str = "auto") -> Result:
-    """Like :func:`evaluate`, but raw features go through the netlist's encoder first."""
+    """Like :func:`evaluate`, but raw features go through the netlist's encoder first
+    (NaN or infinite features are a ``ValueError`` naming the first such row and column)."""
     if netlist.encoder is not None:
         from ..data.encoding import Encoder
+
+        _check_finite(inputs)
 
         inputs = Encoder.from_dict(netlist.encoder).encode(inputs)
     return evaluate(netlist, inputs, backend=backend)

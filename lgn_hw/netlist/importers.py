@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("difflogic", "torchlogix")
 PARAMETRIZATIONS = ("raw", "walsh", "light")
+_TORCHLOGIX_INDICES = ("connections.indices", "indices")
 
 
 def load_checkpoint(path) -> dict:
@@ -60,7 +61,8 @@ def load_checkpoint(path) -> dict:
         raise NetlistError(f"{path}: no such model file")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, KeyError, IndexError,
+            TypeError, AttributeError, UnicodeDecodeError) as exc:  # a text file gives KeyError or IndexError
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise NetlistError(
             f"{path}: cannot read as saved tensors ({first[:120]}); save model.state_dict() "
@@ -138,14 +140,22 @@ def _build(layers, extras, state, *, num_classes, tau, num_inputs, source) -> Ne
                    {"source": source, "imported_layers": len(layers)})
 
 
-def _find(state, leaf, columns):
+def _find(state, leaf, columns, indices=None):
+    """``(prefix, weight)`` of the logic layers, in key-path order: every entry named ``leaf``
+    (beside one of the ``indices`` entries, if given). A layer's weight of another shape than
+    ``(out_dim, c)`` for ``c`` in ``columns`` is an error, never a layer silently left out."""
     found = []
     for key, value in state.items():
         if not isinstance(key, str) or key.rsplit(".", 1)[-1] != leaf:
             continue
+        prefix = key[: -len(leaf)]
+        if indices is not None and not any(prefix + name in state for name in indices):
+            continue  # some other module's weight
         shape = tuple(getattr(value, "shape", ()))
-        if len(shape) == 2 and shape[1] in columns:
-            found.append((key[: -len(leaf)], value))
+        if not (len(shape) == 2 and shape[1] in columns):
+            raise NetlistError(f"{key}: a logic layer's weight must have shape (out_dim, "
+                               f"{' or '.join(map(str, columns))}), got {shape if shape else type(value).__name__}")
+        found.append((prefix, value))
     return sorted(found, key=lambda kv: _path_key(kv[0]))
 
 
@@ -190,9 +200,7 @@ def from_torchlogix(checkpoint: dict, *, parametrization=None, num_classes=None,
                          f"not {parametrization!r}")
     state, extras = _split(checkpoint)
     layers = []
-    for prefix, weight in _find(state, "weight", (16, 4)):
-        if not (prefix + "connections.indices" in state or prefix + "indices" in state):
-            continue  # some other module's weight
+    for prefix, weight in _find(state, "weight", (16, 4), _TORCHLOGIX_INDICES):
         cols = weight.shape[1]
         kind = parametrization or ("raw" if cols == 16 else None)
         if kind is None:
@@ -207,7 +215,7 @@ def from_torchlogix(checkpoint: dict, *, parametrization=None, num_classes=None,
             op = _walsh_ops(weight)
         else:
             op = _light_ops(weight)
-        a, b = _indices(state, prefix, ("connections.indices", "indices"), len(op))
+        a, b = _indices(state, prefix, _TORCHLOGIX_INDICES, len(op))
         layers.append(Layer(a, b, op))
     return _build(layers, extras, state, num_classes=num_classes, tau=tau, num_inputs=num_inputs,
                   source="torchlogix")

@@ -186,3 +186,90 @@ def test_os_errors_are_one_line(tmp_path, net_file, capsys, monkeypatch):
 
     monkeypatch.setattr(Netlist, "save", refuse)
     one_line_error(capsys, ["optimize", str(net_file), str(target)], r"o\.lgn\.json: Permission denied$")
+
+
+# -- items 10, 12: imported models -------------------------------------------------------------
+@pytest.mark.parametrize("text", ["hello\n", "x = 1\ny = 2\n", "{\"state_dict\": {}}\n"])
+def test_importing_a_text_file_is_one_line(tmp_path, capsys, text):
+    model = tmp_path / "model.pt"
+    model.write_text(text)
+    one_line_error(capsys, ["import", "--from", "difflogic", str(model), str(tmp_path / "o.lgn.json")],
+                   r"model\.pt: cannot read as saved tensors")
+
+
+def _difflogic_state(first_columns=16):
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    return {"0.weights": torch.randn(8, first_columns, generator=gen),
+            "0.indices": torch.randint(0, 6, (2, 8), generator=gen),
+            "1.weights": torch.randn(4, 16, generator=gen),
+            "1.indices": torch.randint(0, 8, (2, 4), generator=gen), "num_classes": 2}
+
+
+@pytest.mark.parametrize("columns", [15, 17, 4])
+def test_a_first_layer_of_the_wrong_shape_is_an_error_not_dropped(tmp_path, capsys, columns):
+    import torch
+
+    from lgn_hw.netlist.importers import from_difflogic
+
+    assert from_difflogic(_difflogic_state()).depth == 2
+    with pytest.raises(NetlistError, match=rf"^0\.weights: a logic layer's weight must have shape \(out_dim, 16\), "
+                                           rf"got \(8, {columns}\)$"):
+        from_difflogic(_difflogic_state(columns))
+    torch.save(_difflogic_state(columns), tmp_path / "m.pt")
+    one_line_error(capsys, ["import", "--from", "difflogic", str(tmp_path / "m.pt"), str(tmp_path / "o.lgn.json")],
+                   r"0\.weights: a logic layer's weight must have shape")
+
+
+def test_a_torchlogix_layer_of_the_wrong_shape_is_an_error():
+    import torch
+
+    from lgn_hw.netlist.importers import from_torchlogix
+
+    state = {"0.weight": torch.randn(8, 3), "0.connections.indices": torch.randint(0, 6, (2, 8)),
+             "1.weight": torch.randn(4, 16), "1.connections.indices": torch.randint(0, 8, (2, 4)),
+             "head.weight": torch.randn(3, 7)}  # no connections: another module's weight, ignored
+    with pytest.raises(NetlistError, match=r"^0\.weight: a logic layer's weight must have shape "
+                                           r"\(out_dim, 16 or 4\), got \(8, 3\)$"):
+        from_torchlogix(state, num_classes=2)
+    state["0.weight"] = torch.randn(8, 16)
+    assert from_torchlogix(state, num_classes=2).depth == 2
+
+
+# -- item 10: predict on NaN or infinite raw features --------------------------------------------
+@pytest.mark.parametrize("value, shown", [(float("nan"), "nan"), (float("inf"), "inf"), (-float("inf"), "-inf")])
+def test_predict_refuses_non_finite_features(tmp_path, capsys, value, shown):
+    import numpy as np
+
+    from lgn_hw.data.encoding import fit_thermometer
+    from lgn_hw.netlist import Netlist, predict
+
+    x = np.random.default_rng(0).normal(size=(20, 3))
+    enc = fit_thermometer(x, 2)
+    base = random_netlist(enc.num_bits, [8, 4], 2, seed=1)
+    net = Netlist(base.num_inputs, base.layers, 2, encoder=enc.to_dict())
+    x[7, 2] = value
+    with pytest.raises(ValueError, match=rf"^raw input row 7 column 2 is {shown}: features must be finite numbers$"):
+        predict(net, x)
+    np.save(tmp_path / "x.npy", x)
+    one_line_error(capsys, ["predict", str(net.save(tmp_path / "n.lgn.json")), str(tmp_path / "x.npy")],
+                   rf"row 7 column 2 is {shown}")
+
+
+# -- item 12: a netlist far too wide to export ---------------------------------------------------
+def test_exporting_a_billion_inputs_is_refused_early(tmp_path, net_file, capsys):
+    d = json.loads(net_file.read_text())
+    d["num_inputs"] = 10**9  # valid as a netlist: the gates read only the first inputs
+    wide = tmp_path / "wide.lgn.json"
+    wide.write_text(json.dumps(d))
+    assert load(wide).num_inputs == 10**9
+    one_line_error(capsys, ["export", str(wide), "--out", str(tmp_path / "hw")],
+                   r"num_inputs 1000000000 is more than the 1048576 input bits an exported core may have$")
+    assert not (tmp_path / "hw").exists()
+
+
+def test_a_build_dir_that_is_a_file_is_refused_by_the_argument_layer(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    line = _argparse_error(capsys, ["verify", str(tmp_path), "--build-dir", str(tmp_path / "afile")])
+    assert line.endswith(f"argument --build-dir: {str(tmp_path / 'afile')!r} is not a directory"), line
