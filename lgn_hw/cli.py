@@ -23,7 +23,7 @@ import traceback
 
 from . import SEED_MAX, __version__, check_seed
 
-__all__ = ["main", "build_parser", "UsageError", "seed", "count", "folder", "MAX_SAMPLES"]
+__all__ = ["main", "build_parser", "UsageError", "seed", "count", "MAX_SAMPLES"]
 
 #: the most samples a testbench or simulation run takes from ``--samples``
 MAX_SAMPLES = 2**20
@@ -39,13 +39,6 @@ def seed(text: str) -> int:
         return check_seed(int(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be an integer in 0..{SEED_MAX}, not {text!r:.40}") from None
-
-
-def folder(text: str) -> str:
-    """argparse type of a folder to write into: a directory or a new path, never a file."""
-    if os.path.lexists(text) and not os.path.isdir(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a directory")
-    return text
 
 
 def count(maximum: int):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ..cli import MAX_SAMPLES, UsageError, count, folder, seed
+from ..cli import MAX_SAMPLES, UsageError, count, seed
 from ..verify import SIMULATORS, SimulatorNotFound, VerifyError, verify
 
 BENCHES = ("native", "cocotb")
@@ -40,7 +40,7 @@ def register(sub):
                    help="chance of a gap on in_valid per cycle (default: %(default)s)")
     p.add_argument("--stall-prob", type=float, default=0.3, metavar="P",
                    help="chance of out_ready low per cycle (default: %(default)s)")
-    p.add_argument("--build-dir", type=folder, metavar="DIR",
+    p.add_argument("--build-dir", metavar="DIR",
                    help="build cache (default: ~/.cache/lgn-hw/verify for native, DIR/sim_build for cocotb)")
     p.add_argument("--waves", action="store_true", help="record a waveform in the run folder")
     p.add_argument("--quiet", action="store_true", help="print only the summary")

@@ -268,8 +268,3 @@ def test_exporting_a_billion_inputs_is_refused_early(tmp_path, net_file, capsys)
                    r"num_inputs 1000000000 is more than the 1048576 input bits an exported core may have$")
     assert not (tmp_path / "hw").exists()
 
-
-def test_a_build_dir_that_is_a_file_is_refused_by_the_argument_layer(tmp_path, capsys):
-    (tmp_path / "afile").write_text("x")
-    line = _argparse_error(capsys, ["verify", str(tmp_path), "--build-dir", str(tmp_path / "afile")])
-    assert line.endswith(f"argument --build-dir: {str(tmp_path / 'afile')!r} is not a directory"), line
