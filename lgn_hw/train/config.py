@@ -178,6 +178,21 @@ def _check_type(name, value, annotation):
         raise ConfigError(f"'{name}' must be {' or '.join(p for p in parts if p != 'None')}, not {value!r}")
 
 
+def _toml_problem(exc, text: str) -> str:
+    """tomllib's message, naming the key when it is one given twice (tomllib says only where)."""
+    import re
+
+    message = str(exc)
+    m = re.match(r"Cannot overwrite a value \(at line (\d+),", message)
+    if m:
+        lines = text.splitlines()
+        n = int(m.group(1))
+        key = re.match(r"\s*([^=]+?)\s*=", lines[n - 1]) if 0 < n <= len(lines) else None
+        if key:
+            return f"duplicate key {key.group(1)!r} at line {n}"
+    return message
+
+
 def load_config(path) -> dict:
     """Read a TOML file into a dict of settings (a ``[train]`` table, or the top level).
 
@@ -195,7 +210,7 @@ def load_config(path) -> dict:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        raise ConfigError(f"{path}: not valid TOML ({_toml_problem(exc, text)})") from None
     if "train" in data:
         extra = sorted(set(data) - {"train"})
         if extra:

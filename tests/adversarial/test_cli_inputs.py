@@ -268,3 +268,12 @@ def test_exporting_a_billion_inputs_is_refused_early(tmp_path, net_file, capsys)
                    r"num_inputs 1000000000 is more than the 1048576 input bits an exported core may have$")
     assert not (tmp_path / "hw").exists()
 
+
+
+def test_a_duplicate_key_in_a_config_is_an_error_naming_it(tmp_path):
+    from lgn_hw.train.config import ConfigError, load_config
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[train]\nlr = 0.1\nepochs = 2\nlr = 0.2\n")
+    with pytest.raises(ConfigError, match=r"c\.toml: not valid TOML \(duplicate key 'lr' at line 4\)$"):
+        load_config(cfg)
