@@ -52,7 +52,11 @@ def run(args) -> int:
         right = int((result.classes == inputs.y).sum())
         print(f"accuracy {right / len(inputs.y):.4f} ({right} of {len(inputs.y)})", file=sys.stderr)
     if args.out:
-        np.save(args.out, result.classes)
+        from ..netlist.model import atomic_path
+
+        out = args.out if args.out.endswith(".npy") else args.out + ".npy"  # as np.save names it
+        with atomic_path(out) as tmp, open(tmp, "wb") as f:  # never into a device node
+            np.save(f, result.classes)
         return 0
     out = sys.stdout
     label = (lambda c: names[c]) if args.names else str

@@ -57,8 +57,8 @@ from .layers import NODE_LAYERS
 from .metrics import evaluate_metrics, soft_accuracy, discrete_accuracy, gate_histogram
 from .model import build_model
 
-__all__ = ["Trainer", "TrainResult", "train", "CHECKPOINT", "BEST", "METRICS", "RUN_FILES",
-           "RESUMABLE_KEYS"]
+__all__ = ["Trainer", "TrainResult", "train", "claim_run_folder", "CHECKPOINT", "BEST", "METRICS",
+           "RUN_FILES", "RESUMABLE_KEYS"]
 
 logger = logging.getLogger(__name__)
 

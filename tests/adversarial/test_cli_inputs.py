@@ -279,3 +279,17 @@ def test_a_duplicate_key_in_a_config_is_an_error_naming_it(tmp_path):
     cfg.write_text("[train]\nlr = 0.1\nepochs = 2\nlr = 0.2\n")
     with pytest.raises(ConfigError, match=r"c\.toml: not valid TOML \(duplicate key 'lr' at line 4\)$"):
         load_config(cfg)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_predict_out_is_written_by_the_safe_writer(tmp_path, net_file, capsys):
+    import numpy as np
+
+    bits = np.random.default_rng(0).integers(0, 2, (5, 6), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", bits)
+    (tmp_path / "full.npy").symlink_to("/dev/full")
+    one_line_error(capsys, ["predict", str(net_file), str(tmp_path / "x.npy"), "--out", str(tmp_path / "full.npy")],
+                   r"full\.npy: is a character device; refusing to replace it")
+    assert (tmp_path / "full.npy").is_symlink()
+    assert main(["predict", str(net_file), str(tmp_path / "x.npy"), "--out", str(tmp_path / "c")]) == 0
+    assert np.load(tmp_path / "c.npy").shape == (5,)
