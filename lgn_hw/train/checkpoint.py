@@ -32,8 +32,9 @@ def save_checkpoint(state: dict, path) -> Path:
     return Path(path)
 
 
-def load_checkpoint(path) -> dict:
-    """Read a checkpoint written by :func:`save_checkpoint` (tensors, numbers, strings only)."""
+def load_checkpoint(path, required=CHECKPOINT_KEYS) -> dict:
+    """Read a checkpoint written by :func:`save_checkpoint` (tensors, numbers, strings only);
+    a missing ``required`` key (by default the trainer's whole state) is a :class:`CheckpointError`."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no checkpoint to resume from")
@@ -43,9 +44,9 @@ def load_checkpoint(path) -> dict:
         raise CheckpointError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})") from None
     if not isinstance(state, dict) or state.get("format") != "lgn-hw-checkpoint":
         raise CheckpointError(f"{path}: not an lgn-hw checkpoint")
-    missing = [key for key in CHECKPOINT_KEYS if key not in state]
+    missing = [key for key in required if key not in state]
     if missing:
         raise CheckpointError(f"{path}: damaged checkpoint, {missing[0]!r} is missing")
-    if not isinstance(state["config"], dict):
+    if "config" in required and not isinstance(state["config"], dict):
         raise CheckpointError(f"{path}: damaged checkpoint, 'config' is not a table of settings")
     return state
