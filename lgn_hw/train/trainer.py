@@ -10,7 +10,7 @@ Files in the output directory (each written atomically: temporary file, then ren
 - ``accuracy.png``, ``gates.png``  plots (soft vs discrete accuracy per epoch;
                        the chosen-gate histogram of the best netlist).
 
-The folder belongs to one run: while it trains, a lock (``.lock``, ``fcntl.flock``)
+The folder belongs to one run: while it trains, a lock (``fcntl.flock`` on the folder)
 makes a second training into the same folder fail at once, and a folder that
 holds a previous run (any of the files above) is refused unless ``resume=True``
 continues it or ``overwrite=True`` deletes its files first.
@@ -68,7 +68,6 @@ METRICS = "metrics.jsonl"
 CONFIG = "config.json"
 #: the files of a run: a folder holding any of them holds a previous run
 RUN_FILES = (CONFIG, CHECKPOINT, METRICS, BEST, "accuracy.png", "gates.png")
-LOCK = ".lock"
 #: settings a resumed run may change; any other difference from the checkpoint is an error
 RESUMABLE_KEYS = frozenset({"epochs", "data_dir", "device", "kernel", "eval_batch_size"})
 
@@ -118,9 +117,11 @@ def _generators(model):
 
 @contextlib.contextmanager
 def claim_run_folder(out_dir: Path, *, resume: bool = False, overwrite: bool = False):
-    """Hold ``out_dir`` for one run: create it, lock it (a second claim fails at once with
-    :class:`RunFolderError` while this one lasts) and refuse a folder holding a previous run
-    unless ``resume`` (continue it) or ``overwrite`` (its files are deleted here)."""
+    """Hold ``out_dir`` for one run: create it, lock it (``flock`` on the folder itself: a second
+    claim fails at once with :class:`RunFolderError` while this one lasts) and refuse a folder
+    holding a previous run unless ``resume`` (continue it) or ``overwrite`` (its files are
+    deleted here). A folder this claim created is removed again if the run fails before
+    writing anything into it."""
     import fcntl
 
     out_dir = Path(out_dir)
@@ -128,18 +129,16 @@ def claim_run_folder(out_dir: Path, *, resume: bool = False, overwrite: bool = F
         raise ValueError("resume and overwrite exclude each other: continue the run or replace it")
     if out_dir.exists() and not out_dir.is_dir():
         raise RunFolderError(f"{out_dir}: is not a directory (the output folder of the run)")
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip()
-            raise RunFolderError(f"{out_dir}: another training is writing to this folder"
-                                 f"{f' (pid {holder})' if holder.isdigit() else ''}; "
+            created = False
+            raise RunFolderError(f"{out_dir}: another training is writing to this folder; "
                                  "wait for it to end or choose another --out") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
         previous = [name for name in RUN_FILES if (out_dir / name).exists()]
         if previous and not (resume or overwrite):
             raise RunFolderError(f"{out_dir} already holds a run ({', '.join(previous)}); continue it "
@@ -148,8 +147,13 @@ def claim_run_folder(out_dir: Path, *, resume: bool = False, overwrite: bool = F
             for name in previous:
                 (out_dir / name).unlink()
         yield out_dir
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()  # only if still empty
+        raise
     finally:
-        os.close(fd)  # releases the lock; the file stays (unlinking it would race a new claim)
+        os.close(fd)  # releases the lock
 
 
 class Trainer:
