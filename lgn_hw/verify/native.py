@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -52,7 +53,7 @@ PATTERNS = ("full_throughput", "random_gaps", "random_backpressure", "stream_ran
 OPT_LEVELS = ("-O0", "-O1", "-O2", "-O3", "-Os")
 DEFAULT_OPT = "-O1"   # measured by bench/verify.py: -O0 builds a little faster but runs ~15x slower
 # -Wno-fatal: width warnings are lint's job, not the bench's.
-_VERILATOR_ARGS = ("--cc", "--exe", "--build", "--prefix", "Vtop", "-Wno-fatal", "-Wno-lint",
+_VERILATOR_ARGS = ("--cc", "--exe", "--prefix", "Vtop", "-Wno-fatal", "-Wno-lint",
                    "-Wno-style", "--x-assign", "fast", "--x-initial", "fast")
 
 
@@ -70,6 +71,14 @@ class NativeBuild:
     seconds: float
 
 
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
 def _tool_version(cmd: list, env: dict) -> str:
     try:
         return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60).stdout.strip()
@@ -82,6 +91,8 @@ class _Plan:
     key: str
     args: list
     env: dict
+    jobs: int
+    tools: str    # the tool versions and flags every object of the build depends on
 
 
 def _plan(sources, top: str, opt: str | None, jobs: int | None) -> _Plan:
@@ -90,7 +101,7 @@ def _plan(sources, top: str, opt: str | None, jobs: int | None) -> _Plan:
     if opt not in OPT_LEVELS:
         raise ValueError(f"opt must be one of {', '.join(OPT_LEVELS)}, not {opt!r}")
     if jobs is None:
-        jobs = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        jobs = min(4, _cpus())
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, not {jobs!r}")
     env = verilator_env()
@@ -99,14 +110,72 @@ def _plan(sources, top: str, opt: str | None, jobs: int | None) -> _Plan:
     makeflags = f"OPT_FAST={opt} OPT_GLOBAL={opt} OPT_SLOW=-O0"
     env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} {makeflags}".strip()
     args = [*_VERILATOR_ARGS, "--top-module", top]
+    tools = "\0".join([env["MAKEFLAGS"], _tool_version(["verilator", "--version"], env),
+                       _tool_version([env.get("CXX", "c++"), "--version"], env)])
     h = hashlib.sha256()
-    for part in (top, " ".join(args), env["MAKEFLAGS"], _tool_version(["verilator", "--version"], env),
-                 _tool_version([env.get("CXX", "c++"), "--version"], env)):
+    for part in (top, " ".join(args), tools):
         h.update(part.encode() + b"\0")
     h.update(harness_source().read_bytes() + b"\0")
     for src in sources:
         h.update(Path(src).name.encode() + b"\0" + Path(src).read_bytes() + b"\0")
-    return _Plan(h.hexdigest()[:20], [*args, "--build-jobs", str(jobs)], env)
+    return _Plan(h.hexdigest()[:20], args, env, jobs, tools)
+
+
+_MK_SETTING = re.compile(r"^(VM_[A-Z0-9_]+) = (.*)$", re.M)
+
+
+def _runtime_objects(obj: Path, plan: _Plan) -> tuple[list[str], str]:
+    """The Verilator runtime objects a verilated model links (verilated.o, ...) and the key of
+    what they are compiled from: the tools, the flags, and the model's global settings."""
+    classes = (obj / "Vtop_classes.mk").read_text()
+    names = []
+    for block in re.finditer(r"^VM_GLOBAL_(?:FAST|SLOW) \+= \\\n((?:  \S+ \\\n)*)", classes, re.M):
+        names += [line.strip(" \\") for line in block.group(1).splitlines()]
+    settings = sorted(_MK_SETTING.findall(classes) + _MK_SETTING.findall((obj / "Vtop.mk").read_text()))
+    settings = [(k, v) for k, v in settings if not k.startswith(("VM_USER", "VM_PREFIX", "VM_MODPREFIX", "VM_PARALLEL"))]
+    h = hashlib.sha256(plan.tools.encode() + repr((names, settings)).encode())
+    return [f"{n}.o" for n in names], h.hexdigest()[:20]
+
+
+def _run_logged(cmd, build_log: Path, env: dict, cwd: Path) -> int:
+    with open(build_log, "a") as out:
+        out.write("$ " + " ".join(map(str, cmd)) + "\n")
+        out.flush()
+        try:
+            return subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd).returncode
+        except OSError as exc:
+            out.write(f"cannot run {cmd[0]}: {exc}\n")
+            return 127
+
+
+def _compile(tmp: Path, sources, plan: _Plan, root: Path) -> int:
+    """Verilate into ``tmp/obj`` and compile it with make. The runtime library objects are
+    compiled once per tool set and flags into ``root/native-runtime-<key>`` and reused by
+    later builds (they are the same for every design, and half of a small design's build)."""
+    obj, build_log = tmp / "obj", tmp / "build.log"
+    code = _run_logged(["verilator", *plan.args, "-Mdir", str(obj), "-o", str(tmp / EXECUTABLE),
+                        *map(str, sources), str(harness_source())], build_log, plan.env, tmp)
+    if code:
+        return code
+    objects, rt_key = _runtime_objects(obj, plan)
+    runtime = root / f"native-runtime-{rt_key}"
+    cached = bool(objects) and all((runtime / o).is_file() for o in objects)
+    if cached:
+        now = time.time()
+        for o in objects:
+            shutil.copy2(runtime / o, obj / o)
+            os.utime(obj / o, (now + 1, now + 1))   # newer than the makefiles make checks
+    code = _run_logged(["make", "-C", str(obj), "-f", "Vtop.mk", "-j", str(plan.jobs)],
+                       build_log, plan.env, tmp)
+    if code == 0 and objects and not cached and all((obj / o).is_file() for o in objects):
+        stage = Path(tempfile.mkdtemp(prefix=".runtime-", dir=root))
+        for o in objects:
+            shutil.copy2(obj / o, stage / o)
+        try:
+            os.replace(stage, runtime)
+        except OSError:   # another build cached them first
+            shutil.rmtree(stage, ignore_errors=True)
+    return code
 
 
 def build_native(sources, top: str, build_dir, *, opt: str | None = None,
@@ -123,7 +192,7 @@ def build_native(sources, top: str, build_dir, *, opt: str | None = None,
     sources = [Path(s).resolve() for s in sources]
     plan = _plan(sources, top, opt, jobs)
     check_simulator("verilator")
-    key, args, env = plan.key, plan.args, plan.env
+    key = plan.key
     root = Path(build_dir)
     if root.exists() and not root.is_dir():
         raise ValueError(f"build folder {str(root)!r} exists and is not a folder")
@@ -136,24 +205,17 @@ def build_native(sources, top: str, build_dir, *, opt: str | None = None,
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".native-{key}-", dir=root))
     build_log = tmp / "build.log"
-    cmd = ["verilator", *args, "-Mdir", str(tmp / "obj"), "-o", str(tmp / EXECUTABLE),
-           *map(str, sources), str(harness_source())]
-    log.info("building the native harness for %s in %s: %s", top, folder, " ".join(cmd))
+    log.info("building the native harness for %s in %s (log: %s)", top, folder, build_log)
     t0 = time.perf_counter()
-    with open(build_log, "w") as out:
-        try:
-            proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp)
-        except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise VerifyError(f"cannot run verilator: {exc}") from None
+    code = _compile(tmp, sources, plan, root)
     seconds = time.perf_counter() - t0
-    if proc.returncode != 0 or not (tmp / EXECUTABLE).is_file():
+    if code != 0 or not (tmp / EXECUTABLE).is_file():
         tail = build_log.read_text(errors="replace").strip().splitlines()[-15:]
         failed = root / f"native-{key}.failed"
         shutil.rmtree(failed, ignore_errors=True)
         os.replace(tmp, failed)
         raise VerifyError(f"verilator failed to build {top} with the native harness (exit "
-                          f"{proc.returncode}); the end of {failed / 'build.log'}:\n" + "\n".join(tail))
+                          f"{code}); the end of {failed / 'build.log'}:\n" + "\n".join(tail))
     shutil.rmtree(tmp / "obj", ignore_errors=True)   # 10x the size of the executable
     (tmp / STAMP).write_text(key)
     try:
@@ -293,7 +355,7 @@ def expected_words(net: Netlist, classes, scores) -> np.ndarray:
 def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 0, inputs=None,
                   labels=None, build_dir=None, gap_prob: float = 0.3, stall_prob: float = 0.3,
                   patterns=PATTERNS, opt: str | None = None, jobs: int | None = None,
-                  plusargs=()) -> VerifyResult:
+                  threads: int | None = None, plusargs=()) -> VerifyResult:
     """Check the core exported to ``export_dir`` on Verilator with the native harness.
 
     ``netlist`` (path or :class:`~lgn_hw.netlist.Netlist`; default the folder's copy)
@@ -304,7 +366,8 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
     streams every sample; ``gap_prob``/``stall_prob`` are the chances per cycle of a
     gap on ``in_valid`` and of ``out_ready`` low. The build is cached in
     ``build_dir`` (default: the user's cache, ``~/.cache/lgn-hw/verify``), keyed by
-    content; ``opt`` and ``jobs`` go to :func:`build_native`. ``plusargs`` (``"+name=value"``)
+    content; ``opt`` and ``jobs`` go to :func:`build_native`. ``threads`` patterns run at
+    once, each on its own model (default: the CPUs this process may use). ``plusargs`` (``"+name=value"``)
     reach the design's ``$value$plusargs``. Raises :class:`VerifyError` when the build
     fails or the harness crashes.
     """
@@ -318,6 +381,10 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
     if bad or not patterns or len(set(patterns)) != len(patterns):
         raise ValueError(f"patterns must be distinct names from {', '.join(PATTERNS)}, not "
                          f"{bad[0] if bad else patterns!r}")
+    if threads is None:
+        threads = _cpus()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, not {threads!r}")
     plusargs = [str(a) for a in plusargs]
     if any(not a.startswith("+") for a in plusargs):
         raise ValueError(f"plusargs must start with '+', not {next(a for a in plusargs if not a.startswith('+'))!r}")
@@ -360,7 +427,7 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
            f"samples={len(bits)}", f"in_width={in_width}", f"num_classes={dims['num_classes']}",
            f"score_width={dims['score_width']}", f"class_width={dims['class_width']}",
            f"latency={manifest['latency']}", f"seed={seed}", f"gap_prob={float(gap_prob)!r}",
-           f"stall_prob={float(stall_prob)!r}", f"patterns={','.join(patterns)}", *plusargs]
+           f"stall_prob={float(stall_prob)!r}", f"patterns={','.join(patterns)}", f"threads={threads}", *plusargs]
     (run_dir / "command.txt").write_text(" ".join(cmd) + "\n")
     log.info("running %s", " ".join(cmd))
     t0 = time.perf_counter()

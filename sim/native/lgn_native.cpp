@@ -42,6 +42,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -59,6 +60,7 @@ struct Config {
     int reset_cycles = 4;
     int max_reports = 10;
     int max_errors = 100;
+    int threads = 1;                 // patterns run in parallel, each on its own model
 };
 
 [[noreturn]] void die(const std::string& msg) {
@@ -105,6 +107,7 @@ Config parse(int argc, char** argv) {
         else if (k == "stall_timeout") c.stall_timeout = to_int(k, v);
         else if (k == "reset_cycles") c.reset_cycles = int(to_int(k, v));
         else if (k == "max_reports") c.max_reports = int(to_int(k, v));
+        else if (k == "threads") c.threads = int(to_int(k, v));
         else die("unknown setting '" + k + "'");
     }
     if (c.inputs.empty() || c.expected.empty()) die("inputs= and expected= are required");
@@ -112,6 +115,7 @@ Config parse(int argc, char** argv) {
     if (c.in_width < 1 || c.num_classes < 1 || c.score_width < 1 || c.class_width < 1)
         die("in_width, num_classes, score_width and class_width must be positive");
     if (c.class_width > 32) die("class_width must be at most 32");
+    if (c.threads < 1) die("threads must be at least 1");
     if (!(c.gap_prob >= 0 && c.gap_prob < 1) || !(c.stall_prob >= 0 && c.stall_prob < 1))
         die("gap_prob and stall_prob must be in [0, 1)");
     return c;
@@ -225,22 +229,39 @@ struct Stats {
     bool failed() const { return mismatches || error_count; }
 };
 
+// The model's port storage must fit the widths the caller gave (before any file is read).
+void check_ports(const Config& cfg) {
+    VerilatedContext ctx;
+    Vtop top{&ctx};
+    check_port("in_data", top.in_data, cfg.in_width);
+    check_port("out_class", top.out_class, cfg.class_width);
+    check_port("out_scores", top.out_scores, cfg.num_classes * cfg.score_width);
+}
+
+// The samples and expected results, read once and shared (read-only) by every model.
+struct Vectors {
+    int in_words, score_bits, score_words, out_words;
+    std::vector<uint32_t> inputs, expected;
+    explicit Vectors(const Config& cfg)
+        : in_words((cfg.in_width + 31) / 32), score_bits(cfg.num_classes * cfg.score_width),
+          score_words((score_bits + 31) / 32), out_words(1 + score_words),
+          inputs(read_words(cfg.inputs, size_t(cfg.samples) * in_words)),
+          expected(read_words(cfg.expected, size_t(cfg.samples) * out_words)) {}
+};
+
+// One model (its own VerilatedContext, so that models may run on different threads).
 class Harness {
 public:
-    Harness(const Config& cfg, int argc, char** argv)
-        : cfg_(cfg), ctx_(new VerilatedContext), top_(nullptr) {
+    Harness(const Config& cfg, const Vectors& vec, int argc, char** argv)
+        : cfg_(cfg), ctx_(new VerilatedContext), top_(nullptr),
+          inputs_(vec.inputs), expected_(vec.expected) {
         ctx_->commandArgs(argc, argv);
         top_.reset(new Vtop{ctx_.get()});
-        in_words_ = (cfg.in_width + 31) / 32;
-        score_bits_ = cfg.num_classes * cfg.score_width;
-        score_words_ = (score_bits_ + 31) / 32;
-        out_words_ = 1 + score_words_;
-        check_port("in_data", top_->in_data, cfg.in_width);
-        check_port("out_class", top_->out_class, cfg.class_width);
-        check_port("out_scores", top_->out_scores, score_bits_);
+        in_words_ = vec.in_words;
+        score_bits_ = vec.score_bits;
+        score_words_ = vec.score_words;
+        out_words_ = vec.out_words;
         n_ = cfg.samples;
-        inputs_ = read_words(cfg.inputs, size_t(n_) * in_words_);
-        expected_ = read_words(cfg.expected, size_t(n_) * out_words_);
         top_mask_ = score_bits_ % 32 ? (uint32_t(1) << (score_bits_ % 32)) - 1 : 0xFFFFFFFFu;
         accept_cycle_.resize(size_t(n_));
         got_.resize(size_t(out_words_));
@@ -454,7 +475,9 @@ private:
     int in_words_ = 0, score_bits_ = 0, score_words_ = 0, out_words_ = 0;
     uint32_t top_mask_ = 0;
     long long n_ = 0;
-    std::vector<uint32_t> inputs_, expected_, got_;
+    const std::vector<uint32_t>& inputs_;
+    const std::vector<uint32_t>& expected_;
+    std::vector<uint32_t> got_;
     std::vector<long long> accept_cycle_, result_cycle_;
 
 public:
@@ -498,35 +521,59 @@ void write_summary(const std::string& path, const std::vector<Stats>& all) {
 
 int main(int argc, char** argv) {
     Config cfg = parse(argc, argv);
-    Harness h(cfg, argc, argv);
-    std::vector<Stats> all;
-    auto timed = [&all](auto&& run) {
-        auto t0 = std::chrono::steady_clock::now();
-        Stats st = run();
-        st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        all.push_back(st);
-    };
-    timed([&] { return h.idle_after_reset(); });
-    size_t pos = 0;
-    while (pos <= cfg.patterns.size()) {
+    std::vector<std::string> patterns;
+    for (size_t pos = 0; pos <= cfg.patterns.size();) {
         size_t comma = cfg.patterns.find(',', pos);
         if (comma == std::string::npos) comma = cfg.patterns.size();
         std::string name = cfg.patterns.substr(pos, comma - pos);
         pos = comma + 1;
         if (name.empty()) continue;
-        h.record_classes_ = !cfg.classes.empty() && all.size() == 1;
-        const bool gaps = name == "random_gaps" || name == "stream_random";
-        const bool stalls = name == "random_backpressure" || name == "stream_random";
-        if (!gaps && !stalls && name != "full_throughput") die("unknown pattern '" + name + "'");
-        const double gap = gaps ? cfg.gap_prob : 0.0, stall = stalls ? cfg.stall_prob : 0.0;
-        timed([&] { return h.stream(name, gap, stall, name == "full_throughput"); });
+        if (name != "full_throughput" && name != "random_gaps" && name != "random_backpressure" &&
+            name != "stream_random")
+            die("unknown pattern '" + name + "'");
+        patterns.push_back(name);
     }
+    check_ports(cfg);
+    const Vectors vec(cfg);
+    auto timed = [](auto&& run) {
+        auto t0 = std::chrono::steady_clock::now();
+        Stats st = run();
+        st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return st;
+    };
+    // Pattern i runs on worker i % threads; worker 0 also runs the idle check first and records
+    // the classes of pattern 0. Each worker has its own model; results are kept in pattern order.
+    const int workers = int(std::min<size_t>(size_t(cfg.threads), std::max<size_t>(1, patterns.size())));
+    std::vector<Stats> results(patterns.size());
+    Stats idle;
+    std::vector<uint32_t> classes;
+    auto work = [&](int w) {
+        Harness h(cfg, vec, argc, argv);
+        if (w == 0) idle = timed([&] { return h.idle_after_reset(); });
+        for (size_t i = size_t(w); i < patterns.size(); i += size_t(workers)) {
+            const std::string& name = patterns[i];
+            const bool gaps = name == "random_gaps" || name == "stream_random";
+            const bool stalls = name == "random_backpressure" || name == "stream_random";
+            h.record_classes_ = !cfg.classes.empty() && i == 0;
+            results[i] = timed([&] {
+                return h.stream(name, gaps ? cfg.gap_prob : 0.0, stalls ? cfg.stall_prob : 0.0,
+                                name == "full_throughput");
+            });
+            if (i == 0) classes.swap(h.classes_);
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
+    work(0);
+    for (std::thread& t : pool) t.join();
     if (!cfg.classes.empty()) {
         FILE* f = std::fopen(cfg.classes.c_str(), "wb");
         if (!f) die("cannot write " + cfg.classes);
-        std::fwrite(h.classes_.data(), sizeof(uint32_t), h.classes_.size(), f);
+        std::fwrite(classes.data(), sizeof(uint32_t), classes.size(), f);
         std::fclose(f);
     }
+    std::vector<Stats> all{idle};
+    all.insert(all.end(), results.begin(), results.end());
     write_summary(cfg.summary, all);
     bool failed = false;
     for (const Stats& s : all) failed = failed || s.failed();

@@ -102,7 +102,7 @@ def test_correct_core_passes_and_counts_every_result(mutated, build_dir):
     root, mutant, bits, _ = mutated
     labels = np.load(root / "labels.npy")
     result = verify_native(root / "core", inputs=root / "features.npy", labels=root / "labels.npy",
-                           build_dir=build_dir, opt=OPT, gap_prob=0.5, stall_prob=0.5, seed=3)
+                           build_dir=build_dir, opt=OPT, gap_prob=0.5, stall_prob=0.5, seed=3, threads=2)
     assert result.passed, result.message
     assert result.message is None and result.mismatches == 0
     assert result.checked == len(PATTERNS) * SAMPLES
@@ -117,6 +117,14 @@ def test_correct_core_passes_and_counts_every_result(mutated, build_dir):
         assert result.tests[name]["cycles"] > SAMPLES
     want = float(np.mean(evaluate(mutant, bits).classes == labels))
     assert 0 < want < 1 and result.accuracy == pytest.approx(want)
+    # the patterns run on one model or on parallel ones with the same outcome, cycle for cycle
+    serial = verify_native(root / "core", inputs=root / "features.npy", labels=root / "labels.npy",
+                           build_dir=build_dir, opt=OPT, gap_prob=0.5, stall_prob=0.5, seed=3,
+                           threads=1)
+
+    def strip(tests):
+        return {name: {k: v for k, v in t.items() if k != "seconds"} for name, t in tests.items()}
+    assert strip(serial.tests) == strip(result.tests) and serial.accuracy == result.accuracy
 
 
 @pytest.mark.verilator
