@@ -25,13 +25,12 @@ def register(sub):
 
 
 def run(args) -> int:
-    import numpy as np
-
     from ..cli import UsageError
+    from ..data.files import read_npy
     from ..synth.host import BoardTimeout, classify_samples
 
     try:
-        x = np.load(args.inputs, allow_pickle=False)
+        x = read_npy(args.inputs)  # header checked against the file size first
     except (OSError, ValueError) as exc:
         raise UsageError(f"{args.inputs}: cannot read as .npy ({exc})") from None
     geometry, net, bits = None, None, x

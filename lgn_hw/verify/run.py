@@ -20,6 +20,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 
+from ..data.files import read_npy
 from ..hdl import core_dims, load_manifest
 from ..hdl.export import NETLIST_COPY
 from ..netlist import Netlist, load
@@ -102,7 +103,7 @@ def _inputs(inputs, net: Netlist, samples: int, seed: int) -> np.ndarray:
         return np.random.default_rng(seed).integers(0, 2, (samples, net.num_inputs), dtype=np.uint8)
     if isinstance(inputs, (str, Path)):
         try:
-            inputs = np.load(inputs, allow_pickle=False)
+            inputs = read_npy(inputs)  # header checked against the file size first
         except (OSError, ValueError) as exc:
             raise ValueError(f"{inputs}: cannot read as .npy ({exc})") from None
     bits = np.asarray(inputs)

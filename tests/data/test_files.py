@@ -192,3 +192,22 @@ def test_forged_npz_member_is_refused(tmp_path):
         zf.writestr("y_train.npy", _forged_npy(np.arange(3), b"(3,)"))
     with pytest.raises(ValueError, match=r"member x_train\.npy: the \.npy header declares shape \(9999999999, 4\)"):
         read_npz(p)
+
+
+def test_commands_refuse_a_forged_npy_in_one_line(tmp_path, capsys):
+    from lgn_hw.cli import main
+    from lgn_hw.netlist import Layer, Netlist
+
+    forged = tmp_path / "x.npy"
+    forged.write_bytes(_forged_npy(np.zeros((3, 4)), b"(1000000000000, 4)"))
+    net = Netlist(4, (Layer(np.array([0, 1]), np.array([2, 3]), np.array([1, 7])),), 2, 1.0, None, {})
+    net.save(tmp_path / "n.lgn.json")
+    for argv in (["predict", str(tmp_path / "n.lgn.json"), str(forged)],
+                 ["classify", "--port", str(tmp_path / "no-port"), str(forged)]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "header declares shape (1000000000000, 4)" in err
+    from lgn_hw.verify.run import _inputs
+
+    with pytest.raises(ValueError, match=r"header declares shape \(1000000000000, 4\)"):
+        _inputs(forged, net, 1, 0)
