@@ -1,9 +1,19 @@
-"""Training-step time of a 6-layer x 8,000-gate logic network on CPU.
+"""Training-step time of a 6-layer x 8,000-gate logic network on CPU, and of LUT networks.
 
 Forward + backward + Adam step at batch 256 (784 inputs, softmax-mixture gate
 weights, group sum to 10 classes, cross-entropy), median over several steps
 after warm-up, for each logic-op kernel; prints each time and its speed-up
 against the plain-torch reference.
+
+LUT rows (fused CPU kernel, sigmoid table entries, ``lut_op``): LUT-6 and
+LUT-4 networks of 6 layers at equal node count (8,000 nodes per layer) and at
+equal LUT count. A k-input node is one LUT; a trained 2-input gate network
+takes about ``--gates-per-lut`` (default 2) gates per LUT after optimisation
+(README: digits 4 x 1000, 2,700 optimised gates, 2,596 iCE40 LUT4 of which the
+popcount takes 1,220: 1,376 LUT4 for the gate layers, 1.96 gates per LUT), so
+the equal-LUT network has 8,000 / 2 = 4,000 nodes per layer. Each LUT row
+prints its ratio to the gate network on the CPU kernel (``x gates``: time per
+step of the gates over that of the LUTs, above 1 is faster).
 
     .venv/bin/python bench/train_step.py
     .venv/bin/python bench/train_step.py --torchlogix /tmp/benchvenv/bin/python
@@ -67,28 +77,35 @@ def _data(seed: int):
     return x, y, g
 
 
-def time_lgn_hw(kernel: str, warmup: int, steps: int, seed: int) -> tuple[float, float]:
+def time_lgn_hw(kernel: str, warmup: int, steps: int, seed: int, k: int | None = None,
+                width: int = WIDTH) -> tuple[float, float]:
+    """The gate network (``k`` None) or a LUT-k network of ``width`` nodes per layer."""
     from lgn_hw import gates
-    from lgn_hw.train.kernels import logic_op, resolve_kernel
+    from lgn_hw.train.kernels import logic_op, lut_op, resolve_kernel
 
     x, target, g = _data(seed)
     if resolve_kernel(x, kernel) != kernel:
         raise SystemExit(f"kernel {kernel!r} is not available here")
     table = torch.as_tensor(gates.COEFFS, dtype=torch.float32)
-    dims = [IN_DIM] + [WIDTH] * DEPTH
+    dims = [IN_DIM] + [width] * DEPTH
     layers = []
     for i in range(DEPTH):
-        idx_a = torch.randint(0, dims[i], (WIDTH,), generator=g)
-        idx_b = torch.randint(0, dims[i], (WIDTH,), generator=g)
-        theta = torch.randn(WIDTH, 16, generator=g).requires_grad_()
-        layers.append((idx_a, idx_b, theta))
-    opt = torch.optim.Adam([theta for _, _, theta in layers], lr=0.01)
+        if k is None:
+            idx = torch.randint(0, dims[i], (2, width), generator=g)
+            theta = torch.randn(width, 16, generator=g).requires_grad_()
+        else:
+            idx = torch.randint(0, dims[i], (width, k), generator=g)
+            theta = torch.randn(width, 1 << k, generator=g).requires_grad_()
+        layers.append((idx, theta))
+    opt = torch.optim.Adam([theta for _, theta in layers], lr=0.01)
 
     def step():
         h = x
-        for idx_a, idx_b, theta in layers:
-            coef = torch.softmax(theta, dim=-1) @ table
-            h = logic_op(h, idx_a, idx_b, coef, kernel=kernel)
+        for idx, theta in layers:
+            if k is None:
+                h = logic_op(h, idx[0], idx[1], torch.softmax(theta, dim=-1) @ table, kernel=kernel)
+            else:
+                h = lut_op(h, idx, torch.sigmoid(theta), kernel=kernel)
         scores = h.reshape(BATCH, CLASSES, -1).sum(-1) / TAU
         loss = F.cross_entropy(scores, target)
         opt.zero_grad(set_to_none=True)
@@ -127,6 +144,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--torchlogix", metavar="PYTHON",
                    help="interpreter of a separate venv with torchlogix installed")
+    p.add_argument("--gates-per-lut", type=float, default=2.0,
+                   help="trained gates one LUT replaces, for the equal-LUT rows (default 2, see above)")
+    p.add_argument("--no-lut", action="store_true", help="time the gate network only")
     p.add_argument("--busy", type=int, default=0, metavar="N",
                    help="run N busy-loop processes during the measurement (a loaded machine)")
     p.add_argument("--only-torchlogix", action="store_true", help=argparse.SUPPRESS)
@@ -162,6 +182,15 @@ def _run(args) -> int:
     for name, (wall, cpu) in times.items():
         print(f"{name:18s} {wall * 1e3:8.1f} ms/step {ref_wall / wall:6.2f}x vs reference   "
               f"(CPU time {cpu * 1e3:8.1f} ms/step {ref_cpu / cpu:6.2f}x)")
+    if not args.no_lut:
+        gate_wall, gate_cpu = times["lgn-hw cpu"]
+        lut_width = CLASSES * max(1, round(WIDTH / args.gates_per_lut / CLASSES))
+        print(f"LUT networks, {DEPTH} layers, cpu kernel; x gates = gate network (cpu) time / LUT time")
+        for k, width, what in ((6, WIDTH, "equal nodes"), (4, WIDTH, "equal nodes"),
+                               (6, lut_width, "equal LUTs"), (4, lut_width, "equal LUTs")):
+            wall, cpu = time_lgn_hw("cpu", args.warmup, args.steps, args.seed, k=k, width=width)
+            print(f"LUT-{k} x {width:5d} ({what:11s}) {wall * 1e3:8.1f} ms/step {gate_wall / wall:6.2f}x gates  "
+                  f"(CPU time {cpu * 1e3:8.1f} ms/step {gate_cpu / cpu:6.2f}x)")
     print(f"load average at the end {os.getloadavg()[0]:.1f} (wall-clock figures need an idle machine)")
     return 0
 
