@@ -339,3 +339,19 @@ def test_hardware_words_are_the_bits_packed_lsb_first():
     assert np.array_equal(words, pack_fields(bits, [1] * 70))
     assert words.shape == (30, 3)
     assert int(words[4, 2]) == sum(int(b) << i for i, b in enumerate(bits[4, 64:]))
+
+
+@pytest.mark.icarus
+def test_cli_cocotb_bench_reads_test_sets_too(mutated, tmp_path, capsys):
+    """--inputs (raw features through the encoder) and --labels on the cocotb bench (Icarus)."""
+    root, mutant, bits, _ = mutated
+    np.save(tmp_path / "x.npy", np.load(root / "features.npy")[:30])
+    np.save(tmp_path / "y.npy", np.load(root / "labels.npy")[:30])
+    code = cli.main(["verify", str(root / "core"), "--inputs", str(tmp_path / "x.npy"), "--labels",
+                     str(tmp_path / "y.npy"), "--build-dir", str(tmp_path / "b"), "--quiet"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert re.search(r"^simulator +icarus \(cocotb bench\)$", text, re.M)
+    assert re.search(r"^samples +30 per test, 60 results checked$", text, re.M)
+    want = np.mean(evaluate(mutant, bits[:30]).classes == np.load(root / "labels.npy")[:30])
+    assert f"accuracy    {want:.4f} " in text
