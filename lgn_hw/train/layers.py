@@ -295,7 +295,9 @@ class LutLayer(_NodeLayer):
     input, ``theta_j = +`` :data:`LUT_RESIDUAL_LOGIT` where bit ``k-1`` of ``j``
     is set, ``-`` elsewhere. ``estimator``, ``tau``, ``tau_f``, ``tau_b``,
     ``noise`` and ``kernel`` as for :class:`LogicLayer`; the estimator acts on
-    each entry (:func:`lgn_hw.train.estimators.table_probs`).
+    each entry (:func:`lgn_hw.train.estimators.table_probs`). With
+    ``noise="sample"`` the table values are ``(batch, out_dim, 2^k)`` per layer
+    and go through the plain-torch op (memory grows with ``2^k``).
 
     The discrete node's table holds ``theta_j > 0`` (:meth:`table_bits`,
     :meth:`ops`). After each training-mode forward of a hard estimator,
