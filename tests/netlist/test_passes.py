@@ -266,17 +266,21 @@ def table_of(k, fn):
                                    for j in range(1 << k)])
 
 
-def test_a_lut_ignoring_inputs_shrinks_and_sorts():
+def test_a_lut_ignoring_inputs_shrinks_and_keeps_its_order():
     # out = x3 XOR (x1 AND x4), written as a 6-LUT over (x4, x0, x1, x2, x3, x1).
     t = table_of(6, lambda x4, x0, x1, x2, x3, x1b: x3 ^ (x1 & x4))
-    net = lut_net(5, [[(t, (4, 0, 1, 2, 3, 1))]])
+    parity = table_of(6, lambda *x: sum(x) & 1)
+    net = lut_net(6, [[(t, (4, 0, 1, 2, 3, 1)), (parity, (5, 2, 0, 1, 3, 4))]], 2)
     g = Graph.from_netlist(net)
-    assert Normalize().run(g) == 1
-    (node,) = g.gates.values()
-    assert isinstance(node, Lut) and node.inputs == (1, 3, 4)
-    assert node.table == table_of(3, lambda x1, x3, x4: x3 ^ (x1 & x4))
+    assert Normalize().run(g) == 1  # the parity reads all six: untouched
+    node, par = g.gates.values()
+    assert isinstance(node, Lut) and node.inputs == (4, 1, 3)
+    assert node.table == table_of(3, lambda x4, x1, x3: x3 ^ (x1 & x4))
+    assert par.inputs == (5, 2, 0, 1, 3, 4)
     out = lower(g, net)
-    assert isinstance(out.layers[0], LutLayer) and out.layers[0].k == 3
+    # The layer stays a 6-LUT layer (for the parity); the shrunk node pads with its first input.
+    assert isinstance(out.layers[0], LutLayer) and out.layers[0].k == 6
+    assert out.layers[0].inputs[0].tolist() == [4, 1, 3, 4, 4, 4]
     assert same_function(net, out)
 
 

@@ -2,8 +2,9 @@
 
 A node is a :class:`Gate` or a k-input :class:`Lut` (from a LUT layer). A LUT
 node is kept in canonical form by :func:`canonical_lut`: only the inputs its
-table reads, each once, in ascending node order; one that reads two inputs or
-fewer is a gate (a gate is a 2-LUT).
+table reads, each once (in their first order, so that an untouched node keeps
+its wiring); one that reads two inputs or fewer is a gate (a gate is a 2-LUT).
+:func:`lut_key` is the same function with its inputs sorted, to find duplicates.
 
 Node ids ``0..num_inputs-1`` are the input bits; every gate gets a larger id,
 and ids are topological (a gate's sources always have smaller ids), which every
@@ -32,7 +33,7 @@ from ... import gates
 from ..model import Layer, LutLayer, Netlist
 
 __all__ = [
-    "NONE", "Gate", "Lut", "Graph", "lower", "canonical_lut",
+    "NONE", "Gate", "Lut", "Graph", "lower", "canonical_lut", "lut_key",
     "FALSE", "TRUE", "NOT_A", "fix_input", "negate_input", "swap_inputs",
     "tie_inputs", "is_constant", "is_wire",
 ]
@@ -122,18 +123,15 @@ def _depends(table: int, k: int) -> tuple:
 
 def canonical_lut(table: int, inputs) -> "Gate | Lut":
     """The canonical node computing the LUT ``table`` of ``inputs`` (see the module docstring):
-    ignored inputs dropped, repeated ones tied, the rest sorted; a gate for two inputs or
-    fewer (a constant gate for none, a one-input gate of ``a`` for one)."""
+    ignored inputs dropped, repeated ones tied; a gate for two inputs or fewer (a constant
+    gate for none, a one-input gate of ``a`` for one)."""
     table, inputs = int(table), list(inputs)
-    if len(inputs) > 2 and all(_depends(table, len(inputs))) and all(
-            x < y for x, y in zip(inputs, inputs[1:])):
-        return Lut(table, inputs)  # already canonical
     while True:
         deps = _depends(table, len(inputs))
-        keep = sorted({n for n, d in zip(inputs, deps) if d})
-        rank = {n: m for m, n in enumerate(keep)}
+        keep = list(dict.fromkeys(n for n, d in zip(inputs, deps) if d))
         if keep == inputs:
             break
+        rank = {n: m for m, n in enumerate(keep)}
         table = gates.lut_rewire(table, len(inputs), [rank[n] if d else None
                                                       for n, d in zip(inputs, deps)], len(keep))
         inputs = keep  # tying inputs can make the table ignore one: look again
@@ -144,6 +142,13 @@ def canonical_lut(table: int, inputs) -> "Gate | Lut":
     if len(inputs) == 2:
         return Gate(table, inputs[0], inputs[1])
     return Lut(table, inputs)
+
+
+def lut_key(node: Lut) -> tuple:
+    """``(table, inputs)`` of a canonical LUT node rewired to read its inputs in ascending
+    order: equal for two nodes computing the same function of the same nodes."""
+    order = sorted(range(len(node.inputs)), key=node.inputs.__getitem__)
+    return gates.lut_permute(node.table, len(node.inputs), order), tuple(sorted(node.inputs))
 
 
 class Graph:

@@ -17,7 +17,7 @@ import logging
 
 from ... import gates
 from .graph import (FALSE, NONE, NOT_A, TRUE, Graph, Lut, canonical_lut, fix_input, is_constant,
-                    negate_input, swap_inputs, tie_inputs)
+                    lut_key, negate_input, swap_inputs, tie_inputs)
 
 __all__ = ["Pass", "DeadGates", "Normalize", "Constants", "Wires", "Duplicates", "DEFAULT_PASSES"]
 
@@ -211,7 +211,7 @@ class Duplicates(Pass):
                         gate.table, [replace.get(n, n) for n in gate.inputs])
                     rewritten += 1
                 if isinstance(gate, Lut):
-                    key = ("lut", gate.table, gate.inputs)
+                    key = ("lut",) + lut_key(gate)
                     if key in seen:
                         replace[g] = seen[key]
                     else:
