@@ -36,7 +36,7 @@ from pathlib import Path
 from lgn_hw.hdl import Pipeline, export, load_manifest
 from lgn_hw.netlist import load, random_netlist
 from lgn_hw.synth import ToolFailed, get_target, synthesize
-from lgn_hw.synth.tools import run_tool
+from lgn_hw.tools import run_tool
 
 TARGETS = ("ice40-hx8k", "ecp5-25k")
 GOAL_LUT_PER_GATE = 0.5

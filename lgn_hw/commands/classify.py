@@ -33,23 +33,16 @@ def run(args) -> int:
         x = read_npy(args.inputs)  # header checked against the file size first
     except (OSError, ValueError) as exc:
         raise UsageError(f"{args.inputs}: cannot read as .npy ({exc})") from None
-    geometry, net, bits = None, None, x
+    export, net, bits = None, None, x
     if args.export:
-        from ..hdl import ManifestError, load_manifest
-        from ..hdl.export import NETLIST_COPY
-        from ..netlist import load
-        from ..synth.uart import Geometry
+        from ..hdl import ManifestError, load_export
 
         try:
-            manifest = load_manifest(args.export)
+            export = load_export(args.export)
         except ManifestError as exc:
             raise UsageError(str(exc)) from None
-        geometry = Geometry.from_manifest(manifest)
-        from pathlib import Path
-
-        net_path = Path(args.export) / manifest.get("netlist", NETLIST_COPY)
-        net = load(net_path) if net_path.is_file() else None
-        if net is not None and net.encoder is not None and x.ndim == 2 and x.shape[1] != net.num_inputs:
+        net = export.netlist
+        if net.encoder is not None and x.ndim == 2 and x.shape[1] != net.num_inputs:
             from ..data.encoding import Encoder
 
             bits = Encoder.from_dict(net.encoder).encode(x)
@@ -68,7 +61,7 @@ def run(args) -> int:
     bar = tqdm(total=len(bits), unit="sample", disable=args.quiet, file=sys.stderr)
     try:
         port.reset_input_buffer()
-        result = classify_samples(port, bits, geometry, scores=args.scores,
+        result = classify_samples(port, bits, export, scores=args.scores,
                                   progress=lambda k: bar.update(1))
     except (ValueError, BoardTimeout) as exc:
         raise UsageError(str(exc)) from None

@@ -129,7 +129,8 @@ def run(args) -> int:
     _stage("export", times, t0)
 
     # 4. verify on each simulator against the golden model, on test-set samples
-    from ..verify import SimulatorNotFound, VerifyError, verify
+    from ..tools import ToolNotFound
+    from ..verify import VerifyError, verify
 
     inputs = test_bits[: args.samples]
     summary["verify"] = {}
@@ -138,7 +139,7 @@ def run(args) -> int:
         say(f"[4/5] verifying on {sim} ({len(inputs)} test samples, random gaps and backpressure)")
         try:
             res = verify(out / "hw", hw_net, sim=sim, inputs=inputs, seed=i)
-        except SimulatorNotFound as exc:
+        except ToolNotFound as exc:
             summary["verify"][sim] = f"skipped: {exc}"
             continue
         except (VerifyError, ValueError) as exc:

@@ -23,13 +23,15 @@ def register(sub):
 
 
 def run(args) -> int:
-    from ..hdl.export import ManifestError
-    from ..verify.equiv import YosysNotFound, prove_equivalent
+    from ..hdl.export import load_export
+    from ..tools import ToolFailed, ToolNotFound
+    from ..verify.equiv import prove_equivalent
 
     net = load(args.netlist)
     try:
-        result = prove_equivalent(net, args.dir, timeout=args.timeout)
-    except (ManifestError, YosysNotFound, ValueError) as exc:
+        export = load_export(args.dir)
+        result = prove_equivalent(net, export, timeout=args.timeout)
+    except (ToolNotFound, ToolFailed, ValueError) as exc:  # ManifestError is a ValueError
         raise UsageError(str(exc)) from None
     print(result.describe())
     return 0 if result.proved else 1

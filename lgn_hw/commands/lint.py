@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..cli import UsageError
-from ..hdl.export import ManifestError
+from ..hdl.export import ManifestError, load_export
 from ..hdl.lint import PARSE_LIMIT, LintError, lint
-from ..hdl.tools import ToolMissing
+from ..tools import ToolNotFound
 
 
 def register(sub):
@@ -25,8 +25,9 @@ def register(sub):
 
 def run(args) -> int:
     try:
-        report = lint(args.dir, verilator=not args.no_verilator, parse_limit=args.parse_limit)
-    except (ManifestError, ToolMissing) as exc:
+        export = load_export(args.dir)
+        report = lint(export, verilator=not args.no_verilator, parse_limit=args.parse_limit)
+    except (ManifestError, ToolNotFound) as exc:
         raise UsageError(str(exc)) from None
     except LintError as exc:
         print(f"FAIL  {args.dir}: {exc}")

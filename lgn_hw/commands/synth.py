@@ -34,16 +34,21 @@ def register(sub):
 
 
 def run(args) -> int:
-    from ..hdl import ManifestError
-    from ..synth import TARGETS, ToolFailed, ToolNotFound, format_report, format_table, synthesize
+    from ..hdl import ManifestError, load_export
+    from ..synth import TARGETS, format_report, format_table, synthesize
+    from ..tools import ToolFailed, ToolNotFound
 
     targets = list(TARGETS) if "all" in args.target else list(dict.fromkeys(args.target))
     if args.out and len(targets) > 1:
         raise UsageError("--out takes one target; omit it to write DIR/synth-<target> for each")
+    try:
+        export = load_export(args.dir)
+    except ManifestError as exc:
+        raise UsageError(str(exc)) from None
     reports = []
     for target in targets:
         try:
-            report = synthesize(args.dir, target, freq_mhz=args.freq, out_dir=args.out,
+            report = synthesize(export, target, freq_mhz=args.freq, out_dir=args.out,
                                 ooc=not args.bare, seed=args.seed, pnr=not args.no_pnr)
         except (ManifestError, ToolNotFound, ToolFailed, ValueError, TypeError) as exc:
             raise UsageError(f"{target}: {exc}") from None

@@ -6,7 +6,9 @@ import sys
 import time
 
 from ..cli import MAX_SAMPLES, UsageError, count, seed
-from ..verify import SIMULATORS, SimulatorNotFound, VerifyError, verify
+from ..hdl.export import load_export
+from ..tools import SIMULATORS, ToolNotFound
+from ..verify import VerifyError, verify
 
 BENCHES = ("native", "cocotb")
 
@@ -23,7 +25,7 @@ def register(sub):
         "protocol error.")
     p.add_argument("dir", metavar="DIR", help="export folder (with manifest.json)")
     p.add_argument("--netlist", metavar="NETLIST",
-                   help="reference netlist (default: DIR/netlist.lgn.json)")
+                   help="reference netlist (default: the export's netlist copy)")
     p.add_argument("--sim", choices=SIMULATORS, default="icarus",
                    help="simulator (default: %(default)s)")
     p.add_argument("--samples", type=count(MAX_SAMPLES), default=1000, metavar="N",
@@ -40,8 +42,9 @@ def register(sub):
                    help="chance of a gap on in_valid per cycle (default: %(default)s)")
     p.add_argument("--stall-prob", type=float, default=0.3, metavar="P",
                    help="chance of out_ready low per cycle (default: %(default)s)")
-    p.add_argument("--build-dir", metavar="DIR",
-                   help="build cache (default: ~/.cache/lgn-hw/verify for native, DIR/sim_build for cocotb)")
+    p.add_argument("--build-dir", metavar="CACHE",
+                   help="build cache folder (default: $XDG_CACHE_HOME/lgn-hw, else ~/.cache/lgn-hw; "
+                        "builds are never taken from the export folder)")
     p.add_argument("--waves", action="store_true", help="record a waveform in the run folder")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.set_defaults(func=run)
@@ -65,15 +68,16 @@ def run(args) -> int:
               file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     try:
+        export = load_export(args.dir)
         if bench == "native":
             from ..verify.native import verify_native
 
-            result = verify_native(args.dir, args.netlist, samples=args.samples, seed=args.seed,
+            result = verify_native(export, args.netlist, samples=args.samples, seed=args.seed,
                                    inputs=args.inputs, labels=args.labels, build_dir=args.build_dir,
                                    gap_prob=args.gap_prob, stall_prob=args.stall_prob)
         else:
-            result = _verify_cocotb(args)
-    except (SimulatorNotFound, ValueError, TypeError) as exc:  # ManifestError is a ValueError
+            result = _verify_cocotb(export, args)
+    except (ToolNotFound, ValueError, TypeError) as exc:  # ManifestError, CacheError are ValueErrors
         raise UsageError(str(exc)) from None
     except VerifyError as exc:
         print(f"lgn-hw verify: {exc}", file=sys.stderr)
@@ -87,19 +91,19 @@ def run(args) -> int:
     return 0 if result.passed else 1
 
 
-def _verify_cocotb(args):
+def _verify_cocotb(export, args):
     """The cocotb bench; a test set (raw features or bits) is turned into bits first."""
     if not args.inputs:
-        return verify(args.dir, args.netlist, sim=args.sim, samples=args.samples, seed=args.seed,
+        return verify(export, args.netlist, sim=args.sim, samples=args.samples, seed=args.seed,
                       build_dir=args.build_dir, gap_prob=args.gap_prob, stall_prob=args.stall_prob,
                       waves=args.waves)
     import dataclasses
 
-    from ..verify.native import load_test_set, reference_netlist
+    from ..verify.native import load_test_set
 
-    net = reference_netlist(args.dir, args.netlist)
+    net = export.reference(args.netlist)
     bits, labels = load_test_set(net, args.inputs, args.labels)
-    result = verify(args.dir, net, sim=args.sim, seed=args.seed, inputs=bits,
+    result = verify(export, net, sim=args.sim, seed=args.seed, inputs=bits,
                     build_dir=args.build_dir, gap_prob=args.gap_prob, stall_prob=args.stall_prob,
                     waves=args.waves)
     if labels is not None and result.passed:   # the hardware matched the golden model on every sample

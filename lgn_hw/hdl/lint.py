@@ -19,9 +19,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .export import load_manifest, render_template
+from ..tools import find_tool, verilator_env
+from .export import as_export, render_template
 from .ports import core_ports
-from .tools import find_verilator, verilator_env
 
 __all__ = ["LintError", "LintReport", "lint", "split_modules", "parse_ports"]
 
@@ -102,22 +102,22 @@ def parse_ports(parser, text: str, name: str) -> list:
 
 
 def lint(folder, *, verilator: bool = True, parse_limit: int = PARSE_LIMIT) -> LintReport:
-    """Lint the export in ``folder``; return a report or raise :class:`LintError`.
+    """Lint the export in ``folder`` (an :class:`~lgn_hw.hdl.ExportDir` or its folder).
 
-    ``verilator=False`` skips Verilator (pyverilog and the port check only);
-    with ``verilator=True`` a missing Verilator raises :class:`ToolMissing`.
+    Returns a report or raises :class:`LintError`. ``verilator=False`` skips
+    Verilator (pyverilog and the port check only); with ``verilator=True`` a
+    missing Verilator raises :class:`~lgn_hw.tools.ToolNotFound`.
     """
-    folder = Path(folder)
-    manifest = load_manifest(folder)
-    top = manifest["top"]
-    report = LintReport(folder, top)
-    texts = [(folder / f).read_text() for f in manifest["verilog"]]
+    export = as_export(folder)
+    top = export.top
+    report = LintReport(export.folder, top)
+    texts = [src.read_text() for src in export.sources]
     modules = {}
     for text in texts:
         modules.update(split_modules(text))
     report.modules = len(modules)
     if top not in modules:
-        raise LintError(f"no module {top!r} in {', '.join(manifest['verilog'])} "
+        raise LintError(f"no module {top!r} in {', '.join(export.source_names)} "
                         f"(modules: {', '.join(sorted(modules)) or 'none'})")
 
     parser = _parser()
@@ -129,7 +129,7 @@ def lint(folder, *, verilator: bool = True, parse_limit: int = PARSE_LIMIT) -> L
         report.parsed.append(name)
         if name == top:
             report.ports = ports
-    want = [(p.name, p.direction, p.width) for p in core_ports(manifest)]
+    want = [(p.name, p.direction, p.width) for p in core_ports(export)]
     if sorted(report.ports) != sorted(want):
         got, exp = set(report.ports), set(want)
         raise LintError(f"top {top!r} ports differ from the manifest: unexpected "
@@ -138,23 +138,23 @@ def lint(folder, *, verilator: bool = True, parse_limit: int = PARSE_LIMIT) -> L
     report.ports = sorted(report.ports, key=want.index)  # in DESIGN.md order
 
     if verilator:
-        _run_verilator(folder, manifest, report)
+        _run_verilator(export, report)
     return report
 
 
-def _run_verilator(folder: Path, manifest: dict, report: LintReport) -> None:
+def _run_verilator(export, report: LintReport) -> None:
+    exe = find_tool("verilator")
     env = verilator_env()
-    exe = find_verilator(env)
     version = subprocess.run([exe, "--version"], env=env, capture_output=True, text=True)
     report.verilator = version.stdout.strip()
     with tempfile.TemporaryDirectory(prefix="lgn-lint-") as work:
         waivers = Path(work) / WAIVERS
         waivers.write_text("".join(
-            render_template(WAIVERS, top=manifest["top"], verilog=name) for name in manifest["verilog"]))
-        cmd = [exe, "--lint-only", "-Wall", "--top-module", manifest["top"], str(waivers),
-               *manifest["verilog"]]
+            render_template(WAIVERS, top=export.top, verilog=name) for name in export.source_names))
+        cmd = [exe, "--lint-only", "-Wall", "--top-module", export.top, str(waivers),
+               *export.source_names]
         log.info("running %s", " ".join(cmd))
-        proc = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=export.folder, env=env, capture_output=True, text=True)
     report.waivers = Path(WAIVERS)
     if proc.returncode != 0 or "%Warning" in proc.stderr or "%Error" in proc.stderr:
         lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("%")]

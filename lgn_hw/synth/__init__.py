@@ -12,15 +12,15 @@ from .flow import REPORT, synthesize
 from .host import BoardTimeout, ClassifyResult, classify_samples, frame, pack_sample
 from .report import format_report, format_table
 from .targets import TARGETS, Target, get_target
-from .tools import ToolFailed, ToolNotFound, find_tool
-from .uart import CMD_CLASS, CMD_SCORES, Geometry, LgnUart, UARTRx, UARTTx
+from ..tools import ToolFailed, ToolNotFound, find_tool
+from .uart import CMD_CLASS, CMD_SCORES, LgnUart, UARTRx, UARTTx, answer_bytes, sample_bytes, score_bytes
 from .uart_sim import UartSimResult, simulate_uart
 
 __all__ = [
     "synthesize", "REPORT", "format_report", "format_table",
     "TARGETS", "Target", "get_target",
     "ToolNotFound", "ToolFailed", "find_tool",
-    "LgnUart", "UARTRx", "UARTTx", "Geometry", "CMD_CLASS", "CMD_SCORES",
+    "LgnUart", "UARTRx", "UARTTx", "CMD_CLASS", "CMD_SCORES", "sample_bytes", "score_bytes", "answer_bytes",
     "simulate_uart", "UartSimResult",
     "BOARDS", "build_board", "BoardBuild",
     "classify_samples", "ClassifyResult", "BoardTimeout", "pack_sample", "frame",

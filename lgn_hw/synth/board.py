@@ -19,10 +19,10 @@ from pathlib import Path
 from amaranth.hdl import Elaboratable, Module
 from amaranth.lib import io
 
-from ..hdl import load_manifest
+from ..hdl import ExportDir, as_export
+from ..tools import ToolNotFound, tool_env, tool_env_var
 from .report import parse_pnr
-from .tools import ToolNotFound, tool_env, tool_env_var
-from .uart import Geometry, LgnUart
+from .uart import LgnUart
 
 __all__ = ["BOARDS", "Board", "build_board", "BoardBuild", "DEFAULT_BAUD"]
 
@@ -36,7 +36,7 @@ class Board:
     name: str
     module: str
     platform: str
-    tools: tuple            # build tools (keys of lgn_hw.synth.tools.TOOLS)
+    tools: tuple            # build tools (keys of lgn_hw.tools.TOOLS)
     bitstream: str          # bitstream file suffix
     programmer: str         # the programming tool amaranth-boards calls, and its variable
     programmer_hint: str
@@ -68,15 +68,14 @@ class BoardBuild:
 
 
 class _BoardTop(Elaboratable):
-    def __init__(self, manifest: dict, sources: dict, baud: int):
-        self.manifest, self.sources, self.baud = manifest, sources, baud
+    def __init__(self, export: ExportDir, sources: dict, baud: int):
+        self.export, self.sources, self.baud = export, sources, baud
         self.divisor = None
 
     def elaborate(self, platform):
         m = Module()
         self.divisor = round(platform.default_clk_frequency / self.baud)
-        m.submodules.uart = uart = LgnUart(Geometry.from_manifest(self.manifest),
-                                           top=self.manifest["top"], divisor=self.divisor)
+        m.submodules.uart = uart = LgnUart(self.export, top=self.export.top, divisor=self.divisor)
         pins = platform.request("uart", 0, dir="-")  # raw ports (incl. rts, dtr, ... left unused)
         m.submodules.rx_buffer = rx_buffer = io.Buffer("i", pins.rx)
         m.submodules.tx_buffer = tx_buffer = io.Buffer("o", pins.tx)
@@ -99,15 +98,17 @@ def _pnr_figures(build_dir: Path, name: str):
 
 def build_board(export_dir, board: str, out_dir, *, program: bool = False,
                 baud: int = DEFAULT_BAUD, name: str = "lgn_board") -> BoardBuild:
-    """Build a bitstream for ``board`` (a key of :data:`BOARDS`) in ``out_dir``; program it if asked."""
+    """Build a bitstream for ``board`` (a key of :data:`BOARDS`) in ``out_dir``; program it if asked.
+
+    ``export_dir`` is an :class:`~lgn_hw.hdl.ExportDir` or its folder.
+    """
     if board not in BOARDS:
         raise ValueError(f"unknown board {board!r}; expected one of {', '.join(BOARDS)}")
     if isinstance(baud, bool) or not isinstance(baud, int) or not 1200 <= baud <= 3_000_000:
         raise ValueError(f"'baud' must be an integer from 1200 to 3000000, not {baud!r}")
     spec = BOARDS[board]
-    export_dir = Path(export_dir)
-    manifest = load_manifest(export_dir)
-    sources = {f: (export_dir / f).read_text() for f in manifest["verilog"]}
+    export = as_export(export_dir)
+    sources = {name: src.read_text() for name, src in zip(export.source_names, export.sources)}
     env = tool_env(spec.tools)
     if program:
         prog = os.environ.get(tool_env_var(spec.programmer), spec.programmer)
@@ -115,7 +116,7 @@ def build_board(export_dir, board: str, out_dir, *, program: bool = False,
             raise ToolNotFound(f"{spec.programmer} is not installed, so {board} cannot be "
                                f"programmed: {spec.programmer_hint}")
     platform = getattr(importlib.import_module(spec.module), spec.platform)()
-    top = _BoardTop(manifest, sources, baud)
+    top = _BoardTop(export, sources, baud)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     # Build with the found tools in the build script's environment, not ours.

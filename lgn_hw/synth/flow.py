@@ -17,11 +17,11 @@ import os
 import time
 from pathlib import Path
 
-from ..hdl import core_ports, load_manifest, render_template
+from ..hdl import as_export, render_template
 from ..netlist.model import atomic_write_text
+from ..tools import clear_outputs, find_tool, run_tool
 from .report import parse_pnr, split_cells
 from .targets import Target, get_target
-from .tools import find_tool, run_tool
 
 __all__ = ["synthesize", "REPORT", "REPORT_FORMAT", "REPORT_VERSION", "PLACEMENT_NOTES"]
 
@@ -83,9 +83,13 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
                pnr=True) -> dict:
     """Synthesize the core exported in ``export_dir`` for ``target``; return the report dict.
 
-    ``target`` is a name from :data:`lgn_hw.synth.TARGETS`. ``freq_mhz`` is the
+    ``export_dir`` is an :class:`~lgn_hw.hdl.ExportDir` or its folder. The
+    report's gate count, widths and latency come from the export's netlist
+    copy and pipeline (checked against the sources when the export is
+    loaded), its cell counts from Yosys. ``target`` is a name from :data:`lgn_hw.synth.TARGETS`. ``freq_mhz`` is the
     clock constraint given to nextpnr (default: the target's). Files (scripts,
-    logs, ``report.json``) go to ``out_dir``, by default ``export_dir/synth-<target>``.
+    logs, ``report.json``) go to ``out_dir``, by default ``synth-<target>`` inside
+    the export (refused when it is a link).
     Raises :class:`~lgn_hw.synth.ToolNotFound` when a tool is missing and
     :class:`~lgn_hw.synth.ToolFailed` when one fails (for example a core too
     large for the device). ``pnr=False`` stops after Yosys even where nextpnr
@@ -99,12 +103,15 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
     do_pnr = tgt.has_pnr and pnr
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"'seed' must be a non-negative integer, not {seed!r}")
-    export_dir = Path(export_dir).resolve()
-    manifest = load_manifest(export_dir)
-    core = manifest["top"]
-    out = Path(out_dir) if out_dir is not None else export_dir / f"synth-{tgt.name}"
+    export = as_export(export_dir)
+    core = export.top
+    out = Path(out_dir) if out_dir is not None else export.work_dir(f"synth-{tgt.name}")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"output folder {str(out)!r} exists and is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
+    # Files the tools write by name: removed first, so no output goes through a planted link.
+    clear_outputs(out, ["stat.json", "netlist.json", "pnr.json"])
     freq = freq if freq is not None else tgt.default_freq_mhz
 
     # Resolve every tool first, so a missing one fails before minutes of synthesis.
@@ -113,12 +120,12 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         tools[tgt.pnr_tool] = find_tool(tgt.pnr_tool)
 
     placement = "none" if not do_pnr else ("wrapper" if ooc else "bare")
-    sources = [export_dir / f for f in manifest["verilog"]]
+    sources = list(export.sources)
     top = core
     if placement == "wrapper":
         top = f"{core}_ooc"
         wrapper = out / f"{top}.v"
-        width = {p.name: p.width for p in core_ports(manifest)}
+        width = {p.name: p.width for p in export.ports}
         atomic_write_text(wrapper, render_template(
             "ooc_wrapper.v.tmpl", wrapper=top, core=core, num_inputs=width["in_data"],
             class_width=width["out_class"], scores_width=width["out_scores"]))
@@ -147,8 +154,8 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         pnr = parse_pnr(json.loads((out / "pnr.json").read_text()), tgt.logic_resource)
 
     fmax = pnr["fmax_mhz"]
-    latency = manifest["latency"]
-    gates = manifest["gates"]
+    latency = export.latency
+    gates = export.gates
     report = {
         "format": REPORT_FORMAT,
         "version": REPORT_VERSION,
@@ -157,10 +164,10 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         "device": tgt.device,
         "top": core,
         "gates": gates,
-        "num_inputs": manifest["num_inputs"],
-        "num_classes": manifest["num_classes"],
-        "pipeline": manifest["pipeline"],
-        "netlist_sha256": manifest["netlist_sha256"],
+        "num_inputs": export.num_inputs,
+        "num_classes": export.num_classes,
+        "pipeline": export.pipeline.to_dict(),
+        "netlist_sha256": export.netlist.sha256(),
         "placement": placement,
         "placement_note": PLACEMENT_NOTES[placement],
         "luts": cells["luts"],

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .uart import CMD_CLASS, CMD_SCORES, Geometry
+from ..hdl.ports import core_dims
+from .uart import CMD_CLASS, CMD_SCORES, answer_bytes, score_bytes
 
 __all__ = ["pack_sample", "frame", "ClassifyResult", "classify_samples", "BoardTimeout"]
 
@@ -67,27 +68,28 @@ def _read_exact(port, n: int, index: int) -> bytes:
     return data
 
 
-def classify_samples(port, samples, geometry: Geometry | None = None, *, scores: bool = False,
+def classify_samples(port, samples, core=None, *, scores: bool = False,
                      window: int = 8, progress=None) -> ClassifyResult:
     """Send every row of ``samples`` (0/1 bits) and collect the answers in order.
 
-    ``geometry`` (required for ``scores=True``) checks the sample width and
-    gives the answer length. Up to ``window`` class frames are in flight at a
+    ``core`` (an :class:`~lgn_hw.hdl.ExportDir` or a Netlist; required for
+    ``scores=True``) checks the sample width and gives the answer length. Up to ``window`` class frames are in flight at a
     time; with ``scores=True`` each answer is awaited before the next frame
     (answers are longer than frames, and the board buffers only one frame).
     ``progress`` is called with the number of samples answered so far.
     """
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"'window' must be a positive integer, not {window!r}")
-    if scores and geometry is None:
-        raise ValueError("scores=True needs the core's geometry (num_classes, score_width)")
-    bits = _bits(samples, geometry.num_inputs if geometry is not None else None)
+    if scores and core is None:
+        raise ValueError("scores=True needs the core (its num_classes and score_width)")
+    dims = core_dims(core) if core is not None else None
+    bits = _bits(samples, dims["num_inputs"] if dims is not None else None)
     if scores:
         window = 1
-    answer_len = geometry.answer_bytes(scores) if geometry is not None else 1
+    answer_len = answer_bytes(core, scores) if core is not None else 1
     n = len(bits)
     classes = np.zeros(n, dtype=np.int64)
-    all_scores = np.zeros((n, geometry.num_classes), dtype=np.int64) if scores else None
+    all_scores = np.zeros((n, dims["num_classes"]), dtype=np.int64) if scores else None
     payload = [frame(row, scores=scores) for row in bits]
     inflight: deque[int] = deque()
 
@@ -96,8 +98,8 @@ def classify_samples(port, samples, geometry: Geometry | None = None, *, scores:
         data = _read_exact(port, answer_len, i)
         classes[i] = data[0]
         if scores:
-            sb = geometry.score_bytes
-            for c in range(geometry.num_classes):
+            sb = score_bytes(core)
+            for c in range(dims["num_classes"]):
                 all_scores[i, c] = int.from_bytes(data[1 + c * sb:1 + (c + 1) * sb], "little")
         if progress is not None:
             progress(i + 1)

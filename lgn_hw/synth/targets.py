@@ -16,7 +16,7 @@ class Target:
     family: str
     device: str
     yosys_script: str           # template file under hdl_templates/
-    pnr_tool: str | None        # a key of lgn_hw.synth.tools.TOOLS, or None: synthesis only
+    pnr_tool: str | None        # a key of lgn_hw.tools.TOOLS, or None: synthesis only
     pnr_args: tuple             # device selection for nextpnr
     unconstrained_io: tuple     # nextpnr options that let it place unconstrained pins
     logic_resource: str         # the nextpnr utilisation entry that counts logic cells

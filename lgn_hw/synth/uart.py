@@ -27,7 +27,8 @@ from amaranth.lib.wiring import In, Out
 
 from ..hdl.ports import CLOCK, RESET, core_ports, core_dims
 
-__all__ = ["CMD_CLASS", "CMD_SCORES", "UARTRx", "UARTTx", "LgnUart", "Geometry"]
+__all__ = ["CMD_CLASS", "CMD_SCORES", "UARTRx", "UARTTx", "LgnUart", "sample_bytes", "score_bytes",
+           "answer_bytes"]
 
 CMD_CLASS = 0x63   # 'c'
 CMD_SCORES = 0x73  # 's'
@@ -41,36 +42,27 @@ def _check_positive(name, value):
     return value
 
 
-class Geometry:
-    """The core's widths as the UART protocol sees them (from an export manifest)."""
+def _dims(core) -> dict:
+    """The four widths of ``core`` (an ExportDir or a Netlist), checked for the protocol."""
+    dims = core_dims(core)
+    if dims["class_width"] > 8:
+        raise ValueError(f"the class must fit one byte, not class_width {dims['class_width']!r}")
+    return dims
 
-    def __init__(self, num_inputs, num_classes, score_width, class_width):
-        self.num_inputs = _check_positive("num_inputs", num_inputs)
-        self.num_classes = _check_positive("num_classes", num_classes)
-        self.score_width = _check_positive("score_width", score_width)
-        self.class_width = _check_positive("class_width", class_width)
-        if self.class_width > 8:
-            raise ValueError(f"the class must fit one byte, not class_width {class_width!r}")
 
-    @classmethod
-    def from_manifest(cls, manifest: dict) -> "Geometry":
-        return cls(**core_dims(manifest))
+def sample_bytes(core) -> int:
+    """Payload bytes of a frame for ``core`` (an :class:`~lgn_hw.hdl.ExportDir` or a Netlist)."""
+    return math.ceil(_dims(core)["num_inputs"] / 8)
 
-    @property
-    def sample_bytes(self) -> int:
-        return math.ceil(self.num_inputs / 8)
 
-    @property
-    def score_bytes(self) -> int:
-        """Bytes per score in a :data:`CMD_SCORES` answer."""
-        return math.ceil(self.score_width / 8)
+def score_bytes(core) -> int:
+    """Bytes per score in a :data:`CMD_SCORES` answer."""
+    return math.ceil(_dims(core)["score_width"] / 8)
 
-    def answer_bytes(self, scores: bool) -> int:
-        return 1 + (self.num_classes * self.score_bytes if scores else 0)
 
-    def __repr__(self):
-        return (f"Geometry(num_inputs={self.num_inputs}, num_classes={self.num_classes}, "
-                f"score_width={self.score_width}, class_width={self.class_width})")
+def answer_bytes(core, scores: bool) -> int:
+    """Bytes of an answer: the class byte, then with ``scores`` every class's score."""
+    return 1 + (_dims(core)["num_classes"] * score_bytes(core) if scores else 0)
 
 
 class UARTRx(wiring.Component):
@@ -157,6 +149,7 @@ class UARTTx(wiring.Component):
 class LgnUart(wiring.Component):
     """The exported core (``top``, instantiated as a black box) behind the UART protocol above.
 
+    ``core`` gives the widths: an :class:`~lgn_hw.hdl.ExportDir` or a Netlist.
     ``divisor`` is clock cycles per bit (e.g. 12 MHz / 115200 baud = 104);
     ``timeout`` is the idle time in cycles after which a partial frame is dropped
     (default: 64 byte times).
@@ -165,10 +158,9 @@ class LgnUart(wiring.Component):
     rx: In(1, init=1)
     tx: Out(1, init=1)
 
-    def __init__(self, geometry: Geometry, *, top: str = "lgn_top", divisor: int, timeout=None):
-        if not isinstance(geometry, Geometry):
-            raise TypeError(f"'geometry' must be a Geometry, not {geometry!r}")
-        self.geometry = geometry
+    def __init__(self, core, *, top: str = "lgn_top", divisor: int, timeout=None):
+        self.dims = _dims(core)
+        self.core = core
         self.top = top
         self.divisor = _check_positive("divisor", divisor)
         self.timeout = _check_positive("timeout", timeout if timeout is not None else 640 * divisor)
@@ -176,9 +168,9 @@ class LgnUart(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        g = self.geometry
-        nbytes = g.sample_bytes
-        sb = g.score_bytes
+        core, d = self.core, self.dims
+        nbytes = sample_bytes(core)
+        sb = score_bytes(core)
 
         m.submodules.rx = rx = UARTRx(self.divisor)
         m.submodules.tx = tx = UARTTx(self.divisor)
@@ -187,12 +179,12 @@ class LgnUart(wiring.Component):
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
 
         # The core's ports as lgn_hw.hdl.ports spells them (names, directions, widths).
-        port = {p.name: Signal(p.width, name=p.name) for p in core_ports(g)}
+        port = {p.name: Signal(p.width, name=p.name) for p in core_ports(core)}
         port[CLOCK], port[RESET] = ClockSignal(), ResetSignal(allow_reset_less=True)
         sample = Signal(nbytes * 8)
-        m.d.comb += port["in_data"].eq(sample[:g.num_inputs])
+        m.d.comb += port["in_data"].eq(sample[:d["num_inputs"]])
         m.submodules.core = Instance(self.top, **{
-            ("i_" if p.direction == "in" else "o_") + p.name: port[p.name] for p in core_ports(g)})
+            ("i_" if p.direction == "in" else "o_") + p.name: port[p.name] for p in core_ports(core)})
         in_valid, in_ready = port["in_valid"], port["in_ready"]
         out_valid, out_ready = port["out_valid"], port["out_ready"]
         out_class, out_scores = port["out_class"], port["out_scores"]
@@ -226,18 +218,17 @@ class LgnUart(wiring.Component):
                     m.next = "COMMAND"
 
         # -- core to host: class byte, then the scores if asked ------------------
-        answer = Signal(8 + g.num_classes * sb * 8)
-        left = Signal(range(g.answer_bytes(True) + 1))
-        fields = [out_class.as_unsigned()] + [
-            out_scores[c * g.score_width:(c + 1) * g.score_width] for c in range(g.num_classes)]
-        packed = Cat(*(Cat(f, Const(0, w - len(f)))
-                       for f, w in zip(fields, [8] + [8 * sb] * g.num_classes)))
+        c, w = d["num_classes"], d["score_width"]
+        answer = Signal(8 + c * sb * 8)
+        left = Signal(range(answer_bytes(core, True) + 1))
+        fields = [out_class.as_unsigned()] + [out_scores[i * w:(i + 1) * w] for i in range(c)]
+        packed = Cat(*(Cat(f, Const(0, n - len(f))) for f, n in zip(fields, [8] + [8 * sb] * c)))
         m.d.comb += [tx.data.eq(answer[:8]), tx.valid.eq(left != 0)]
         with m.If(left == 0):
             m.d.comb += [out_ready.eq(flags.r_rdy), flags.r_en.eq(out_valid & flags.r_rdy)]
             with m.If(out_valid & flags.r_rdy):
                 m.d.sync += [answer.eq(packed),
-                             left.eq(Mux(flags.r_data, g.answer_bytes(True), 1))]
+                             left.eq(Mux(flags.r_data, answer_bytes(core, True), 1))]
         with m.Elif(tx.ready):
             m.d.sync += [answer.eq(answer >> 8), left.eq(left - 1)]
         return m

@@ -40,21 +40,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import gates
-from ..hdl.export import load_manifest, render_template
-from ..hdl.ports import core_dims
-from ..netlist.model import Netlist
+from ..hdl.export import as_export, render_template
+from ..netlist.model import Netlist, atomic_write_text
+from ..tools import clear_outputs, find_tool
 
-__all__ = ["ProofResult", "YosysNotFound", "find_yosys", "reference_verilog", "prove_equivalent"]
+__all__ = ["ProofResult", "reference_verilog", "prove_equivalent"]
 
 log = logging.getLogger(__name__)
 
 HARNESS_TEMPLATE = "equiv_harness.v.tmpl"
 SCRIPT_TEMPLATE = "equiv.ys.tmpl"
 ACCEPT_BOUND = 4
-
-
-class YosysNotFound(RuntimeError):
-    """No Yosys to run; the message says how to get one."""
 
 
 @dataclass(frozen=True)
@@ -73,16 +69,6 @@ class ProofResult:
         if self.proved:
             return f"PROVED: the exported core computes the netlist's scores and class for every input ({self.steps} cycles checked)"
         return f"FAILED: {self.detail} (log: {self.log_path})"
-
-
-def find_yosys() -> list[str]:
-    """The Yosys command, found as every Yosys run is (:func:`lgn_hw.synth.tools.find_tool`)."""
-    from ..synth.tools import ToolNotFound, find_tool
-
-    try:
-        return [find_tool("yosys")]
-    except ToolNotFound as exc:
-        raise YosysNotFound(str(exc)) from None
 
 
 def reference_verilog(netlist: Netlist) -> str:
@@ -139,43 +125,44 @@ def prove_equivalent(netlist: Netlist, export_dir, *, extra_results: int = 2, ti
     """Prove that the core exported in ``export_dir`` computes ``netlist``'s class scores.
 
     ``netlist`` may differ from the one exported (for example the unoptimised
-    original of an optimised export): the proof is about the function. Raises
-    ValueError when the manifest's interface cannot match the netlist,
-    :class:`YosysNotFound` without Yosys. The rendered files and the Yosys log go
-    to ``work_dir`` (default: a ``equiv/`` folder inside ``export_dir``).
+    original of an optimised export): the proof is about the function.
+    ``export_dir`` is an :class:`~lgn_hw.hdl.ExportDir` or its folder. Raises
+    ValueError when the export's interface cannot match the netlist,
+    :class:`~lgn_hw.tools.ToolNotFound` without Yosys. The rendered files and
+    the Yosys log go to ``work_dir`` (default: an ``equiv/`` folder inside the
+    export, refused when it is a link).
     """
     if not isinstance(netlist, Netlist):
         raise TypeError(f"'netlist' must be a Netlist, not {type(netlist).__name__}")
     if isinstance(extra_results, bool) or not isinstance(extra_results, int) or extra_results < 0:
         raise ValueError(f"'extra_results' must be a non-negative integer, not {extra_results!r}")
-    export_dir = Path(export_dir)
-    manifest = load_manifest(export_dir)
-    have, want = core_dims(manifest), core_dims(netlist)
-    for key in want:
-        if have[key] != want[key]:
-            raise ValueError(f"{export_dir}: the export has {key} {have[key]}, the netlist {want[key]}")
-    yosys = find_yosys()
-    work = Path(work_dir) if work_dir is not None else export_dir / "equiv"
+    export = as_export(export_dir)
+    export.check_matches(netlist)
+    yosys = find_tool("yosys")
+    work = Path(work_dir) if work_dir is not None else export.work_dir("equiv")
     work.mkdir(parents=True, exist_ok=True)
-    latency = int(manifest["latency"])
+    latency = export.latency
     steps = ACCEPT_BOUND + latency + extra_results + 1
 
-    (work / "lgn_equiv_ref.v").write_text(reference_verilog(netlist))
-    (work / "lgn_equiv_harness.v").write_text(render_template(
-        HARNESS_TEMPLATE, top=manifest["top"], num_inputs=netlist.num_inputs,
+    # Fresh files (written by rename, and the log removed before Yosys opens it): nothing is
+    # written through a link left in the work folder.
+    clear_outputs(work, ["equiv.log"])
+    atomic_write_text(work / "lgn_equiv_ref.v", reference_verilog(netlist))
+    atomic_write_text(work / "lgn_equiv_harness.v", render_template(
+        HARNESS_TEMPLATE, top=export.top, num_inputs=netlist.num_inputs,
         num_classes=netlist.num_classes, score_width=netlist.score_width,
         class_width=netlist.class_width, latency=latency, accept_bound=ACCEPT_BOUND))
     # Paths relative to the working folder: the WebAssembly Yosys sees no absolute paths.
     def rel(path):
         return os.path.relpath(Path(path).resolve(), work.resolve())
 
-    read_dut = "\n".join(f"read_verilog -sv {rel(export_dir / f)}" for f in manifest["verilog"])
-    (work / "equiv.ys").write_text(render_template(
+    read_dut = "\n".join(f"read_verilog -sv {rel(src)}" for src in export.sources)
+    atomic_write_text(work / "equiv.ys", render_template(
         SCRIPT_TEMPLATE, read_dut=read_dut, reference="lgn_equiv_ref.v",
         harness="lgn_equiv_harness.v", steps=steps, extra=extra_results, timeout=int(timeout)))
     log_path = work / "equiv.log"
-    log.info("proving %s against the netlist with Yosys (%d cycles)", export_dir, steps)
-    proc = subprocess.run([*yosys, "-q", "-l", "equiv.log", "-s", "equiv.ys"],
+    log.info("proving %s against the netlist with Yosys (%d cycles)", export.folder, steps)
+    proc = subprocess.run([yosys, "-q", "-l", "equiv.log", "-s", "equiv.ys"],
                           cwd=work, capture_output=True, text=True)
     text = log_path.read_text() if log_path.exists() else proc.stdout + proc.stderr
     if proc.returncode == 0 and "SUCCESS!" in text:

@@ -30,14 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..hdl import core_dims, load_manifest
-from ..hdl.export import NETLIST_COPY
-from ..hdl.tools import verilator_env
-from ..netlist import Netlist, evaluate, load
+from ..hdl import core_dims
+from ..hdl.export import as_export
+from ..netlist import Netlist, evaluate
 from ..netlist.golden import _cache_dir
 from ..resources import resource_dir
-from .run import VerifyError, VerifyResult, _check_match
-from .tools import check_simulator
+from ..tools import check_simulator, verilator_env
+from .run import VerifyError, VerifyResult
 
 __all__ = ["verify_native", "build_native", "NativeBuild", "PATTERNS", "OPT_LEVELS",
            "reference_netlist", "load_test_set", "encoder_mode", "pack_fields", "hardware_words", "expected_words"]
@@ -228,16 +227,10 @@ def build_native(sources, top: str, build_dir, *, opt: str | None = None,
     return NativeBuild(exe, folder, False, seconds)
 
 
-def reference_netlist(export_dir, netlist=None, manifest=None) -> Netlist:
-    """The golden model's netlist: ``netlist`` (path or Netlist), else the one the export's
-    manifest names; checked to fit the exported core."""
-    export_dir = Path(export_dir)
-    manifest = load_manifest(export_dir) if manifest is None else manifest
-    if netlist is None:
-        netlist = export_dir / manifest.get("netlist", NETLIST_COPY)
-    net = netlist if isinstance(netlist, Netlist) else load(netlist)
-    _check_match(net, manifest, netlist)
-    return net
+def reference_netlist(export_dir, netlist=None) -> Netlist:
+    """The golden model's netlist: ``netlist`` (path or Netlist), else the export's copy;
+    checked to fit the exported core (:meth:`~lgn_hw.hdl.ExportDir.reference`)."""
+    return as_export(export_dir).reference(netlist)
 
 
 # -- stimulus and expected results ---------------------------------------------------------------
@@ -389,15 +382,16 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
     if any(not a.startswith("+") for a in plusargs):
         raise ValueError(f"plusargs must start with '+', not {next(a for a in plusargs if not a.startswith('+'))!r}")
     export_dir = Path(export_dir)
-    manifest = load_manifest(export_dir)
-    net = reference_netlist(export_dir, netlist, manifest)
+    export = as_export(export_dir)
+    manifest = export.manifest
+    net = export.reference(netlist)
     from ..hdl.encoder import CoreInputs
 
     mode = encoder_mode(manifest)
     core_inputs = CoreInputs(net, mode)
-    in_width = _port_width(manifest, "in_data", core_inputs.width)
+    in_width = {p.name: p.width for p in export.ports}["in_data"]
     if in_width != core_inputs.width:
-        raise ValueError(f"in_data of the core in the manifest is {in_width} bits wide but this netlist "
+        raise ValueError(f"in_data of the core in {export.folder} is {in_width} bits wide but this netlist "
                          f"({mode} encoder) needs {core_inputs.width}: it does not belong to this core")
     if inputs is None:
         if labels is not None:
@@ -408,10 +402,9 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
     else:
         in_bits, y = load_test_set(net, inputs, labels, mode=mode)
     bits = core_inputs.netlist_bits(in_bits)
-    sources = [export_dir / name for name in manifest["verilog"]]
-    dims = core_dims(manifest)
+    dims = core_dims(export)
 
-    build = build_native(sources, manifest["top"], Path(build_dir) if build_dir is not None
+    build = build_native(export.sources, export.top, Path(build_dir) if build_dir is not None
                          else _cache_dir() / "verify", opt=opt, jobs=jobs)
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=build.folder))
     t0 = time.perf_counter()
@@ -426,7 +419,7 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
            f"classes={files['classes']}", f"summary={run_dir / 'summary.json'}",
            f"samples={len(bits)}", f"in_width={in_width}", f"num_classes={dims['num_classes']}",
            f"score_width={dims['score_width']}", f"class_width={dims['class_width']}",
-           f"latency={manifest['latency']}", f"seed={seed}", f"gap_prob={float(gap_prob)!r}",
+           f"latency={export.latency}", f"seed={seed}", f"gap_prob={float(gap_prob)!r}",
            f"stall_prob={float(stall_prob)!r}", f"patterns={','.join(patterns)}", f"threads={threads}", *plusargs]
     (run_dir / "command.txt").write_text(" ".join(cmd) + "\n")
     log.info("running %s", " ".join(cmd))
@@ -445,7 +438,7 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
         got = np.fromfile(files["classes"], dtype="<u4")
         if len(got) == len(y):
             accuracy = float(np.mean(got == y))
-    result = _collect(manifest, tests, len(bits), run_dir, patterns, accuracy)
+    result = _collect(export.latency, tests, len(bits), run_dir, patterns, accuracy)
     log.info("native harness: %d results checked in %.2f s (%.2f s preparing)", result.checked,
              run_seconds, prepare)
     if result.passed:   # keep the stimulus of a failing run for a rerun, drop a passing one's
@@ -454,17 +447,7 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
     return result
 
 
-def _port_width(manifest: dict, name: str, default: int) -> int:
-    """A port's width from the manifest's port list (the core's truth), else ``default``."""
-    for port in manifest.get("ports") or ():
-        if isinstance(port, dict) and port.get("name") == name:
-            width = port.get("width")
-            if isinstance(width, int) and not isinstance(width, bool) and width >= 1:
-                return width
-    return default
-
-
-def _collect(manifest, tests: dict, n: int, run_dir: Path, patterns, accuracy) -> VerifyResult:
+def _collect(expected_latency, tests: dict, n: int, run_dir: Path, patterns, accuracy) -> VerifyResult:
     order = ("idle_after_reset", *patterns)
     missing = [name for name in order if name not in tests]
     failed = [name for name in order
@@ -480,7 +463,7 @@ def _collect(manifest, tests: dict, n: int, run_dir: Path, patterns, accuracy) -
         checked=sum(tests[p].get("results", 0) for p in patterns if p in tests),
         mismatches=sum(t.get("mismatches", 0) for t in tests.values()),
         cycles=full.get("cycles", 0), throughput=full.get("throughput", 0.0),
-        latency=latency, expected_latency=manifest.get("latency"),
+        latency=latency, expected_latency=expected_latency,
         passed=not failed and not missing, message=message,
         failed_tests=tuple(failed) + tuple(missing), tests=tests, run_dir=run_dir,
         bench="native", accuracy=accuracy)

@@ -2,17 +2,18 @@
 
 The bench itself (driver, monitor, backpressure, model, scoreboard) lives in the
 shipped ``sim/`` folder and runs inside the simulator; this module prepares its
-configuration, builds the Verilog once per (simulator, design) and reads back
-the results.
+configuration, builds the Verilog once per (simulator, design) in the user's
+build cache (:mod:`lgn_hw.verify.cache`, never in the export folder) and reads
+back the results.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +21,13 @@ from xml.etree import ElementTree
 
 import numpy as np
 
+from .. import __version__
 from ..data.files import read_npy
-from ..hdl import core_dims, load_manifest
-from ..hdl.export import NETLIST_COPY
-from ..netlist import Netlist, load
+from ..hdl.export import ExportDir, as_export
+from ..netlist import Netlist
 from ..resources import resource_dir
-from .tools import SIMULATORS, check_simulator, simulator_env
+from ..tools import SIMULATORS, check_simulator, simulator_env, tool_version
+from .cache import BuildCache, build_key
 
 __all__ = ["VerifyResult", "VerifyError", "verify", "BENCH_TESTS", "xml_results"]
 
@@ -58,7 +60,7 @@ class VerifyResult:
     cycles: int
     throughput: float
     latency: int | None           # measured at full rate
-    expected_latency: int | None  # the manifest's
+    expected_latency: int | None  # what the netlist and the pipeline imply (= the manifest's)
     passed: bool
     message: str | None           # the first failure, or None
     failed_tests: tuple = ()
@@ -85,17 +87,6 @@ class VerifyResult:
         return "\n".join(lines)
 
 
-def _check_match(net: Netlist, manifest: dict, netlist_path) -> None:
-    have, want = core_dims(manifest), core_dims(net)
-    for key, value in want.items():
-        if have[key] != value:
-            raise ValueError(f"{netlist_path}: {key} is {value} but the core in the manifest has "
-                             f"{have[key]}: this netlist does not belong to this core")
-    if manifest.get("netlist_sha256") and manifest["netlist_sha256"] != net.sha256():
-        log.warning("%s differs from the netlist the core was exported from (sha256 mismatch); "
-                    "the bench will report any difference in behaviour", netlist_path)
-
-
 def _inputs(inputs, net: Netlist, samples: int, seed: int) -> np.ndarray:
     if inputs is None:
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
@@ -117,30 +108,34 @@ def _inputs(inputs, net: Netlist, samples: int, seed: int) -> np.ndarray:
     return bits.astype(np.uint8)
 
 
-def _design_key(sim: str, top: str, sources: list[Path], waves: bool) -> str:
-    h = hashlib.sha256(f"{sim}\0{top}\0{int(waves)}\0{TIMESCALE}".encode())
-    for src in sources:
-        h.update(src.name.encode() + b"\0" + src.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
+_SIM_VERSIONS = {"icarus": ("iverilog", "vvp"), "verilator": ("verilator",)}
 
 
-def _build(runner, sim, sources, top, build_dir: Path, key: str, waves: bool) -> None:
-    stamp = build_dir / ".lgn-build-ok"
-    if stamp.is_file() and stamp.read_text() == key:
-        log.info("reusing the %s build in %s", sim, build_dir)
-        return
-    build_dir.mkdir(parents=True, exist_ok=True)
+def _build_args(sim: str) -> list[str]:
+    return ["-Wno-fatal"] if sim == "verilator" else []
+
+
+def design_key(sim: str, export: ExportDir, waves: bool) -> str:
+    """The cache key of a simulator build: the source bytes, the tool versions and every build option."""
+    import cocotb
+
+    parts = ["lgn-hw cocotb build", __version__, cocotb.__version__, sys.version, sim, export.top,
+             int(waves), *TIMESCALE, *_build_args(sim), *(tool_version(t) for t in _SIM_VERSIONS[sim])]
+    for src in export.sources:
+        parts += [src.name, src.read_bytes()]
+    return build_key(*parts)
+
+
+def _build(runner, sim, sources, top, build_dir: Path, waves: bool) -> None:
     build_log = build_dir / "build.log"
     log.info("building %s with %s in %s", top, sim, build_dir)
-    args = ["-Wno-fatal"] if sim == "verilator" else []
     try:
-        runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, build_args=args,
+        runner.build(sources=sources, hdl_toplevel=top, build_dir=build_dir, build_args=_build_args(sim),
                      timescale=TIMESCALE, waves=waves, always=True, log_file=build_log)
     except (RuntimeError, SystemExit) as exc:
         tail = build_log.read_text(errors="replace").strip().splitlines()[-15:] if build_log.exists() else []
         raise VerifyError(f"{sim} failed to build {top} ({exc}); the end of {build_log}:\n"
                           + "\n".join(tail)) from None
-    stamp.write_text(key)
 
 
 def xml_results(results: Path) -> tuple[set[str], dict[str, str]]:
@@ -160,14 +155,16 @@ def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000
            waves: bool = False) -> VerifyResult:
     """Simulate the core exported to ``export_dir`` and compare it with the golden model.
 
-    ``netlist`` (a path or :class:`~lgn_hw.netlist.Netlist`; default
-    ``export_dir/netlist.lgn.json``) is the reference. ``inputs`` (an
+    ``export_dir`` is an :class:`~lgn_hw.hdl.ExportDir` or its folder.
+    ``netlist`` (a path or :class:`~lgn_hw.netlist.Netlist`; default the
+    export's netlist copy) is the reference. ``inputs`` (an
     ``(n, num_inputs)`` array of 0/1 or a ``.npy`` path) replaces the ``samples``
     random samples drawn with ``seed``. ``gap_prob`` and ``stall_prob`` are the
     chances per cycle of a gap on ``in_valid`` and of ``out_ready`` low.
-    Builds are cached in ``build_dir`` (default ``export_dir/sim_build``), one
-    folder per simulator and design hash. Returns a :class:`VerifyResult`; raises
-    :class:`~lgn_hw.verify.tools.SimulatorNotFound` when ``sim`` is not installed
+    Builds are cached in ``build_dir`` (default the user's cache,
+    ``$XDG_CACHE_HOME/lgn-hw/sim``), one folder per simulator and design hash,
+    reused only under a valid signed stamp. Returns a :class:`VerifyResult`;
+    raises :class:`~lgn_hw.tools.ToolNotFound` when ``sim`` is not installed
     and :class:`VerifyError` when the design does not build or the simulator crashes.
     """
     from cocotb_tools.runner import get_runner
@@ -179,35 +176,29 @@ def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000
             raise ValueError(f"{name} must be a number in [0, 1), not {p!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an integer, not {seed!r}")
-    export_dir = Path(export_dir)
-    manifest = load_manifest(export_dir)
-    if netlist is None:
-        netlist = export_dir / manifest.get("netlist", NETLIST_COPY)
-    net = netlist if isinstance(netlist, Netlist) else load(netlist)
-    _check_match(net, manifest, netlist)
+    export = as_export(export_dir)
+    net = export.reference(netlist)
     bits = _inputs(inputs, net, samples, seed)
-    top = manifest["top"]
-    sources = [export_dir / name for name in manifest["verilog"]]
-    for src in sources:
-        if not src.is_file():
-            raise FileNotFoundError(f"{src}: Verilog file named in the manifest is missing")
+    top = export.top
     check_simulator(sim)
 
-    key = _design_key(sim, top, sources, waves)
-    root = Path(build_dir) if build_dir is not None else export_dir / "sim_build"
-    sim_build = (root / f"{sim}-{key}").resolve()
+    cache = BuildCache(build_dir)
+    key = design_key(sim, export, waves)
     with simulator_env(sim):
         runner = get_runner(sim)
         runner.log.setLevel(log.getEffectiveLevel())   # cocotb pins its runner's logger to INFO
-        _build(runner, sim, sources, top, sim_build, key, waves)
-        run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=sim_build))
+        with cache.entry(f"{sim}-{key}", key) as (sim_build, fresh):
+            if fresh:
+                _build(runner, sim, list(export.sources), top, sim_build, waves)
+                cache.seal(sim_build, key)
+            run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=sim_build))
         for bench_file in resource_dir("sim").glob("*.py"):
             shutil.copy2(bench_file, run_dir / bench_file.name)
         np.save(run_dir / "inputs.npy", bits)
         net.save(run_dir / "netlist.lgn.json")
         config = {"netlist": "netlist.lgn.json", "inputs": "inputs.npy", "seed": seed,
                   "gap_prob": float(gap_prob), "stall_prob": float(stall_prob),
-                  "latency": manifest["latency"], "summary": "summary.json"}
+                  "latency": export.latency, "summary": "summary.json"}
         (run_dir / "bench.json").write_text(json.dumps(config, indent=1))
         results = run_dir / "results.xml"
         log.info("running the bench in %s", run_dir)
@@ -220,14 +211,14 @@ def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000
                         log_file=run_dir / "sim.log")
         except SystemExit:
             pass  # cocotb exits on failed tests under pytest; the results file says more
-    result = _collect(sim, manifest, len(bits), run_dir, results)
+    result = _collect(sim, export.latency, len(bits), run_dir, results)
     if waves:
         found = [p for p in (run_dir / f"{top}.fst", run_dir / "dump.vcd") if p.exists()]
         result = dataclasses.replace(result, waveform=found[0] if found else None)
     return result
 
 
-def _collect(sim, manifest, n, run_dir: Path, results: Path) -> VerifyResult:
+def _collect(sim, expected_latency, n, run_dir: Path, results: Path) -> VerifyResult:
     sim_log = run_dir / "sim.log"
     if not results.is_file():
         tail = sim_log.read_text(errors="replace").strip().splitlines()[-15:] if sim_log.exists() else []
@@ -254,7 +245,7 @@ def _collect(sim, manifest, n, run_dir: Path, results: Path) -> VerifyResult:
         checked=sum(t.get("results", 0) for t in tests.values()),
         mismatches=sum(t.get("mismatches", 0) for t in tests.values()),
         cycles=full.get("cycles", 0), throughput=full.get("throughput", 0.0),
-        latency=latency, expected_latency=manifest.get("latency"),
+        latency=latency, expected_latency=expected_latency,
         passed=not failed and not missing,
         message=message, failed_tests=tuple(failed) + tuple(missing), tests=tests, run_dir=run_dir)
 

