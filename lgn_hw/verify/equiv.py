@@ -138,9 +138,9 @@ def prove_equivalent(netlist: Netlist, export_dir, *, extra_results: int = 2, ti
         raise ValueError(f"'extra_results' must be a non-negative integer, not {extra_results!r}")
     export = as_export(export_dir)
     export.check_matches(netlist)
-    yosys = find_tool("yosys")
     work = Path(work_dir) if work_dir is not None else export.work_dir("equiv")
     work.mkdir(parents=True, exist_ok=True)
+    yosys = find_tool("yosys")
     latency = export.latency
     steps = ACCEPT_BOUND + latency + extra_results + 1
 

@@ -180,9 +180,8 @@ def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000
     net = export.reference(netlist)
     bits = _inputs(inputs, net, samples, seed)
     top = export.top
-    check_simulator(sim)
-
     cache = BuildCache(build_dir)
+    check_simulator(sim)
     key = design_key(sim, export, waves)
     with simulator_env(sim):
         runner = get_runner(sim)
