@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import __version__
 from ..netlist.golden import evaluate
-from ..netlist.model import Netlist, atomic_write_text, class_width
+from ..netlist.model import Netlist, PathError, atomic_write_text, class_width, parse_json, read_limited
 from ..resources import resource_dir
 from .core import LgnCore, latency_of
 from .pipeline import Pipeline
@@ -378,35 +378,19 @@ _REQUIRED = {
 }
 
 
-def _no_duplicates(pairs):
-    seen = {}
-    for key, value in pairs:
-        if key in seen:
-            raise ManifestError(f"duplicate key {key!r}")
-        seen[key] = value
-    return seen
-
-
 def _read_json(path: Path):
-    """The JSON value in regular file ``path``, read with a size limit; ManifestError otherwise."""
+    """The JSON value in regular file ``path`` (at most :data:`MANIFEST_LIMIT` bytes, strict); ManifestError otherwise."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        raw = read_limited(path, MANIFEST_LIMIT, "manifest")
     except FileNotFoundError:
         raise ManifestError(f"{path}: missing; is {path.parent} an 'lgn-hw export' folder?") from None
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot open ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise ManifestError(f"{path}: not a regular file")
-        raw = fh.read(MANIFEST_LIMIT + 1)
-    if len(raw) > MANIFEST_LIMIT:
-        raise ManifestError(f"{path}: larger than the {MANIFEST_LIMIT >> 20} MiB a manifest may hold")
+    except (PathError, OSError) as exc:
+        raise ManifestError(str(exc) if isinstance(exc, PathError) else f"{path}: cannot read ({exc.strerror})") from None
     try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"{path}: not valid JSON ({exc})") from None
-    except ManifestError as exc:
-        raise ManifestError(f"{path}: {exc}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    return parse_json(text, str(path), ManifestError)
 
 
 def _inside(folder: Path, name, what: str) -> Path:

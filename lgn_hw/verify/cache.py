@@ -185,9 +185,10 @@ class BuildCache:
             fd = os.open(folder / STAMP, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return False
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return False
         with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                return False
             stamp = fh.read(256).decode("ascii", errors="replace").strip()
         digest = _tree_digest(folder)
         return digest is not None and hmac.compare_digest(stamp, _signature(key, digest))
