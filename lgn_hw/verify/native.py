@@ -381,7 +381,6 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
     plusargs = [str(a) for a in plusargs]
     if any(not a.startswith("+") for a in plusargs):
         raise ValueError(f"plusargs must start with '+', not {next(a for a in plusargs if not a.startswith('+'))!r}")
-    export_dir = Path(export_dir)
     export = as_export(export_dir)
     manifest = export.manifest
     net = export.reference(netlist)
