@@ -25,7 +25,7 @@ from lgn_hw.train.presets import DATASET_PRESETS, estimator_defaults
 
 #: (name, settings, bar on discrete test accuracy or None), from lgn_hw.train.presets
 DEFAULTS = [(name, dict(settings, dataset=name), bar)
-            for name, (settings, bar) in DATASET_PRESETS.items() if name != "digits"]
+            for name, (settings, bar) in DATASET_PRESETS.items() if name not in ("digits", "mnist")]
 DIGITS = dict(DATASET_PRESETS["digits"][0], dataset="digits")
 ESTIMATORS = ("soft", "gumbel_st", "decoupled_st", "reinmax")
 BARS = {"digits": DATASET_PRESETS["digits"][1]}

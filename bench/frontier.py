@@ -284,6 +284,28 @@ def table(rows, dataset) -> str:
     return "\n".join(out)
 
 
+def markdown(rows, dataset) -> str:
+    """The table for README.md: one line per design, then the published rows."""
+    out = ["| design | estimator | widths | levels | discrete acc | gap | unused | gates (opt) | LUT6 | "
+           "layers / popcount / argmax / FIFO | FF | ECP5 LUT4 + CCU2 (fmax) | latency | iCE40 LUT4 per trained gate |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        b, i = r["lut6_blocks"], r.get("ice40") or {}
+        ecp5 = (f"{r['lut4']:,} + {r['ccu2']} ({_fmt(r['fmax_mhz'], '{:.0f}')} MHz)" if r["lut4"] else "-")
+        lat = ("-" if r["latency_cycles"] is None else f"{r['latency_cycles']} cyc"
+               + (f", {r['latency_ns']:.0f} ns" if r["latency_ns"] else ""))
+        ice = (f"{i['per_trained_gate']:.2f} ({_fmt(i.get('fmax_mhz'), '{:.0f}')} MHz)" if i else "-")
+        out.append(f"| {r['design']} | {r['estimator']} | {'x'.join(map(str, r['widths']))} | "
+                   f"{_fmt(r['levels'])} | {r['discrete']:.2%} | {r['gap']:+.3f} | {r['unused']:,} | "
+                   f"{r['gates']:,} ({r['opt_gates']:,}) | {_fmt(r['lut6'], '{:,}')} | "
+                   f"{' / '.join(_fmt(b[k], '{:,}') for k in ('layers', 'popcount', 'argmax', 'fifo'))} | "
+                   f"{_fmt(r['ff'], '{:,}')} | {ecp5} | {lat} | {ice} |")
+    for name, acc, lut, ff, fmax in PUBLISHED.get(dataset, []):
+        out.append(f"| *{name}* | | | | {acc:.2%} | | | | {_fmt(lut, '{:,}')} | | {_fmt(ff, '{:,}')} | "
+                   f"{_fmt(fmax, '{} MHz (Vivado)')} | | |")
+    return "\n".join(out)
+
+
 def goals(rows, dataset) -> list[str]:
     lines = []
     if dataset == "mnist":
@@ -353,6 +375,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="bench/out/frontier")
     ap.add_argument("--jobs", type=int, default=2, help="synthesis jobs beside the training")
     ap.add_argument("--collect", action="store_true", help="only tabulate the designs already done")
+    ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     ap.add_argument("--recipes", metavar="DESIGN", help="compare the Yosys recipes on DESIGN's export (done first)")
     args = ap.parse_args(argv)
     if args.dataset == "mnist" and not args.data_dir:
@@ -411,6 +434,8 @@ def main(argv=None) -> int:
           "register and handshake logic); COMB = ECP5 logic cells used (LUT4 + carry); fmax: nextpnr-ecp5")
     for line in goals(rows, args.dataset):
         print(line)
+    if args.markdown:
+        print(markdown(rows, args.dataset))
     (out / "frontier.json").write_text(json.dumps({"dataset": args.dataset, "quick": args.quick, "rows": rows,
                                                    "published": PUBLISHED.get(args.dataset, []),
                                                    "published_note": VERIFIED}, indent=1))

@@ -27,7 +27,7 @@ afresh for every neuron at every step from the layer's advancing generator,
 and the backward goes through ``softmax((theta + G) / tau)``.
 
 :data:`DATASET_PRESETS` are measured configurations per dataset (used by
-``bench/accuracy.py``); :func:`preset_config` builds a :class:`TrainConfig`
+``bench/accuracy.py``; mnist's comes from ``bench/frontier.py mnist``); :func:`preset_config` builds a :class:`TrainConfig`
 from them.
 """
 
@@ -61,6 +61,9 @@ DATASET_PRESETS: dict[str, tuple[dict, float | None]] = {
     "parity:8": (dict(layers=3, width=200, epochs=200, batch_size=16, lr=0.02), None),
     "majority:9": (dict(layers=2, width=200, epochs=60, batch_size=16, lr=0.02), None),
     "digits": (dict(layers=4, width=4000, epochs=40, batch_size=32, lr=0.01, tau=20.0), 0.97),
+    # MNIST-8k (8,000 training images, --data-dir): the frontier's best point, bench/frontier.py mnist.
+    "mnist": (dict(layers=4, width=[8000, 8000, 8000, 1000], epochs=30, batch_size=128, lr=0.01,
+                   tau=10.0), None),
 }
 
 
