@@ -187,9 +187,9 @@ RECIPES = (
     ("dff", "xilinx", "", "-flatten -dff"),
     ("retime", "xilinx", "", "-flatten -retime"),
     ("nocarry", "xilinx", "", "-flatten -nocarry"),
-    ("default", "ecp5", "", ""),
+    ("plain", "ecp5", "", ""),
     ("abc9", "ecp5", "", "-abc9"),
-    ("abc9-dff", "ecp5", "", "-abc9 -dff"),
+    ("abc9-dff", "ecp5", "", "-abc9 -dff"),  # the default of hdl_templates/synth_ecp5.ys.tmpl
 )
 
 
