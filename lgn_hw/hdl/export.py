@@ -194,6 +194,9 @@ def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipelin
         out = out.resolve()   # the user named a link to a folder: the export goes where it points
     if out.exists() and not out.is_dir():
         raise ValueError(f"output folder {str(out)!r} exists and is not a folder")
+    out = Path(os.path.abspath(out))
+    if not out.name:
+        raise ValueError(f"output folder must not be the root of the file system, not {str(out)!r}")
     netlist.validate()
     check_exportable(netlist)
 
@@ -209,12 +212,12 @@ def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipelin
     bar.set_postfix_str("writing files")
 
     # All or nothing: everything is written into a sibling folder, which then takes out's place.
-    out.absolute().parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.absolute().parent))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
     try:
         manifest = _write_files(stage, netlist, core, verilog_text, top, pipeline, testbench,
                                 samples, seed, bar)
-        _swap_in(stage, out.absolute(), written=set(_export_files(manifest)))
+        _swap_in(stage, out, written=set(_export_files(manifest)))
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)

@@ -50,3 +50,12 @@ def test_re_export_keeps_the_users_files_and_drops_the_old_exports(tmp_path):
     assert names == sorted(["second.v", "manifest.json", "netlist.lgn.json", "notes.txt"])
     assert manifest["latency"] == _header_latency(out / "second.v")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hw"]
+
+
+def test_re_export_into_the_current_folder(tmp_path, monkeypatch):
+    """``--out .``: the sibling folder is made beside the named folder, not inside it."""
+    (tmp_path / "hw").mkdir()
+    monkeypatch.chdir(tmp_path / "hw")
+    export(random_netlist(8, [10, 6], 2, seed=4), ".", quiet=True)
+    assert (tmp_path / "hw" / "manifest.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hw"]

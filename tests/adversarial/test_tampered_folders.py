@@ -147,3 +147,16 @@ def test_the_manifest_stays_what_export_writes(folder):
     data = json.loads((folder / "manifest.json").read_text())
     assert data["latency"] == exp.latency and data["gates"] == exp.gates
     assert lint(folder, verilator=False).top == "lgn_top"
+
+
+@pytest.mark.yosys
+def test_link_planted_inside_the_equiv_folder_is_not_written_through(folder, tmp_path):
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me\n")
+    (folder / "equiv").mkdir()
+    (folder / "equiv" / "equiv.log").symlink_to(precious)
+    (folder / "equiv" / "equiv.ys").symlink_to(precious)
+    assert main(["equiv", str(folder / "netlist.lgn.json"), str(folder)]) == 0
+    assert precious.read_text() == "keep me\n"
+    log = folder / "equiv" / "equiv.log"
+    assert not log.is_symlink() and "SUCCESS!" in log.read_text()
