@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
@@ -59,15 +59,20 @@ def latency_of(netlist, pipeline: Pipeline, encoder: str = "host") -> dict:
     return parts
 
 
+#: Gates per bitwise cell: bounds a Verilog line to about 2 x 64 bit-selects.
+CHUNK = 64
+
+
 class GateLayer(wiring.Component):
     """One layer of gates: ``y[i] = op[i](x[a[i]], x[b[i]])``, optionally registered.
 
-    Each run of consecutive gates with the same op computes
-    ``gates.hdl_expr(op, A, B)`` once, on wide vectors ``A``, ``B`` gathered
-    from ``x``: one bitwise cell per run instead of one per gate, and ``y`` is
-    the ``Cat`` of the runs. :class:`LgnCore` orders each layer's gates by op
-    so that runs are long. (Per-bit assignments, or slices of a ``Cat``, make
-    Amaranth quadratic; everything here is a ``Cat`` of signal slices.)
+    Each run of up to ``CHUNK`` consecutive gates with the same op computes
+    ``gates.hdl_expr(op, A, B)`` once, on vectors ``A``, ``B`` gathered from
+    ``x``: one bitwise cell per run instead of one per gate. :class:`LgnCore`
+    orders each layer's gates by op so that runs are long. ``y`` joins the
+    runs through :func:`lgn_hw.hdl.stage._join` and, with ``registered``, a register (named
+    ``gates``). (Per-bit assignments, or slices of a ``Cat``, make Amaranth
+    quadratic; everything here is a ``Cat`` of signal slices.)
     """
 
     def __init__(self, a, b, op, num_in: int, *, registered: bool):
@@ -79,21 +84,52 @@ class GateLayer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         x, a, b, op = self.x, self._a, self._b, self._op
+        # Both polarities of x, one cell each (see _literals).
+        pos, neg = Signal(len(x), name="x_pos"), Signal(len(x), name="x_neg")
+        m.d.comb += [pos.eq(x & x), neg.eq(~x)]
         starts = np.flatnonzero(np.diff(op, prepend=-1)).tolist() + [len(op)]
         runs = []
         for lo, hi in zip(starts[:-1], starts[1:]):
             code = int(op[lo])
-            va = Cat(*(x[i] for i in a[lo:hi].tolist()))
-            vb = Cat(*(x[i] for i in b[lo:hi].tolist()))
-            expr = gates.hdl_expr(code, va, vb)
-            if len(expr) != hi - lo:  # FALSE / TRUE come back as one constant bit
-                expr = expr.replicate(hi - lo)
-            run = Signal(hi - lo, name=f"op_{gates.NAMES[code].lower()}")
-            m.d.comb += run.eq(expr)
-            runs.append(run)
-        y = _stage(m, Cat(*runs), self.registered, "gates")
+            for c in range(lo, hi, CHUNK):
+                d = min(hi, c + CHUNK)
+                runs.append(_run(code, a[c:d].tolist(), b[c:d].tolist(), pos, neg))
+        y = _stage(m, runs, self.registered, "gates")
         m.d.comb += self.y.eq(y)
         return m
+
+
+def _run(code, a, b, pos, neg):
+    """Gate ``code`` on ``x[a[j]], x[b[j]]`` for every ``j``: one bitwise cell over literals of ``x``.
+
+    The form follows the truth table as :func:`lgn_hw.gates.hdl_expr` does (one
+    minterm: an AND of literals; three: an OR; two: an XOR), but every
+    negation reads ``neg`` (``~x``) instead of adding a cell, and a gate of one
+    input ANDs its literal with itself. So every gate is exactly one cell
+    after ``pos``/``neg``: for Icarus, every run of a layer settles in the same
+    step, and the join after it sees each run change once per cycle.
+    """
+    table = gates.truth_table(code)
+    ones = sum(table)
+    if ones in (0, 4):
+        return Const(-ones // 4, len(a))  # all zeros or all ones
+    dep_a, dep_b = gates.DEPENDS_ON_A[code], gates.DEPENDS_ON_B[code]
+
+    def lit(idx, positive):
+        return Cat(*((pos if positive else neg)[i] for i in idx))
+
+    if not dep_b:  # A or NOT A
+        v = lit(a, table[2] == 1)
+        return v & v
+    if not dep_a:  # B or NOT B
+        v = lit(b, table[1] == 1)
+        return v & v
+    if ones == 2:
+        return lit(a, table[0] == 0) ^ lit(b, True)  # XOR (f(0,0) = 0) or XNOR
+    odd = int(ones == 1)  # the value that occurs once, at corner (ia, ib)
+    ia, ib = divmod(table.index(odd), 2)
+    la, lb = lit(a, ia == odd), lit(b, ib == odd)
+    return la & lb if odd else la | lb
 
 
 class LgnCore(wiring.Component):

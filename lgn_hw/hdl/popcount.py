@@ -178,7 +178,7 @@ class Popcount(wiring.Component):
                 chunks = range(0, len(alive), _CHUNK)
                 for j in chunks:
                     name = f"c{c}_l{level}" + (f"_{j // _CHUNK}" if len(chunks) > 1 else "")
-                    sig = _stage(m, Cat(*parts[j: j + _CHUNK]), registered, name)
+                    sig = _stage(m, parts[j: j + _CHUNK], registered, name)
                     # The next level reads plain slices of the stage signals.
                     pos = 0
                     for i in alive[j: j + _CHUNK]:

@@ -166,3 +166,19 @@ def test_cli_export_and_errors(tmp_path, capsys):
     assert "'gate_every' must be a non-negative integer, not -1" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "missing.lgn.json"), "--out", str(out)]) == 2
     assert "no such netlist file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("gate_every", [0, 1])
+def test_verilog_lines_bounded_and_layer_ports_named(tmp_path, gate_every):
+    # Runs of ~500 gates of one op: before the layers were cut into cells of at most 64 gates
+    # joined by a bounded tree, a run was one line of ~9,000 characters and the layer's ports
+    # were the cells crossing the boundary (`\port$9$1`, ...).
+    net = random_netlist(256, [8000, 40], 10, seed=3)
+    export(net, tmp_path, pipeline=Pipeline(gate_every=gate_every), quiet=True)
+    text = (tmp_path / "lgn_top.v").read_text()
+    assert max(len(line) for line in text.splitlines()) < 4000
+    headers = dict(re.findall(r"^module \\lgn_top\.(layer\d+)\s*\((.*?)\);", text, re.M))
+    assert sorted(headers) == ["layer0", "layer1"]
+    for name, ports in headers.items():
+        got = {p.strip() for p in ports.split(",")}
+        assert got - {"clk", "rst"} in ({"x", "y"}, {"x", "gates"}), (name, got)
