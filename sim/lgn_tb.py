@@ -47,7 +47,8 @@ class BenchConfig:
     """What a run checks. Paths are absolute or relative to the config file."""
 
     netlist: str
-    inputs: str                     # .npy of (n, num_inputs) 0/1 bits (lgn_hw.verify draws them)
+    inputs: str                     # .npy of (n, in_data width) 0/1 bits (lgn_hw.verify draws them)
+    encoder: str = "host"           # what in_data carries: the netlist's bits, or raw features ("hw")
     seed: int = 0                   # of the handshake patterns
     gap_prob: float = 0.3           # chance that in_valid stays low on a cycle
     stall_prob: float = 0.3         # chance that out_ready is low on a cycle
@@ -92,22 +93,24 @@ class Expected:
 class Model:
     """The golden model on the whole sample set, computed up front (bit-parallel)."""
 
-    def __init__(self, netlist, bits: np.ndarray):
+    def __init__(self, netlist, bits: np.ndarray, encoder: str = "host"):
+        from lgn_hw.hdl.encoder import CoreInputs
         from lgn_hw.netlist import evaluate
 
         self.netlist = netlist
+        self.inputs = CoreInputs(netlist, encoder)  # in_data bits -> the netlist's input bits
         self.bits = np.asarray(bits, dtype=np.uint8)
-        result = evaluate(self.netlist, self.bits)
+        result = evaluate(self.netlist, self.inputs.netlist_bits(self.bits))
         self.expected = [Expected(int(c), tuple(int(s) for s in row))
                          for c, row in zip(result.classes, result.scores)]
-        weights = 1 << np.arange(self.netlist.num_inputs, dtype=object)
+        weights = 1 << np.arange(self.inputs.width, dtype=object)
         self.words = [int(np.dot(row.astype(object), weights)) for row in self.bits]
 
     def __len__(self):
         return len(self.expected)
 
     def hex(self, index: int) -> str:
-        digits = max(1, (self.netlist.num_inputs + 3) // 4)
+        digits = max(1, (self.inputs.width + 3) // 4)
         return f"0x{self.words[index]:0{digits}x}"
 
 
@@ -306,7 +309,7 @@ class Bench:
         from lgn_hw.netlist import load
 
         net = load(config.netlist)
-        self.model = Model(net, np.load(config.inputs, allow_pickle=False))
+        self.model = Model(net, np.load(config.inputs, allow_pickle=False), config.encoder)
         self._check_ports(net)
         rng = random.Random(f"{config.seed}/{test}")
         self.scoreboard = Scoreboard(self.model, config.max_reports)
@@ -321,7 +324,7 @@ class Bench:
     def _check_ports(self, net):
         from lgn_hw.hdl.ports import core_ports
 
-        for port in core_ports(net):
+        for port in core_ports(net, in_width=self.model.inputs.width):
             handle = getattr(self.dut, port.name, None)
             got = None if handle is None else len(handle)
             if got != port.width:
