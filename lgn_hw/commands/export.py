@@ -6,6 +6,7 @@ import time
 
 from ..cli import MAX_SAMPLES, UsageError, count, seed
 from ..hdl import Pipeline, check_top_name, export
+from ..hdl.encoder import choose_encoder
 from ..hdl.export import check_exportable
 from ..netlist import load
 
@@ -34,6 +35,11 @@ def register(sub):
                    help="export the netlist as trained; by default it is first optimised (dead, "
                         "constant, wire and duplicate gates removed; the function is unchanged "
                         "and checked against the original with the golden model)")
+    p.add_argument("--encoder", choices=("auto", "hw", "host"), default="auto",
+                   help="where raw features become input bits: 'hw' builds the netlist's encoder into "
+                        "the core (in_data carries each feature's integer, see manifest.json "
+                        "'encoder'), 'host' keeps bit inputs (the host encodes); 'auto' (the default) "
+                        "is hw when the netlist has a quantized encoder, else host")
     p.add_argument("--testbench", action="store_true", help="also write tb_<top>.v and its hex files")
     p.add_argument("--samples", type=count(MAX_SAMPLES), default=200, metavar="N",
                    help="testbench samples (default: %(default)s)")
@@ -87,7 +93,8 @@ def run(args) -> int:
     if not args.no_opt:
         net = _optimized(net)
     try:
-        manifest = export(net, args.out, top=top, pipeline=pipeline, testbench=args.testbench,
+        manifest = export(net, args.out, top=top, pipeline=pipeline,
+                          encoder=choose_encoder(net, args.encoder), testbench=args.testbench,
                           testbench_samples=args.samples, seed=args.seed, quiet=args.quiet)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -99,6 +106,9 @@ def run(args) -> int:
     print(f"exported    {args.netlist} -> {args.out}  ({seconds:.1f} s)")
     print(f"top         {top}  ({manifest['num_inputs']} inputs, {manifest['num_classes']} classes, "
           f"scores {manifest['score_width']} bits)")
+    enc = manifest["encoder"]
+    print(f"encoder     {'in the core: in_data carries ' + str(len(enc['fields'])) + ' raw features, ' if enc['mode'] == 'hw' else 'on the host: in_data carries input bits, '}"
+          f"{enc['in_width']} bits")
     print(f"gates       {manifest['gates']} in {manifest['layers']} layers")
     print(f"pipeline    {pipeline}")
     print(f"latency     {manifest['latency']} cycles  "

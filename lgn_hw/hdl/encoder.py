@@ -26,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 import numpy as np
 
 __all__ = ["FeatureField", "encoder_fields", "input_width", "FeatureEncoder",
-           "pack_features", "unpack_features", "random_features", "CoreInputs", "ENCODER_MODES"]
+           "pack_features", "unpack_features", "random_features", "CoreInputs", "ENCODER_MODES", "choose_encoder"]
 
 
 @dataclass(frozen=True)
@@ -182,6 +182,20 @@ class FeatureEncoder(wiring.Component):
 
 
 ENCODER_MODES = ("host", "hw")
+
+
+def choose_encoder(netlist, requested: str = "auto") -> str:
+    """The encoder mode for ``requested``: ``"auto"`` is ``"hw"`` when the netlist's encoder is quantized
+    (every encoder trained by this version is), else ``"host"``; ``"hw"`` and ``"host"`` stay."""
+    if requested == "auto":
+        from ..data.encoding import Encoder
+
+        if netlist.encoder is not None and Encoder.from_dict(netlist.encoder).quantized:
+            return "hw"
+        return "host"
+    if requested not in ENCODER_MODES:
+        raise ValueError(f"encoder must be auto, {' or '.join(ENCODER_MODES)}, not {requested!r}")
+    return requested
 
 
 class CoreInputs:

@@ -3,7 +3,8 @@
 :func:`export` writes, into one folder::
 
     <top>.v             the core (Amaranth -> Verilog), one module per block
-    manifest.json       what a user or a test needs (format "lgn-hw-manifest", version 1)
+    manifest.json       what a user or a test needs (format "lgn-hw-manifest", version 2;
+                        version 1, without the "encoder" entry, still reads as a host-encoder core)
     netlist.lgn.json    the netlist it was generated from
     tb_<top>.v, tb_inputs.hex, tb_expected.hex   (with testbench=True) a self-checking bench
 
@@ -42,6 +43,7 @@ from ..netlist.golden import evaluate
 from ..netlist.model import Netlist, PathError, atomic_write_text, class_width, parse_json, read_limited
 from ..resources import resource_dir
 from .core import LgnCore, latency_of
+from .encoder import CoreInputs
 from .pipeline import Pipeline
 from .ports import core_dims, core_ports
 
@@ -55,7 +57,9 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "lgn-hw-manifest"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+#: manifest versions this reader takes (1: before the encoder entry; such a core reads bits)
+MANIFEST_VERSIONS = (1, 2)
 NETLIST_COPY = "netlist.lgn.json"
 TB_INPUTS = "tb_inputs.hex"
 TB_EXPECTED = "tb_expected.hex"
@@ -126,10 +130,14 @@ def _check_count(name, value, minimum):
     return int(value)
 
 
-def testbench_vectors(netlist: Netlist, samples: int, seed: int = 0) -> np.ndarray:
-    """Input bits for the testbench: all zeros, all ones, then uniform random bits."""
+def testbench_vectors(netlist: Netlist, samples: int, seed: int = 0, inputs=None) -> np.ndarray:
+    """``in_data`` bits for the testbench: all zeros, all ones, then uniform random bits; or, for a
+    core with the encoder inside (``inputs`` a :class:`CoreInputs` of mode ``"hw"``), feature
+    values at the grid's edges and beside every threshold, then uniform ones."""
     samples = _check_count("testbench_samples", samples, 1)
     rng = np.random.default_rng(seed)
+    if inputs is not None and inputs.mode == "hw":
+        return inputs.random(samples, rng)
     bits = rng.integers(0, 2, (samples, netlist.num_inputs), dtype=np.uint8)
     bits[0] = 0
     if samples > 1:
@@ -171,9 +179,12 @@ def _to_verilog(core: LgnCore, top: str) -> str:
 
 
 def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipeline = Pipeline(),
-           testbench: bool = False, testbench_samples: int = 200, seed: int = 0,
+           encoder: str = "host", testbench: bool = False, testbench_samples: int = 200, seed: int = 0,
            quiet: bool = False) -> dict:
     """Write the core's Verilog, the manifest and a netlist copy to ``out_dir``; return the manifest.
+
+    ``encoder="hw"`` builds the netlist's (quantized) encoder into the core, so
+    ``in_data`` carries raw integer features; ``"host"`` keeps the bit inputs.
 
     With ``testbench=True`` also a self-checking Icarus testbench over
     ``testbench_samples`` random samples (``seed`` fixes both the samples and
@@ -202,10 +213,11 @@ def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipelin
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=3 + testbench, desc="export", unit="step", disable=quiet, leave=False)
+    bar = tqdm(total=3 + testbench, desc="export", unit="step", leave=False,
+               disable=quiet or not sys.stderr.isatty())  # no redraws in a log file
     t0 = time.perf_counter()
     bar.set_postfix_str(f"Amaranth -> Verilog, {netlist.num_gates} gates")
-    core = LgnCore(netlist, pipeline)
+    core = LgnCore(netlist, pipeline, encoder=encoder)
     verilog_text = _to_verilog(core, top)
     log.info("converted %d gates to Verilog in %.1f s", netlist.num_gates, time.perf_counter() - t0)
     bar.update(2)
@@ -238,12 +250,12 @@ def _write_files(out: Path, netlist, core, verilog_text, top, pipeline, testbenc
     tb = None
     if testbench:
         bar.set_postfix_str("testbench")
-        bits = testbench_vectors(netlist, samples, seed)
+        words = testbench_vectors(netlist, samples, seed, core.inputs)
         tbfile = f"tb_{top}.v"
-        atomic_write_text(out / TB_INPUTS, _hex_words(bits))
-        atomic_write_text(out / TB_EXPECTED, _expected_words(netlist, bits))
+        atomic_write_text(out / TB_INPUTS, _hex_words(words))
+        atomic_write_text(out / TB_EXPECTED, _expected_words(netlist, core.inputs.netlist_bits(words)))
         atomic_write_text(out / tbfile, render_template(
-            TB_TEMPLATE, top=top, num_inputs=netlist.num_inputs, num_classes=netlist.num_classes,
+            TB_TEMPLATE, top=top, num_inputs=core.inputs.width, num_classes=netlist.num_classes,
             score_width=netlist.score_width, class_width=netlist.class_width, samples=samples,
             latency=core.latency, seed=seed))
         tb = {"file": tbfile, "inputs": TB_INPUTS, "expected": TB_EXPECTED,
@@ -270,7 +282,8 @@ def _write_files(out: Path, netlist, core, verilog_text, top, pipeline, testbenc
         "layers": netlist.depth,
         "outputs_per_class": netlist.outputs_per_class,
         "netlist": NETLIST_COPY,
-        "ports": [p.to_dict() for p in core_ports(netlist)],
+        "ports": [p.to_dict() for p in core_ports(netlist, in_width=core.inputs.width)],
+        "encoder": core.inputs.manifest(),
         "testbench": tb,
         "generator": f"lgn-hw {__version__}",
     }
@@ -439,9 +452,15 @@ def load_manifest(folder) -> dict:
             raise ManifestError(f"{path}: field {key!r} must be {kind.__name__}, got {value!r}")
     if data["format"] != MANIFEST_FORMAT:
         raise ManifestError(f"{path}: format must be {MANIFEST_FORMAT!r}, got {data['format']!r}")
-    if data["version"] != MANIFEST_VERSION:
+    if data["version"] not in MANIFEST_VERSIONS:
         raise ManifestError(f"{path}: unsupported version {data['version']!r}, this reader knows "
-                            f"{MANIFEST_VERSION}")
+                            f"{', '.join(map(str, MANIFEST_VERSIONS))}")
+    mode = data.get("encoder", {"mode": "host"})
+    if data["version"] == 1 and "encoder" in data:
+        raise ManifestError(f"{path}: a version-1 manifest has no 'encoder' entry")
+    if not isinstance(mode, dict) or mode.get("mode") not in ("host", "hw"):
+        raise ManifestError(f"{path}: field 'encoder' must be an object with mode 'host' or 'hw', "
+                            f"not {_short(mode)}")
     try:
         check_top_name(data["top"])
     except ValueError as exc:
@@ -543,7 +562,18 @@ class ExportDir:
     latency: int                 # cycles, as the netlist and the pipeline imply (and the manifest says)
     latency_parts: dict
     ports: tuple                 # the core's Port list, checked against the top module in the sources
+    inputs: CoreInputs = field(repr=False)   # what in_data carries and how it maps to the netlist's bits
     manifest: dict = field(repr=False)
+
+    @property
+    def encoder(self) -> str:
+        """``"hw"`` when the encoder is inside the core (in_data carries raw features), else ``"host"``."""
+        return self.inputs.mode
+
+    @property
+    def in_width(self) -> int:
+        """Bits of ``in_data``."""
+        return self.inputs.width
 
     @property
     def num_inputs(self) -> int:
@@ -609,6 +639,9 @@ class ExportDir:
             if have[key] != value:
                 raise ValueError(f"{name or 'netlist'}: {key} is {value} but the core in {self.folder} "
                                  f"has {have[key]}: this netlist does not belong to this core")
+        if self.encoder == "hw" and netlist.encoder != self.netlist.encoder:
+            raise ValueError(f"{name or 'netlist'}: its encoder differs from the one built into the core "
+                             f"in {self.folder}: this netlist does not belong to this core")
         same = netlist.sha256() == self.manifest["netlist_sha256"]
         if not same:
             log.info("%s differs from the netlist %s was exported from", name or "netlist", self.folder)
@@ -629,17 +662,22 @@ def load_export(folder) -> ExportDir:
     except ValueError as exc:   # NetlistError
         raise ManifestError(f"{netlist_path}: the export's netlist copy is unusable: {exc}") from None
     pipeline = Pipeline.from_dict(data["pipeline"])
-    parts = latency_of(net, pipeline)
+    mode = data.get("encoder", {"mode": "host"})["mode"]
+    try:
+        inputs = CoreInputs(net, mode)
+    except ValueError as exc:
+        raise ManifestError(f"{path}: field 'encoder': {exc}") from None
+    parts = latency_of(net, pipeline, mode)
+    ports = core_ports(net, in_width=inputs.width)
     derived = {**core_dims(net), "gates": net.num_gates, "netlist_sha256": net.sha256(),
                "latency": parts["total"]}
     optional = {"layers": net.depth, "outputs_per_class": net.outputs_per_class,
                 "latency_parts": {k: v for k, v in parts.items() if k != "total"},
-                "ports": [p.to_dict() for p in core_ports(net)]}
+                "ports": [p.to_dict() for p in ports], "encoder": inputs.manifest()}
     for key, want in [*derived.items(), *((k, v) for k, v in optional.items() if k in data)]:
         if data[key] != want:
             raise ManifestError(f"{path}: field {key!r} is {_short(data[key])} but the netlist copy "
                                 f"{netlist_path.name} and the pipeline give {_short(want)}")
-    ports = core_ports(net)
     try:
         texts = [src.read_text(errors="replace") for src in sources]
         measured = top_ports(texts, data["top"])
@@ -653,7 +691,7 @@ def load_export(folder) -> ExportDir:
                             f"missing {sorted(want - got) or 'none'}")
     return ExportDir(folder=folder, top=data["top"], sources=sources, netlist=net,
                      netlist_path=netlist_path, pipeline=pipeline, latency=parts["total"],
-                     latency_parts=parts, ports=tuple(ports), manifest=data)
+                     latency_parts=parts, ports=tuple(ports), inputs=inputs, manifest=data)
 
 
 def _short(value) -> str:

@@ -87,16 +87,22 @@ class VerifyResult:
         return "\n".join(lines)
 
 
-def _inputs(inputs, net: Netlist, samples: int, seed: int) -> np.ndarray:
+def _inputs(inputs, net: Netlist, samples: int, seed: int, mode: str = "host") -> np.ndarray:
+    """``in_data`` bits for the run: random (``samples``, ``seed``), or from ``inputs``."""
+    from ..hdl.encoder import CoreInputs
+
+    core_inputs = CoreInputs(net, mode)
     if inputs is None:
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise ValueError(f"samples must be a positive integer, not {samples!r}")
-        return np.random.default_rng(seed).integers(0, 2, (samples, net.num_inputs), dtype=np.uint8)
+        return core_inputs.random(samples, np.random.default_rng(seed))
     if isinstance(inputs, (str, Path)):
         try:
             inputs = read_npy(inputs)  # header checked against the file size first
         except (OSError, ValueError) as exc:
             raise ValueError(f"{inputs}: cannot read as .npy ({exc})") from None
+    if mode == "hw":  # raw features: quantized and packed as the core reads them
+        return core_inputs.from_raw(inputs)
     bits = np.asarray(inputs)
     if bits.ndim != 2 or bits.shape[1] != net.num_inputs or bits.shape[0] < 1:
         raise ValueError(f"inputs must have shape (n, {net.num_inputs}) with n >= 1, not {bits.shape}")
@@ -178,7 +184,7 @@ def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000
         raise TypeError(f"seed must be an integer, not {seed!r}")
     export = as_export(export_dir)
     net = export.reference(netlist)
-    bits = _inputs(inputs, net, samples, seed)
+    bits = _inputs(inputs, net, samples, seed, export.encoder)
     top = export.top
     cache = BuildCache(build_dir)
     check_simulator(sim)
@@ -197,7 +203,7 @@ def verify(export_dir, netlist=None, *, sim: str = "icarus", samples: int = 1000
         net.save(run_dir / "netlist.lgn.json")
         config = {"netlist": "netlist.lgn.json", "inputs": "inputs.npy", "seed": seed,
                   "gap_prob": float(gap_prob), "stall_prob": float(stall_prob),
-                  "latency": export.latency, "summary": "summary.json"}
+                  "latency": export.latency, "summary": "summary.json", "encoder": export.encoder}
         (run_dir / "bench.json").write_text(json.dumps(config, indent=1))
         results = run_dir / "results.xml"
         log.info("running the bench in %s", run_dir)

@@ -38,10 +38,11 @@ def test_manifest_contents(tmp_path):
     on_disk = json.loads((tmp_path / "manifest.json").read_text())
     assert on_disk == manifest == load_manifest(tmp_path)
     expected = {
-        "format": "lgn-hw-manifest", "version": 1, "top": "my_core", "verilog": ["my_core.v"],
+        "format": "lgn-hw-manifest", "version": 2, "top": "my_core", "verilog": ["my_core.v"],
         "num_inputs": 12, "num_classes": 3, "score_width": 2, "class_width": 2, "gates": 29,
         "netlist_sha256": net.sha256(),
         "pipeline": {"gate_every": 2, "popcount_every": 1, "argmax_registered": False},
+        "encoder": {"mode": "host", "in_width": 12},
     }
     assert {k: manifest[k] for k in expected} == expected
     # input 1 + gates 2//2 + popcount (k=3: one full adder) 1 + argmax 0 + fifo 2
@@ -128,7 +129,7 @@ def _write_manifest(folder, **changes):
 
 @pytest.mark.parametrize("changes, match", [
     ({"format": "other"}, r"format must be 'lgn-hw-manifest', got 'other'$"),
-    ({"version": 2}, r"unsupported version 2"),
+    ({"version": 3}, r"unsupported version 3, this reader knows 1, 2"),
     ({"latency": None}, r"missing field 'latency'$"),
     ({"num_inputs": "8"}, r"field 'num_inputs' must be int, got '8'$"),
     ({"class_width": 3}, r"class_width 3 does not fit num_classes 2 \(expected 1\)$"),
