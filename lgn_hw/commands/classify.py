@@ -41,11 +41,10 @@ def run(args) -> int:
             export = load_export(args.export)
         except ManifestError as exc:
             raise UsageError(str(exc)) from None
-        net = export.netlist
-        if net.encoder is not None and x.ndim == 2 and x.shape[1] != net.num_inputs:
-            from ..data.encoding import Encoder
-
-            bits = Encoder.from_dict(net.encoder).encode(x)
+        try:  # raw features become what in_data carries (bits, or the integers the core encodes)
+            bits = export.inputs.from_raw(x)
+        except ValueError as exc:
+            raise UsageError(f"{args.inputs}: {exc}") from None
     elif args.scores:
         raise UsageError("--scores needs --export DIR (the number of classes and the score width)")
     try:

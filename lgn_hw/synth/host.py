@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..hdl.ports import core_dims
-from .uart import CMD_CLASS, CMD_SCORES, answer_bytes, score_bytes
+from .uart import CMD_CLASS, CMD_SCORES, answer_bytes, in_width, score_bytes
 
 __all__ = ["pack_sample", "frame", "ClassifyResult", "classify_samples", "BoardTimeout"]
 
@@ -83,7 +83,7 @@ def classify_samples(port, samples, core=None, *, scores: bool = False,
     if scores and core is None:
         raise ValueError("scores=True needs the core (its num_classes and score_width)")
     dims = core_dims(core) if core is not None else None
-    bits = _bits(samples, dims["num_inputs"] if dims is not None else None)
+    bits = _bits(samples, in_width(core) if core is not None else None)
     if scores:
         window = 1
     answer_len = answer_bytes(core, scores) if core is not None else 1

@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..hdl.ports import CLOCK, RESET, core_ports, core_dims
 
-__all__ = ["CMD_CLASS", "CMD_SCORES", "UARTRx", "UARTTx", "LgnUart", "sample_bytes", "score_bytes",
+__all__ = ["CMD_CLASS", "CMD_SCORES", "UARTRx", "UARTTx", "LgnUart", "in_width", "sample_bytes", "score_bytes",
            "answer_bytes"]
 
 CMD_CLASS = 0x63   # 'c'
@@ -50,9 +50,16 @@ def _dims(core) -> dict:
     return dims
 
 
+def in_width(core) -> int:
+    """Bits of ``in_data``: the export's (raw features when its encoder is in the core), a Netlist's inputs."""
+    width = getattr(core, "in_width", None)
+    return width if width is not None else _dims(core)["num_inputs"]
+
+
 def sample_bytes(core) -> int:
-    """Payload bytes of a frame for ``core`` (an :class:`~lgn_hw.hdl.ExportDir` or a Netlist)."""
-    return math.ceil(_dims(core)["num_inputs"] / 8)
+    """Payload bytes of a frame for ``core`` (an :class:`~lgn_hw.hdl.ExportDir` or a Netlist): its
+    ``in_data`` bits, LSB first; with the encoder in the core and 8-bit features, one byte per feature."""
+    return math.ceil(in_width(core) / 8)
 
 
 def score_bytes(core) -> int:
@@ -179,12 +186,13 @@ class LgnUart(wiring.Component):
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
 
         # The core's ports as lgn_hw.hdl.ports spells them (names, directions, widths).
-        port = {p.name: Signal(p.width, name=p.name) for p in core_ports(core)}
+        ports = getattr(core, "ports", None) or core_ports(core)   # an ExportDir's are measured
+        port = {p.name: Signal(p.width, name=p.name) for p in ports}
         port[CLOCK], port[RESET] = ClockSignal(), ResetSignal(allow_reset_less=True)
         sample = Signal(nbytes * 8)
-        m.d.comb += port["in_data"].eq(sample[:d["num_inputs"]])
+        m.d.comb += port["in_data"].eq(sample[:in_width(core)])
         m.submodules.core = Instance(self.top, **{
-            ("i_" if p.direction == "in" else "o_") + p.name: port[p.name] for p in core_ports(core)})
+            ("i_" if p.direction == "in" else "o_") + p.name: port[p.name] for p in ports})
         in_valid, in_ready = port["in_valid"], port["in_ready"]
         out_valid, out_ready = port["out_valid"], port["out_ready"]
         out_class, out_scores = port["out_class"], port["out_scores"]

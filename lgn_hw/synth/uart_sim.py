@@ -60,6 +60,7 @@ def simulate_uart(export_dir, netlist=None, *, samples: int = 20, seed: int = 0,
     """
     from cocotb_tools.runner import get_runner
 
+    from ..hdl.encoder import CoreInputs
     from ..tools import check_simulator, simulator_env
     from ..verify.cache import BuildCache
     from ..verify.run import xml_results  # the one reader of cocotb's xUnit results
@@ -68,13 +69,11 @@ def simulate_uart(export_dir, netlist=None, *, samples: int = 20, seed: int = 0,
         raise ValueError(f"'samples' must be a positive integer, not {samples!r}")
     export = as_export(export_dir)
     net = export.reference(netlist)
+    core_inputs = CoreInputs(net, export.encoder)
     if inputs is None:
-        rng = np.random.default_rng(seed)
-        bits = rng.integers(0, 2, (samples, net.num_inputs), dtype=np.uint8)
+        bits = core_inputs.random(samples, np.random.default_rng(seed))
     else:
-        bits = np.asarray(inputs, dtype=np.uint8)
-        if bits.ndim != 2 or bits.shape[1] != net.num_inputs:
-            raise ValueError(f"inputs must have shape (n, {net.num_inputs}), not {bits.shape}")
+        bits = core_inputs.from_raw(inputs)
     check_simulator("icarus")
     timeout = timeout if timeout is not None else 40 * divisor * 10
     name, text = uart_verilog(export, divisor=divisor, timeout=timeout)
@@ -87,7 +86,8 @@ def simulate_uart(export_dir, netlist=None, *, samples: int = 20, seed: int = 0,
     net.save(build / "netlist.lgn.json")
     config = build / "uart.json"
     config.write_text(json.dumps({"netlist": "netlist.lgn.json", "inputs": "inputs.npy",
-                                  "divisor": divisor, "timeout": timeout, "seed": seed}))
+                                  "divisor": divisor, "timeout": timeout, "seed": seed,
+                                  "encoder": export.encoder}))
     results = build / "results.xml"
     with simulator_env("icarus"):
         runner = get_runner("icarus")

@@ -41,6 +41,7 @@ class UartConfig:
     divisor: int
     timeout: int
     seed: int = 0
+    encoder: str = "host"   # what in_data carries (lgn_hw.hdl.encoder.CoreInputs)
 
     @classmethod
     def load(cls) -> "UartConfig":
@@ -59,11 +60,12 @@ class Model:
     """Frames to send and the answers the golden model expects."""
 
     def __init__(self, cfg: UartConfig):
+        from lgn_hw.hdl.encoder import CoreInputs
         from lgn_hw.netlist import evaluate, load
 
         self.net = load(cfg.netlist)
-        self.bits = np.load(cfg.inputs).astype(np.uint8)
-        result = evaluate(self.net, self.bits)
+        self.bits = np.load(cfg.inputs).astype(np.uint8)   # in_data bits, sent as the frame payload
+        result = evaluate(self.net, CoreInputs(self.net, cfg.encoder).netlist_bits(self.bits))
         self.classes, self.scores = result.classes, result.scores
         self.score_bytes = score_bytes(self.net)
 

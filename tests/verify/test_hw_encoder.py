@@ -94,3 +94,16 @@ def _bits(net, x):
     from lgn_hw.data.encoding import Encoder
 
     return Encoder.from_dict(net.encoder).encode(x)
+
+
+@pytest.mark.icarus
+def test_uart_sends_raw_features_to_a_core_with_the_encoder_inside(tmp_path):
+    from lgn_hw.synth.uart import sample_bytes
+    from lgn_hw.synth.uart_sim import simulate_uart
+
+    net, x = _net(seed=4)
+    export(net, tmp_path / "hw", encoder="hw", quiet=True)
+    ex = load_export(tmp_path / "hw")
+    assert sample_bytes(ex) == 6  # six 8-bit features: one byte each
+    result = simulate_uart(ex, inputs=x[:8], build_dir=tmp_path / "cache")
+    assert result.passed, result.failures
