@@ -395,8 +395,11 @@ def _grid_for(col: np.ndarray, thresholds) -> tuple[int, bool, float, float]:
 
 def _quantized_feature(col: np.ndarray, thresholds, levels: int) -> Feature:
     width, signed, scale, offset = _grid_for(col, thresholds)
-    # x > t  ~  q > floor((t - offset) * scale): exact for integer data (scale 1, offset 0)
-    ints = [int(math.floor((t - offset) * scale)) for t in thresholds]
+    # x > t  ~  q > floor((t - offset) * scale): exact for integer data (scale 1, offset 0).
+    # A threshold off the grid is a constant bit: clip it to one step below / the top of the grid
+    # (a padded threshold far above a tiny range would otherwise be an integer beyond int64).
+    lo, hi = int_range(width, signed)
+    ints = [int(min(max(math.floor((t - offset) * scale), lo - 1), hi)) for t in thresholds]
     return Feature("thermometer", _strict_levels(ints, levels), width, signed, float(scale), float(offset))
 
 

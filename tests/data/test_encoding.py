@@ -203,3 +203,13 @@ def test_mixed_quantized_encoder_follows_the_contract(x):
     assert enc.widths == (therm.width, 4, 1) and enc.signed == (False, True, False)
     np.testing.assert_array_equal(enc.encode(x), _reference_bits(enc.to_dict(), x))
     np.testing.assert_array_equal(enc.encode(x), enc.encode_int(enc.quantize(x)))
+
+
+def test_thresholds_beyond_a_tiny_range_stay_on_the_grid():
+    # Found by hypothesis: a range of 1e-38 gives a huge scale, and the padded threshold above it
+    # became an integer beyond int64 (OverflowError in encode).
+    x = np.array([[1.1754944e-38, 0], [0, 0]], dtype=np.float32)
+    enc = fit_thermometer(x, 2, method="quantile", per_feature=False)
+    lo, hi = enc.features[0].range
+    assert all(lo - 1 <= t <= hi + 2 for t in enc.features[0].values)
+    np.testing.assert_array_equal(enc.encode(np.zeros((1, 2))), enc.encode_int(enc.quantize(np.zeros((1, 2)))))
