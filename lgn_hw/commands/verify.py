@@ -102,13 +102,13 @@ def _verify_cocotb(export, args):
     from ..verify.native import load_test_set
 
     net = export.reference(args.netlist)
-    bits, labels = load_test_set(net, args.inputs, args.labels)
-    result = verify(export, net, sim=args.sim, seed=args.seed, inputs=bits,
+    words, labels = load_test_set(net, args.inputs, args.labels, mode=export.encoder)
+    result = verify(export, net, sim=args.sim, seed=args.seed, inputs=words,
                     build_dir=args.build_dir, gap_prob=args.gap_prob, stall_prob=args.stall_prob,
                     waves=args.waves)
     if labels is not None and result.passed:   # the hardware matched the golden model on every sample
         from ..netlist import evaluate
 
-        accuracy = float((evaluate(net, bits).classes == labels).mean())
+        accuracy = float((evaluate(net, export.inputs.netlist_bits(words)).classes == labels).mean())
         result = dataclasses.replace(result, accuracy=accuracy)
     return result

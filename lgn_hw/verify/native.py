@@ -39,7 +39,7 @@ from ..tools import check_simulator, verilator_env
 from .run import VerifyError, VerifyResult
 
 __all__ = ["verify_native", "build_native", "NativeBuild", "PATTERNS", "OPT_LEVELS",
-           "reference_netlist", "load_test_set", "encoder_mode", "pack_fields", "hardware_words", "expected_words"]
+           "reference_netlist", "load_test_set", "pack_fields", "hardware_words", "expected_words"]
 
 log = logging.getLogger(__name__)
 
@@ -283,12 +283,6 @@ def load_test_set(net: Netlist, inputs, labels=None, *, mode: str = "host"
     return words, y.astype(np.int64)
 
 
-def encoder_mode(manifest: dict) -> str:
-    """The export's encoder mode: ``"hw"`` when the core reads raw integer features, else ``"host"``."""
-    entry = manifest.get("encoder")
-    return entry.get("mode", "host") if isinstance(entry, dict) else "host"
-
-
 def _load_array(name: str, value) -> np.ndarray:
     if isinstance(value, (str, os.PathLike)):
         path = Path(value)
@@ -382,11 +376,10 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
     if any(not a.startswith("+") for a in plusargs):
         raise ValueError(f"plusargs must start with '+', not {next(a for a in plusargs if not a.startswith('+'))!r}")
     export = as_export(export_dir)
-    manifest = export.manifest
     net = export.reference(netlist)
     from ..hdl.encoder import CoreInputs
 
-    mode = encoder_mode(manifest)
+    mode = export.encoder
     core_inputs = CoreInputs(net, mode)
     in_width = {p.name: p.width for p in export.ports}["in_data"]
     if in_width != core_inputs.width:

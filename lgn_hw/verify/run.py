@@ -101,11 +101,11 @@ def _inputs(inputs, net: Netlist, samples: int, seed: int, mode: str = "host") -
             inputs = read_npy(inputs)  # header checked against the file size first
         except (OSError, ValueError) as exc:
             raise ValueError(f"{inputs}: cannot read as .npy ({exc})") from None
-    if mode == "hw":  # raw features: quantized and packed as the core reads them
-        return core_inputs.from_raw(inputs)
     bits = np.asarray(inputs)
-    if bits.ndim != 2 or bits.shape[1] != net.num_inputs or bits.shape[0] < 1:
-        raise ValueError(f"inputs must have shape (n, {net.num_inputs}) with n >= 1, not {bits.shape}")
+    width = core_inputs.width
+    if bits.ndim != 2 or bits.shape[1] != width or bits.shape[0] < 1:
+        raise ValueError(f"inputs must be in_data bits of shape (n, {width}) with n >= 1, not {bits.shape} "
+                         "(raw features go through ExportDir.inputs.from_raw first)")
     if bits.dtype != np.bool_ and not (np.issubdtype(bits.dtype, np.integer)
                                        or np.issubdtype(bits.dtype, np.floating)):
         raise TypeError(f"inputs must be 0/1 numbers, not dtype {bits.dtype}")

@@ -76,7 +76,8 @@ def test_raw_features_verify_on_icarus_and_a_changed_threshold_fails(tmp_path):
     net, x = _net(seed=3)
     good = tmp_path / "good"
     export(net, good, encoder="hw", pipeline=Pipeline(2, 1, True), quiet=True)
-    result = verify(good, sim="icarus", inputs=x[:60], seed=1, build_dir=tmp_path / "cache")
+    words = load_export(good).inputs.from_raw(x)
+    result = verify(good, sim="icarus", inputs=words[:60], seed=1, build_dir=tmp_path / "cache")
     assert result.passed, result.summary()
     assert result.samples == 60
     # The same core with thresholds moved, checked against the original netlist.
@@ -86,7 +87,7 @@ def test_raw_features_verify_on_icarus_and_a_changed_threshold_fails(tmp_path):
     bad = tmp_path / "bad"
     export(bad_net, bad, encoder="hw", pipeline=Pipeline(2, 1, True), quiet=True)
     shutil.copy(bad / "lgn_top.v", good / "lgn_top.v")
-    result = verify(good, sim="icarus", inputs=x[:200], seed=1, build_dir=tmp_path / "cache")
+    result = verify(good, sim="icarus", inputs=words[:200], seed=1, build_dir=tmp_path / "cache")
     assert not result.passed and result.mismatches > 0
 
 
