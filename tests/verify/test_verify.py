@@ -149,7 +149,7 @@ def test_netlist_must_fit_the_core(exported, tmp_path):
     ({"sim": "modelsim"}, ValueError, r"^sim must be one of icarus, verilator, not 'modelsim'$"),
     ({"gap_prob": 1.0}, ValueError, r"^gap_prob must be a number in \[0, 1\), not 1\.0$"),
     ({"samples": 0}, ValueError, r"^samples must be a positive integer, not 0$"),
-    ({"inputs": np.zeros((3, 5))}, ValueError, r"^inputs must have shape \(n, 7\)"),
+    ({"inputs": np.zeros((3, 5))}, ValueError, r"^inputs must be in_data bits of shape \(n, 7\)"),
     ({"inputs": np.full((3, 7), 2)}, ValueError, r"^inputs must hold only 0 and 1"),
 ])
 def test_bad_arguments(exported, tmp_path, kwargs, error, text):
