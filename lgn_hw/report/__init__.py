@@ -1,0 +1,335 @@
+"""The run report: one self-contained HTML page from training to timing (``lgn-hw report``).
+
+:func:`build_report` reads a training run folder (``config.json``,
+``metrics.jsonl``, ``best.lgn.json``) and any export folders (``manifest.json``,
+``synth-*/report.json``, ``verify-*.json``, a waveform) and returns the page:
+styles inline, charts as inline SVG (:mod:`lgn_hw.report.charts`), no script
+and no reference to anything outside the page. Every chart has a table of the
+same numbers beside it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import platform
+from pathlib import Path
+
+from .. import __version__
+from .charts import Series, bar_chart, line_chart
+
+__all__ = ["build_report", "write_report", "ReportError"]
+
+
+class ReportError(ValueError):
+    """A run or export folder the report cannot read (one line naming it)."""
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+header{background:#1d2330;color:#fff;padding:18px 32px}header h1{margin:0;font-size:22px}
+header p{margin:4px 0 0;color:#c5cad3;font-size:13px}
+main{max-width:1100px;margin:0 auto;padding:8px 24px 40px}
+section{background:#fff;border:1px solid #dde1e7;border-radius:8px;margin:18px 0;padding:14px 20px}
+h2{font-size:18px;margin:4px 0 10px}h3{font-size:15px;margin:14px 0 6px}
+.kv{display:grid;grid-template-columns:max-content 1fr;gap:3px 18px;font-size:14px}
+.kv dt{color:#5b6472}.kv dd{margin:0}
+table{border-collapse:collapse;font-size:13px;margin:6px 0}
+th,td{border:1px solid #dde1e7;padding:3px 8px;text-align:right}th{background:#eef1f5}
+td:first-child,th:first-child{text-align:left}
+details{margin:6px 0}summary{cursor:pointer;color:#2c5aa0;font-size:13px}
+svg.chart{max-width:100%;height:auto}.note{color:#5b6472;font-size:13px}
+.pass{color:#17803d;font-weight:600}.fail{color:#b42318;font-weight:600}
+"""
+
+
+def _e(v) -> str:
+    return html.escape(str(v))
+
+
+def _num(v, fmt="{}") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return fmt.format(v)
+
+
+def _table(table_id, head, rows, *, fmts=None) -> str:
+    fmts = fmts or ["{}"] * len(head)
+    out = [f'<table id="{_e(table_id)}"><thead><tr>' + "".join(f"<th>{_e(h)}</th>" for h in head)
+           + "</tr></thead><tbody>"]
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{_e(_num(v, f) if not isinstance(v, str) else v)}</td>"
+                                    for v, f in zip(row, fmts)) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _figure(svg, table_html, label="numbers") -> str:
+    return f'<figure>{svg}<details><summary>table of the {label}</summary>{table_html}</details></figure>'
+
+
+def _kv(pairs) -> str:
+    return '<dl class="kv">' + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in pairs) + "</dl>"
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise ReportError(f"{path}: not JSON ({exc})") from None
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """The rows of a run's ``metrics.jsonl`` (one JSON object per epoch)."""
+    rows = []
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise ReportError(f"{path}: line {i} is not JSON") from None
+        if not isinstance(row, dict) or "epoch" not in row:
+            raise ReportError(f"{path}: line {i} has no epoch")
+        rows.append(row)
+    if not rows:
+        raise ReportError(f"{path}: no epochs recorded")
+    return rows
+
+
+def best_epoch(rows) -> int:
+    """The epoch whose netlist the run kept: the last one marked ``best``."""
+    marked = [r["epoch"] for r in rows if r.get("best")]
+    return marked[-1] if marked else rows[-1]["epoch"]
+
+
+# --------------------------------------------------------------------------- sections
+
+def _run_section(run_dir: Path, config: dict, rows) -> str:
+    import numpy
+    import torch
+
+    layers = config.get("layers")
+    width = config.get("width")
+    shape = f"{layers} x {width}" if not isinstance(width, list) else " + ".join(map(str, width))
+    kind = config.get("layer_kind", "gate")
+    if kind != "gate":
+        shape += f" ({kind}, k={config.get('k')})"
+    est = config.get("estimator")
+    settings = ", ".join(f"{k} {config[k]}" for k in ("resolved_tau", "gate_tau", "tau_f", "tau_b", "noise",
+                                                       "connections", "init", "optimizer", "lr",
+                                                       "weight_decay", "schedule", "batch_size")
+                         if config.get(k) is not None)
+    data = config.get("dataset") if not config.get("data") else f"{config['data']} (label {config.get('label')})"
+    enc = f"thermometer, {config.get('levels') or 'preset'} levels ({config.get('thresholds') or 'default'} thresholds)"
+    wall = rows[-1].get("time")
+    return "<section id='run'><h2>Run</h2>" + _kv([
+        ("folder", run_dir),
+        ("dataset", data),
+        ("encoder", enc),
+        ("shape", f"{shape} gates per layer"),
+        ("estimator", est),
+        ("settings", settings),
+        ("seed", f"{config.get('seed')} (split seed {config.get('split_seed')})"),
+        ("epochs", f"{len(rows)} of {config.get('epochs')}; best epoch {best_epoch(rows)}"),
+        ("wall time", f"{wall:.1f} s" if isinstance(wall, (int, float)) else "-"),
+        ("versions", f"lgn-hw {__version__}, torch {torch.__version__}, numpy {numpy.__version__}, "
+                     f"Python {platform.python_version()} (of this report)"),
+    ]) + "</section>"
+
+
+_ACC = (("train_acc", "train (soft)"), ("train_discrete", "train (discrete)"), ("val_soft", "validation (soft)"),
+        ("val_discrete", "validation (discrete)"), ("test_soft", "test (soft)"), ("test_discrete", "test (discrete)"))
+
+
+def _training_section(rows) -> str:
+    ep = [r["epoch"] for r in rows]
+    best = best_epoch(rows)
+    mark = f"best epoch {best}"
+    acc = [Series(label, ep, [r.get(k) for r in rows], style="--" if "soft" in label else "-")
+           for k, label in _ACC if any(r.get(k) is not None for r in rows)]
+    gap = [r["val_soft"] - r["val_discrete"] if r.get("val_soft") is not None and r.get("val_discrete") is not None
+           else None for r in rows]
+    parts = ["<section id='training'><h2>Training</h2>"]
+    head = ["epoch"] + [label for k, label in _ACC if any(r.get(k) is not None for r in rows)]
+    keys = [k for k, _ in _ACC if any(r.get(k) is not None for r in rows)]
+    parts.append(_figure(
+        line_chart("chart-accuracy", acc, xlabel="epoch", ylabel="accuracy (fraction correct)",
+                   title="Accuracy per epoch: soft (dashed) and discrete (solid)", mark_x=best, mark_label=mark),
+        _table("table-accuracy", head, [[r["epoch"]] + [r.get(k) for k in keys] for r in rows],
+               fmts=["{}"] + ["{:.4f}"] * len(keys))))
+    parts.append(_figure(
+        line_chart("chart-gap", [Series("validation soft - discrete", ep, gap)], xlabel="epoch",
+                   ylabel="gap (accuracy points, fraction)", title="Discretization gap", mark_x=best,
+                   mark_label=mark),
+        _table("table-gap", ["epoch", "gap"], [[e, g] for e, g in zip(ep, gap)], fmts=["{}", "{:.4f}"])))
+    parts.append(_figure(
+        line_chart("chart-loss", [Series("training loss", ep, [r.get("train_loss") for r in rows])],
+                   xlabel="epoch", ylabel="cross-entropy loss (nats)", title="Training loss", mark_x=best,
+                   mark_label=mark),
+        _table("table-loss", ["epoch", "loss"], [[r["epoch"], r.get("train_loss")] for r in rows],
+               fmts=["{}", "{:.5f}"])))
+    parts.append(_figure(
+        line_chart("chart-lr", [Series("learning rate", ep, [r.get("lr") for r in rows])],
+                   xlabel="epoch", ylabel="learning rate (per step)", title="Learning rate", mark_x=best,
+                   mark_label=mark),
+        _table("table-lr", ["epoch", "learning rate"], [[r["epoch"], r.get("lr")] for r in rows],
+               fmts=["{}", "{:.6g}"])))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _network_section(net_path: Path) -> str:
+    from .. import gates
+    from ..netlist import load
+    from ..netlist.opt import optimize
+    from ..train.metrics import gate_histogram, unused_gates
+
+    try:
+        net = load(net_path)
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{net_path}: cannot read the netlist ({exc})") from None
+    unused = unused_gates(net)
+    hist = gate_histogram(net)
+    layers = [f"layer {i}" for i in range(len(net.layers))]
+    rows = [[f"layer {i}", "gates" if layer.kind == "gate" else f"LUT-{layer.k}", layer.width,
+             int(unused.per_layer[i]), layer.width - int(unused.per_layer[i])]
+            for i, layer in enumerate(net.layers)]
+    parts = ["<section id='network'><h2>Network</h2>", _kv([
+        ("netlist", net_path), ("inputs", net.num_inputs),
+        ("classes", f"{net.num_classes} ({net.outputs_per_class} outputs each, tau {net.tau:g})"),
+        ("gates", f"{net.num_gates}, {unused.total} unused ({unused.total / max(1, net.num_gates):.1%})"),
+        ("gate-usage perplexity", _num(hist.perplexity, "{:.2f}") + " (1 = one op everywhere, 16 = all ops equally)"),
+    ])]
+    parts.append(_figure(
+        bar_chart("chart-layers", layers, {"used": [r[4] for r in rows], "unused": [r[3] for r in rows]},
+                  xlabel="layer", ylabel="gates", title="Gates per layer (used and unused)", stacked=True),
+        _table("table-layers", ["layer", "kind", "gates", "unused", "used"], rows)))
+    per_layer = hist.per_layer
+    ops = [op for op in range(gates.NUM_OPS) if per_layer[:, op].sum()] if len(per_layer) else []
+    if ops:
+        groups = {layers[i]: [int(per_layer[i, op]) for op in ops] for i in range(len(per_layer))}
+        parts.append(_figure(
+            bar_chart("chart-ops", [gates.NAMES[op] for op in ops], groups, xlabel="gates",
+                      ylabel="op", title="Op histogram per layer", stacked=True, horizontal=True,
+                      height=max(3.0, 0.28 * len(ops) + 1.2)),
+            _table("table-ops", ["op", "code"] + layers + ["total"],
+                   [[gates.NAMES[op], op] + [int(per_layer[i, op]) for i in range(len(per_layer))]
+                    + [int(per_layer[:, op].sum())] for op in ops])))
+    _, report = optimize(net)
+    steps = [[s.round, s.name, s.before, s.after, s.changes] for s in report.steps if s.changes]
+    b, a = report.before, report.after
+    parts.append("<h3>What the optimiser removed</h3>")
+    parts.append(f"<p id='opt-summary'>{b.total} &rarr; {a.total} gates ({b.logic} &rarr; {a.logic} logic, "
+                 f"depth {b.depth} &rarr; {a.depth}) in {report.rounds} rounds; pass-through "
+                 f"{b.passthrough} &rarr; {a.passthrough}, constant {b.constant} &rarr; {a.constant}.</p>")
+    parts.append(_table("table-opt", ["round", "pass", "gates before", "gates after", "changes"], steps)
+                 if steps else "<p class='note'>No pass changed the netlist.</p>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+_HW_HEAD = ["target", "device", "LUTs", "FFs", "carries", "fmax MHz", "constraint MHz", "timing",
+            "latency cycles", "latency ns", "throughput Msamples/s", "utilisation"]
+
+
+def _hw_row(rep) -> list:
+    util = rep.get("utilization") or {}
+    frac = util.get("fraction")
+    tp = rep.get("throughput_sps")
+    met = rep.get("timing_met")
+    return [rep.get("target", "?"), rep.get("device", "?"), rep.get("luts"), rep.get("ffs"), rep.get("carries"),
+            rep.get("fmax_mhz"), rep.get("freq_target_mhz"),
+            "-" if met is None else ("met" if met else "NOT met"), rep.get("latency_cycles"), rep.get("latency_ns"),
+            None if not tp else tp / 1e6,
+            "-" if frac is None else f"{util.get('used')} / {util.get('available')} {util.get('resource')} ({frac:.1%})"]
+
+
+def _hardware_section(exports) -> str:
+    from ..synth.report import BLOCKS
+
+    parts = ["<section id='hardware'><h2>Hardware</h2>"]
+    found = 0
+    for n, exp in enumerate(exports):
+        exp = Path(exp)
+        manifest = _read_json(exp / "manifest.json")
+        parts.append(f"<h3>{_e(exp)}</h3>")
+        parts.append(_kv([("core", f"{manifest.get('top')}: {manifest.get('gates')} gates, "
+                                   f"{manifest.get('num_inputs')} inputs, {manifest.get('num_classes')} classes"),
+                          ("pipeline", json.dumps(manifest.get("pipeline"))),
+                          ("latency", f"{manifest.get('latency')} cycles "
+                                      f"({', '.join(f'{k} {v}' for k, v in (manifest.get('latency_parts') or {}).items())})")]))
+        reports = [_read_json(p) for p in sorted(exp.glob("synth-*/report.json"))]
+        if not reports:
+            parts.append(f"<p class='note'>No synthesis report under {_e(exp)} (lgn-hw synth {_e(exp)} "
+                         f"--target ... writes one).</p>")
+            continue
+        found += len(reports)
+        fmts = ["{}", "{}", "{}", "{}", "{}", "{:.1f}", "{:g}", "{}", "{}", "{:.1f}", "{:.1f}", "{}"]
+        parts.append(_table(f"table-hw-{n}", _HW_HEAD, [_hw_row(r) for r in reports], fmts=fmts))
+        targets = [r.get("target", "?") for r in reports]
+        blocks = [b for b in BLOCKS if any(b in (r.get("blocks") or {}) for r in reports)]
+        names = {"layers": "gate layers"}
+        groups = {names.get(b, b): [((r.get("blocks") or {}).get(b) or {}).get("luts", 0) for r in reports]
+                  for b in blocks}
+        if groups:
+            parts.append(_figure(
+                bar_chart(f"chart-hw-luts-{n}", targets, groups, xlabel="LUTs", ylabel="target",
+                          title="LUTs by block", stacked=True, horizontal=True,
+                          height=max(2.2, 0.5 * len(targets) + 1.6)),
+                _table(f"table-hw-blocks-{n}", ["target", "block", "LUTs", "FFs", "carries"],
+                       [[r.get("target", "?"), names.get(b, b), blk.get("luts"), blk.get("ffs"), blk.get("carries")]
+                        for r in reports for b, blk in (r.get("blocks") or {}).items()]), "LUTs by block"))
+        fm = [(r.get("target", "?"), r.get("fmax_mhz"), r.get("freq_target_mhz")) for r in reports
+              if r.get("fmax_mhz") is not None]
+        if fm:
+            parts.append(_figure(
+                bar_chart(f"chart-hw-fmax-{n}", [t for t, _, _ in fm],
+                          {"fmax": [f for _, f, _ in fm], "constraint": [c or 0 for _, _, c in fm]},
+                          xlabel="target", ylabel="clock (MHz)", title="fmax against the clock constraint"),
+                _table(f"table-hw-fmax-{n}", ["target", "fmax MHz", "constraint MHz"], fm,
+                       fmts=["{}", "{:.2f}", "{:g}"])))
+    if not exports:
+        parts.append("<p class='note'>No export folder given (--export DIR).</p>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def build_report(run_dir, exports=(), frontier=None) -> str:
+    """The report page of the run in ``run_dir`` and the export folders ``exports``."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ReportError(f"{run_dir}: not a run folder")
+    for exp in exports:
+        if not (Path(exp) / "manifest.json").is_file():
+            raise ReportError(f"{exp}: not an export folder (no manifest.json)")
+    config = _read_json(run_dir / "config.json")
+    rows = read_metrics(run_dir / "metrics.jsonl")
+    body = [_run_section(run_dir, config, rows), _training_section(rows)]
+    net_path = run_dir / "best.lgn.json"
+    if net_path.is_file():
+        body.append(_network_section(net_path))
+    body.append(_hardware_section(list(exports)))
+    title = f"lgn-hw report: {config.get('dataset') or config.get('data')}"
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; "
+            "img-src data:\">"
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+            f"<header><h1>{_e(title)}</h1><p>{_e(run_dir)}</p></header><main>"
+            + "".join(body) + "</main></body></html>\n")
+
+
+def write_report(run_dir, out, exports=(), frontier=None) -> Path:
+    """Write :func:`build_report` to ``out`` (atomically); return the path."""
+    from ..netlist.model import atomic_write_text
+
+    out = Path(out)
+    atomic_write_text(out, build_report(run_dir, exports, frontier))
+    return out
