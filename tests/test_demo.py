@@ -26,6 +26,8 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     manifest = json.loads((out / "hw" / "manifest.json").read_text())
     assert manifest["num_inputs"] == 192 and manifest["num_classes"] == 10
     assert (out / "train" / "best.lgn.json").is_file()
+    report = text.strip().splitlines()[-1]
+    assert report == str(out / "report.html") and "chart-accuracy" in (out / "report.html").read_text()
 
 
 def test_demo_rejects_bad_samples(tmp_path, capsys):

@@ -5,6 +5,7 @@ Train (``lgn_hw.train``), discretize and optimise the best netlist
 it on Icarus and Verilator against the golden model on test-set samples
 (``lgn_hw.verify.verify``) and, when the synthesis stage works here, estimate
 its size (``lgn_hw.synth.synthesize``). Exit status 1 when any verification fails.
+The last line printed is the path of the run's report page (``lgn_hw.report``).
 """
 
 from __future__ import annotations
@@ -167,6 +168,9 @@ def run(args) -> int:
         _stage("synth", times, t0)
 
     _print_summary(summary, cfg, times, out, print)
+    from ..report import write_report
+
+    print(write_report(run_dir, out / "report.html", exports=[out / "hw"]))  # the last line: the page to open
     return 1 if failed else 0
 
 

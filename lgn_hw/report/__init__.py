@@ -17,7 +17,7 @@ import platform
 from pathlib import Path
 
 from .. import __version__
-from .charts import Series, bar_chart, line_chart
+from .charts import Series, bar_chart, line_chart, scatter_chart
 
 __all__ = ["build_report", "write_report", "ReportError"]
 
@@ -302,6 +302,37 @@ def _hardware_section(exports) -> str:
     return "".join(parts)
 
 
+def _frontier_section(path: Path) -> str:
+    """Accuracy against LUT6 of a ``bench/frontier.py`` sweep (its ``frontier.json``), published rows as crosses."""
+    data = _read_json(path)
+    rows = data.get("rows") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise ReportError(f"{path}: not a bench/frontier.py result (no 'rows' list)")
+    groups = {}
+    for r in rows:
+        if r.get("lut6") and r.get("discrete") is not None:
+            enc = "" if r.get("encoder_inside") else ", encoder excluded"
+            groups.setdefault(f"lgn-hw {r.get('estimator')} (LUT6{enc})", []).append(
+                (r["lut6"], 100 * r["discrete"], str(r.get("design"))))
+    pub = [p for p in data.get("published") or [] if len(p) >= 3 and p[2]]
+    if pub:
+        groups["published"] = [(p[2], 100 * p[1], str(p[0]).split(" (")[0]) for p in pub]
+    parts = [f"<section id='frontier'><h2>Frontier: {_e(data.get('dataset', ''))}</h2>"]
+    if not groups:
+        parts.append(f"<p class='note'>{_e(path)} has no design with LUTs and accuracy.</p></section>")
+        return "".join(parts)
+    table = _table("table-frontier", ["design", "estimator", "discrete test accuracy", "LUT6", "FFs", "fmax MHz",
+                                      "latency cycles"],
+                   [[str(r.get("design")), str(r.get("estimator")), r.get("discrete"), r.get("lut6"), r.get("ff"),
+                     r.get("fmax_mhz"), r.get("latency_cycles")] for r in rows],
+                   fmts=["{}", "{}", "{:.4f}", "{}", "{}", "{:.1f}", "{}"])
+    parts.append(_figure(scatter_chart("chart-frontier", groups, xlabel="LUTs (LUT6, log scale)",
+                                       ylabel="discrete test accuracy (%)", title="Accuracy against LUTs",
+                                       log_x=True), table))
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def build_report(run_dir, exports=(), frontier=None) -> str:
     """The report page of the run in ``run_dir`` and the export folders ``exports``."""
     run_dir = Path(run_dir)
@@ -317,6 +348,8 @@ def build_report(run_dir, exports=(), frontier=None) -> str:
     if net_path.is_file():
         body.append(_network_section(net_path))
     body.append(_hardware_section(list(exports)))
+    if frontier is not None:
+        body.append(_frontier_section(Path(frontier)))
     title = f"lgn-hw report: {config.get('dataset') or config.get('data')}"
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; "

@@ -13,7 +13,7 @@ import html
 import io
 import re
 
-__all__ = ["Series", "line_chart", "bar_chart"]
+__all__ = ["Series", "line_chart", "bar_chart", "scatter_chart"]
 
 _SVG_START = re.compile(r"^.*?(<svg\b)", re.S)
 
@@ -123,4 +123,29 @@ def bar_chart(chart_id, categories, groups, *, xlabel, ylabel, title, stacked=Fa
     ax.grid(True, axis="x" if horizontal else "y", alpha=0.3)
     if len(groups) > 1 or stacked:
         ax.legend(fontsize=8, loc="best")
+    return _svg(fig, tips, chart_id)
+
+
+def scatter_chart(chart_id, groups, *, xlabel, ylabel, title, log_x=False) -> str:
+    """Points per group (``groups``: {label: [(x, y, name), ...]}), each point named beside its mark."""
+    fig, ax = _figure(7.0, 4.2)
+    tips, n = {}, 0
+    for (label, pts), marker in zip(groups.items(), "osx^vD"):
+        if not pts:
+            continue
+        color = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker, linestyle="none", label=label)[0].get_color()
+        for x, y, name in pts:
+            m, = ax.plot([x], [y], marker, color=color, linestyle="none")
+            gid = f"tip-{n}"
+            m.set_gid(gid)
+            tips[gid] = f"{name} ({label}): {_fmt(x)} {xlabel.split(' (')[0]}, {_fmt(y)}"
+            ax.annotate(name, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+            n += 1
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=11)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
     return _svg(fig, tips, chart_id)

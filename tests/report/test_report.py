@@ -21,8 +21,17 @@ def test_report_in_chromium(tiny_run, page, tmp_path):
     from lgn_hw.netlist import load
     from lgn_hw.train.metrics import unused_gates
 
+    synth = tiny_run["synth"]
+    assert synth is not None, "Yosys ran: the report has its synthesis"
+    rows = [json.loads(line) for line in (tiny_run["run"] / "metrics.jsonl").read_text().splitlines()]
+    # a frontier file in bench/frontier.py's format, of this run's own numbers
+    frontier = tmp_path / "frontier.json"
+    frontier.write_text(json.dumps({"dataset": "monk1", "published": [], "rows": [
+        {"design": "tiny", "estimator": "soft", "discrete": rows[-1]["test_discrete"], "lut6": synth["luts"],
+         "ff": synth["ffs"], "fmax_mhz": None, "latency_cycles": synth["latency_cycles"], "encoder_inside": False}]}))
     out = tmp_path / "report.html"
-    assert main(["report", str(tiny_run["run"]), "--export", str(tiny_run["hw"]), "--out", str(out)]) == 0
+    assert main(["report", str(tiny_run["run"]), "--export", str(tiny_run["hw"]), "--out", str(out),
+                 "--frontier", str(frontier)]) == 0
     page.set_content(out.read_text(), wait_until="load")
 
     charts = page.eval_on_selector_all(
@@ -31,12 +40,11 @@ def test_report_in_chromium(tiny_run, page, tmp_path):
         "s.getBoundingClientRect().width])")
     ids = [c[0] for c in charts]
     for want in ("chart-accuracy", "chart-gap", "chart-loss", "chart-lr", "chart-layers", "chart-ops",
-                 "chart-hw-luts-0"):
+                 "chart-hw-luts-0", "chart-frontier"):
         assert want in ids, ids
     for chart_id, paths, titles, width in charts:
         assert paths > 0 and titles > 0 and width > 100, (chart_id, paths, titles, width)
 
-    rows = [json.loads(line) for line in (tiny_run["run"] / "metrics.jsonl").read_text().splitlines()]
     acc = _cells(page, "table-accuracy")
     assert [int(r[0]) for r in acc] == [r["epoch"] for r in rows]
     head = page.eval_on_selector("#table-accuracy", "t => Array.from(t.tHead.rows[0].cells).map(c => c.textContent)")
@@ -51,9 +59,9 @@ def test_report_in_chromium(tiny_run, page, tmp_path):
     assert [int(r[3]) for r in layers] == list(unused_gates(net).per_layer)
 
     hw = _cells(page, "table-hw-0")
-    synth = tiny_run["synth"]
-    assert synth is not None, "Yosys ran: the report has its synthesis"
     assert [hw[0][0], int(hw[0][2]), int(hw[0][3])] == [synth["target"], synth["luts"], synth["ffs"]]
+
+    assert [int(c) for c in _cells(page, "table-frontier")[0][3:5]] == [synth["luts"], synth["ffs"]]
 
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=True)
