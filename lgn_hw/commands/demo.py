@@ -130,6 +130,7 @@ def run(args) -> int:
     _stage("export", times, t0)
 
     # 4. verify on each simulator against the golden model, on test-set samples
+    from ..report.records import write_verify_record
     from ..tools import ToolNotFound
     from ..verify import VerifyError, verify
 
@@ -147,6 +148,7 @@ def run(args) -> int:
             summary["verify"][sim] = f"FAILED: {exc}"
             failed = True
             continue
+        write_verify_record(out / "hw", res, seed=i, gap_prob=0.3, stall_prob=0.3)  # verify()'s defaults
         if res.passed:
             summary["verify"][sim] = (f"passed ({res.samples} test samples, random handshakes and full rate: "
                                       f"{res.checked} results checked; {res.throughput:.2f} results/cycle, "

@@ -83,12 +83,26 @@ def run(args) -> int:
         print(f"lgn-hw verify: {exc}", file=sys.stderr)
         print("FAIL")
         return 1
+    _record(args.dir, result, seed=args.seed, gap_prob=args.gap_prob, stall_prob=args.stall_prob,
+            inputs=args.inputs)
     print(result.summary())
     if not args.quiet:
         print(f"run folder  {result.run_dir}  ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
         if result.waveform:
             print(f"waveform    {result.waveform}", file=sys.stderr)
     return 0 if result.passed else 1
+
+
+def _record(export_dir, result, **settings) -> None:
+    """The run's record in the export folder (``verify-<sim>.json``, read by ``lgn-hw report``)."""
+    import logging
+
+    from ..report.records import write_verify_record
+
+    try:
+        write_verify_record(export_dir, result, **settings)
+    except OSError as exc:  # a read-only export folder must not hide the result
+        logging.getLogger(__name__).warning("no verification record in %s: %s", export_dir, exc)
 
 
 def _verify_cocotb(export, args):

@@ -2,7 +2,8 @@
 
 :func:`build_report` reads a training run folder (``config.json``,
 ``metrics.jsonl``, ``best.lgn.json``) and any export folders (``manifest.json``,
-``synth-*/report.json``, ``verify-*.json``, a waveform) and returns the page:
+``synth-*/report.json``, the ``verify-*.json`` records of
+:mod:`lgn_hw.report.records` and the VCD waveform one names) and returns the page:
 styles inline, charts as inline SVG (:mod:`lgn_hw.report.charts`), no script
 and no reference to anything outside the page. Every chart has a table of the
 same numbers beside it.
@@ -302,6 +303,64 @@ def _hardware_section(exports) -> str:
     return "".join(parts)
 
 
+def _verification_section(exports, cycles: int) -> str:
+    from .records import read_verify_records
+    from .waves import read_vcd, waveform_svg
+
+    parts = ["<section id='verification'><h2>Verification</h2>"]
+    drawn = False
+    for n, exp in enumerate(exports):
+        recs = read_verify_records(exp)
+        parts.append(f"<h3>{_e(exp)}</h3>")
+        if not recs:
+            parts.append(f"<p class='note'>No verification record in {_e(exp)} (lgn-hw verify {_e(exp)} writes "
+                         f"verify-SIM.json).</p>")
+            continue
+        rows, tests = [], []
+        for r in recs:
+            if "error" in r:
+                rows.append([r["sim"], "-", None, None, None, "-", "-", None, None, r["error"]])
+                continue
+            status = "PASS" if r.get("passed") else f"FAIL: {r.get('first_failure') or ', '.join(r.get('failed_tests') or [])}"
+            rows.append([r.get("sim"), r.get("bench"), r.get("samples"), r.get("checked"), r.get("mismatches"),
+                         ", ".join(r.get("tests") or {}), f"gap {r.get('gap_prob')}, stall {r.get('stall_prob')}",
+                         r.get("throughput"), r.get("latency"), status])
+            for name, t in (r.get("tests") or {}).items():
+                tests.append([r.get("sim"), name, t.get("samples"), t.get("results"), t.get("mismatches"),
+                              t.get("cycles"), t.get("throughput"), t.get("latency_min"), t.get("latency_max"),
+                              t.get("first_failure") or "-"])
+        parts.append(_table(f"table-verify-{n}", ["simulator", "bench", "samples", "results checked", "mismatches",
+                                                  "handshake patterns", "chances per cycle",
+                                                  "throughput results/cycle", "latency cycles", "result"], rows,
+                            fmts=["{}", "{}", "{}", "{}", "{}", "{}", "{}", "{:.3f}", "{}", "{}"]))
+        parts.append("<details><summary>per pattern</summary>" + _table(
+            f"table-verify-tests-{n}", ["simulator", "pattern", "samples", "results", "mismatches", "cycles",
+                                        "throughput results/cycle", "latency min", "latency max", "first failure"],
+            tests, fmts=["{}", "{}", "{}", "{}", "{}", "{}", "{:.3f}", "{}", "{}", "{}"]) + "</details>")
+        for r in recs:
+            wave = r.get("waveform")
+            if drawn or not wave:
+                continue
+            if not wave.endswith(".vcd"):
+                parts.append(f"<p class='note'>The {_e(r.get('sim'))} waveform is {_e(Path(wave).suffix)} "
+                             f"({_e(wave)}); the drawing reads VCD: lgn-hw verify {_e(exp)} --sim verilator "
+                             f"--bench cocotb --waves records one.</p>")
+                continue
+            try:
+                w = read_vcd(wave, cycles)
+            except ValueError as exc:
+                parts.append(f"<p class='note'>{_e(exc)}</p>")
+                continue
+            parts.append(f"<h3>Waveform: {len(w.edges)} cycles on {_e(r.get('sim'))}, from cycle {w.first} "
+                         f"(reset and idle cycles before the first sample left out)</h3>"
+                         f"<p class='note'>{_e(wave)}; values sampled at each rising edge of clk (hover a cycle "
+                         f"for all of them; buses in hex, out_class in decimal).</p>"
+                         f"<div style='overflow-x:auto'>{waveform_svg(w)}</div>")
+            drawn = True
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def _frontier_section(path: Path) -> str:
     """Accuracy against LUT6 of a ``bench/frontier.py`` sweep (its ``frontier.json``), published rows as crosses."""
     data = _read_json(path)
@@ -333,7 +392,7 @@ def _frontier_section(path: Path) -> str:
     return "".join(parts)
 
 
-def build_report(run_dir, exports=(), frontier=None) -> str:
+def build_report(run_dir, exports=(), frontier=None, *, cycles: int = 24) -> str:
     """The report page of the run in ``run_dir`` and the export folders ``exports``."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -348,6 +407,8 @@ def build_report(run_dir, exports=(), frontier=None) -> str:
     if net_path.is_file():
         body.append(_network_section(net_path))
     body.append(_hardware_section(list(exports)))
+    if exports:
+        body.append(_verification_section(list(exports), cycles))
     if frontier is not None:
         body.append(_frontier_section(Path(frontier)))
     title = f"lgn-hw report: {config.get('dataset') or config.get('data')}"

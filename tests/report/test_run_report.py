@@ -16,6 +16,7 @@ def _cells(page, table_id):
 
 @pytest.mark.browser
 @pytest.mark.yosys
+@pytest.mark.icarus
 @pytest.mark.integration
 def test_report_in_chromium(tiny_run, page, tmp_path):
     from lgn_hw.netlist import load
@@ -29,6 +30,9 @@ def test_report_in_chromium(tiny_run, page, tmp_path):
     frontier.write_text(json.dumps({"dataset": "monk1", "published": [], "rows": [
         {"design": "tiny", "estimator": "soft", "discrete": rows[-1]["test_discrete"], "lut6": synth["luts"],
          "ff": synth["ffs"], "fmax_mhz": None, "latency_cycles": synth["latency_cycles"], "encoder_inside": False}]}))
+    hw = tiny_run["hw"]
+    assert main(["verify", str(hw), "--samples", "8", "--waves", "--quiet"]) == 0   # Icarus, cocotb bench
+    record = json.loads((hw / "verify-icarus.json").read_text())
     out = tmp_path / "report.html"
     assert main(["report", str(tiny_run["run"]), "--export", str(tiny_run["hw"]), "--out", str(out),
                  "--frontier", str(frontier)]) == 0
@@ -58,9 +62,14 @@ def test_report_in_chromium(tiny_run, page, tmp_path):
     assert [int(r[2]) for r in layers] == net.widths
     assert [int(r[3]) for r in layers] == list(unused_gates(net).per_layer)
 
-    hw = _cells(page, "table-hw-0")
-    assert [hw[0][0], int(hw[0][2]), int(hw[0][3])] == [synth["target"], synth["luts"], synth["ffs"]]
+    syn = _cells(page, "table-hw-0")
+    assert [syn[0][0], int(syn[0][2]), int(syn[0][3])] == [synth["target"], synth["luts"], synth["ffs"]]
 
+    ver = _cells(page, "table-verify-0")
+    assert [ver[0][0], int(ver[0][2]), int(ver[0][3]), int(ver[0][4]), ver[0][-1]] == \
+        ["icarus", record["samples"], record["checked"], 0, "PASS"]
+    assert ver[0][5] == "stream_random, full_throughput"
+    assert "the drawing reads VCD" in page.inner_text("#verification")   # Icarus records FST
     assert [int(c) for c in _cells(page, "table-frontier")[0][3:5]] == [synth["luts"], synth["ffs"]]
 
     shot = tmp_path / "report.png"
@@ -79,3 +88,49 @@ def test_report_refuses_a_folder_without_a_run(tmp_path, capsys):
 def test_report_refuses_an_export_folder_without_manifest(tiny_run, tmp_path, capsys):
     assert main(["report", str(tiny_run["run"]), "--export", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 2
     assert "not an export folder (no manifest.json)" in capsys.readouterr().err
+
+
+def _simulated_vcd(export_dir, path, cycles):
+    """A VCD of the exported core in Amaranth's simulator: gaps on in_valid, backpressure on out_ready."""
+    from amaranth.sim import Simulator
+
+    from lgn_hw.hdl.core import LgnCore
+    from lgn_hw.netlist import load
+
+    net = load(export_dir / "netlist.lgn.json")
+    dut = LgnCore(net)
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+
+    async def bench(ctx):
+        for i in range(cycles + 4):
+            ctx.set(dut.in_valid, i % 3 != 2)
+            ctx.set(dut.out_ready, i % 5 != 4)
+            ctx.set(dut.in_data, (i * 2654435761) % (1 << net.num_inputs))
+            await ctx.tick()
+
+    sim.add_testbench(bench)
+    with sim.write_vcd(str(path)):
+        sim.run()
+
+
+@pytest.mark.browser
+def test_waveform_in_chromium(tiny_run, page, tmp_path):
+    from lgn_hw.report.waves import read_vcd, waveform_svg
+
+    vcd = tmp_path / "core.vcd"
+    _simulated_vcd(tiny_run["hw"], vcd, 30)
+    wave = read_vcd(vcd, cycles=24)
+    assert len(wave.edges) == 24 and wave.values["out_valid"].count(1) > 0
+    page.set_content(f"<!DOCTYPE html><html><body>{waveform_svg(wave)}</body></html>", wait_until="load")
+    drawn = page.eval_on_selector("#waveform", "s => [s.dataset.cycles, s.querySelectorAll('g.cycle').length, "
+                                  "Array.from(s.querySelectorAll('path.sig')).map(p => p.getAttribute('d'))]")
+    assert drawn[0] == "24" and drawn[1] == 24
+    clk = drawn[2][0]
+    assert clk.count("M") == 24 and all(d.strip() for d in drawn[2])   # one clock period per cycle
+    text = page.eval_on_selector("#waveform", "s => s.textContent")
+    for name in ("clk", "in_valid", "in_ready", "out_valid", "out_ready", "out_class", "out_scores", "in_data[0]"):
+        assert name in text
+    tip = page.eval_on_selector("#waveform", "s => s.querySelectorAll('g.cycle')[9].querySelector('title').textContent")
+    assert f"out_valid {wave.values['out_valid'][9]}" in tip, tip
+    assert page.requests == [] and page.errors == [], (page.requests, page.errors)
