@@ -39,8 +39,9 @@ def register(sub):
     p.add_argument("--epochs", type=int, help="override the number of training epochs")
     p.add_argument("--estimator", help="another gate estimator (default soft), with its measured "
                    "defaults (lgn_hw/train/presets.py)")
-    p.add_argument("--samples", type=count(MAX_SAMPLES), default=300,
-                   help="test-set samples streamed through each simulator (default 300)")
+    p.add_argument("--samples", type=count(MAX_SAMPLES),
+                   help="test-set samples streamed through each simulator (default: the whole test "
+                        "split; 100 with --quick)")
     p.add_argument("--sims", default="icarus,verilator",
                    help="comma-separated simulators to verify on (default icarus,verilator)")
     p.add_argument("--target", default="ecp5-85k",
@@ -123,24 +124,37 @@ def run(args) -> int:
     # 3. export Verilog
     t0 = time.perf_counter()
     say(f"[3/5] exporting Verilog ({hw_net.num_gates} gates)")
-    from ..hdl import export
+    from ..hdl import export, load_export
+    from ..hdl.encoder import choose_encoder
 
-    manifest = export(hw_net, out / "hw", quiet=args.quiet)
+    # The encoder goes into the core when it is quantized (every one trained here is): the
+    # FPGA then reads raw pixels, and the synthesis estimate counts the encoder's LUTs too.
+    manifest = export(hw_net, out / "hw", encoder=choose_encoder(hw_net), quiet=args.quiet)
+    hw = load_export(out / "hw")
     summary["latency"] = manifest["latency"]
+    summary["encoder"] = (f"in the core: in_data carries {hw.num_features_in} raw features, {hw.in_width} bits"
+                          if hw.encoder == "hw" else f"on the host: in_data carries {hw.in_width} input bits")
     _stage("export", times, t0)
 
-    # 4. verify on each simulator against the golden model, on test-set samples
+    # 4. verify on each simulator against the golden model, on the test split's raw features:
+    #    Verilator through the native harness, Icarus through the cocotb bench.
     from ..report.records import write_verify_record
     from ..tools import ToolNotFound
     from ..verify import VerifyError, verify
+    from ..verify.native import verify_native
 
-    inputs = test_bits[: args.samples]
+    n = args.samples or (100 if args.quick else len(data.test))
+    raw, labels = data.test.x[:n], data.test.y[:n]
     summary["verify"] = {}
     for i, sim in enumerate(sims):
         t0 = time.perf_counter()
-        say(f"[4/5] verifying on {sim} ({len(inputs)} test samples, random gaps and backpressure)")
+        bench = "native harness" if sim == "verilator" else "cocotb bench"
+        say(f"[4/5] verifying on {sim} ({bench}, {len(raw)} test samples, random gaps and backpressure)")
         try:
-            res = verify(out / "hw", hw_net, sim=sim, inputs=inputs, seed=i)
+            if sim == "verilator":
+                res = verify_native(hw, hw_net, inputs=raw, labels=labels, seed=i)
+            else:
+                res = verify(hw, hw_net, sim=sim, inputs=hw.inputs.from_raw(raw), seed=i)
         except ToolNotFound as exc:
             summary["verify"][sim] = f"skipped: {exc}"
             continue
@@ -152,7 +166,9 @@ def run(args) -> int:
         if res.passed:
             summary["verify"][sim] = (f"passed ({res.samples} test samples, random handshakes and full rate: "
                                       f"{res.checked} results checked; {res.throughput:.2f} results/cycle, "
-                                      f"latency {res.latency})")
+                                      f"latency {res.latency}"
+                                      + (f"; hardware accuracy {res.accuracy:.4f}" if res.accuracy is not None
+                                         else "") + ")")
         else:
             summary["verify"][sim] = f"FAILED: {res.message}"
             failed = True
@@ -185,6 +201,9 @@ def _synth(export_dir, target, gates):
     except Exception as exc:  # a missing or failing tool must not hide the verified core
         return f"skipped ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
     parts = [f"{rep.get('luts')} LUTs", f"{rep.get('ffs')} FFs"]
+    enc = (rep.get("blocks") or {}).get("encoder")
+    if enc:  # the whole design is counted; say what the encoder inside it costs
+        parts[0] += f" (encoder {enc['luts']})"
     if rep.get("fmax_mhz"):
         parts.append(f"fmax {rep['fmax_mhz']:.1f} MHz")
     elif not pnr:
@@ -200,6 +219,7 @@ def _print_summary(s, cfg, times, out, say):
     say(f"  test accuracy        {s['discrete']:.4f} discrete (netlist), {s['soft']:.4f} soft  "
         f"(best epoch {s['epoch']})")
     say(f"  gates                {s['gates']} trained, {s['unused']} unused, {s['hw_gates']} after optimisation")
+    say(f"  encoder              {s['encoder']}")
     say(f"  latency              {s['latency']} cycles")
     for sim, text in s["verify"].items():
         say(f"  verify {sim:<13} {text}")

@@ -132,6 +132,19 @@ def _run(code, a, b, pos, neg):
     return la & lb if odd else la | lb
 
 
+def _bits_read(netlist) -> np.ndarray:
+    """Which input bits layer 0 depends on (a gate ignoring an input, such as ``A``, does not read it)."""
+    layer = netlist.layers[0]
+    if getattr(layer, "kind", "gate") == "lut":
+        cols, k, tables = layer.inputs, layer.k, layer.tables
+    else:
+        cols, k, tables = np.stack([layer.a, layer.b], axis=1), 2, layer.op.astype(np.uint64)
+    mask = np.zeros(netlist.num_inputs, dtype=bool)
+    for i, depends in enumerate(gates.lut_depends(tables, k)):
+        mask[cols[:, i][np.asarray(depends, dtype=bool)]] = True
+    return mask
+
+
 class LgnCore(wiring.Component):
     """The lgn-hw core for one netlist (ports and protocol: DESIGN.md section 3).
 
@@ -166,7 +179,9 @@ class LgnCore(wiring.Component):
 
         data = _stage(m, self.in_data, True, "in_reg")
         if self.inputs.fields is not None:  # raw features: compares and matches, then a register
-            m.submodules.encoder = enc = FeatureEncoder(net.encoder)
+            # Only the bits layer 0 reads: the encoder keeps its own hierarchy in synthesis, where
+            # unread compares would otherwise survive.
+            m.submodules.encoder = enc = FeatureEncoder(net.encoder, used=_bits_read(net))
             m.d.comb += enc.x.eq(data)
             data, delay = enc.y, delay + enc.latency
         width = net.num_inputs

@@ -137,8 +137,13 @@ class FeatureEncoder(wiring.Component):
     #: The core registers the encoder's bits: the compares are a few LUT levels of their own.
     LATENCY = 1
 
-    def __init__(self, encoder: dict, *, registered: bool = True):
+    def __init__(self, encoder: dict, *, registered: bool = True, used=None):
         self.fields = encoder_fields(encoder)
+        total = sum(f.num_bits for f in self.fields)
+        #: which output bits are computed; the others are constant 0 (nothing reads them)
+        self.used = np.ones(total, dtype=bool) if used is None else np.asarray(used, dtype=bool)
+        if self.used.shape != (total,):
+            raise ValueError(f"'used' must mark each of the {total} encoder bits, not shape {self.used.shape}")
         self.registered = bool(registered)
         self.latency = self.LATENCY if self.registered else 0
         super().__init__({
@@ -148,8 +153,12 @@ class FeatureEncoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        parts = []
+        parts, bit = [], 0
         for f in self.fields:
+            used, bit = self.used[bit: bit + f.num_bits], bit + f.num_bits
+            if not used.any():
+                parts.append(Const(0, f.num_bits))
+                continue
             shape = signed(f.width) if f.signed else unsigned(f.width)
             q = Signal(shape, name=f"f{f.index}_q")
             m.d.comb += q.eq(self.x[f.offset: f.offset + f.width])
@@ -161,6 +170,7 @@ class FeatureEncoder(wiring.Component):
                 bits = [q == Const(v, shape) if lo <= v <= hi else Const(0, 1) for v in f.constants]
             else:
                 bits = [q != 0]
+            bits = [b if u else Const(0, 1) for b, u in zip(bits, used)]
             y = Signal(f.num_bits, name=f"f{f.index}_bits", reset_less=True)
             if self.registered:
                 m.d.sync += y.eq(Cat(*bits))

@@ -149,3 +149,30 @@ def test_hardware_encoder_needs_an_encoder():
 
     with pytest.raises(ValueError, match=r"^--encoder hw needs a netlist with an encoder"):
         CoreInputs(random_netlist(4, [6], 2), "hw")
+
+
+def test_only_the_bits_layer_0_reads_are_computed():
+    from lgn_hw.hdl.core import _bits_read
+    from lgn_hw.netlist.model import Layer, Netlist
+
+    # Gate 0 is A (reads input 0 only), gate 1 is XOR of inputs 2 and 3; input 1 and 4.. are unread.
+    net = Netlist(6, [Layer([0, 2], [1, 3], [3, 6])], 2, 1.0, None, {})
+    assert _bits_read(net).tolist() == [True, False, True, True, False, False]
+    enc = {"type": "features", "features": [{"kind": "thermometer", "thresholds": [1, 2, 3], "width": 2,
+                                             "signed": False, "scale": 1, "offset": 0},
+                                            {"kind": "onehot", "values": [0, 1, 2], "width": 2, "signed": False}]}
+    dut = FeatureEncoder(enc, registered=False, used=_bits_read(net))
+    fields = dut.fields
+    got = []
+
+    async def bench(ctx):
+        for q in ([3, 2], [1, 0], [2, 1]):
+            ctx.set(dut.x, _pack(fields, q))
+            await ctx.delay(1e-9)
+            got.append([(ctx.get(dut.y) >> i) & 1 for i in range(6)])
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    full = Encoder.from_dict(enc).encode_int(np.array([[3, 2], [1, 0], [2, 1]]))
+    np.testing.assert_array_equal(np.array(got), full * _bits_read(net))
