@@ -22,7 +22,8 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     assert "verify verilator     passed" in text
     assert "latency" in text
     # The summary line is always there; the estimate itself must have run.
-    assert re.search(r"synthesis +ecp5-85k: \d+ LUTs, \d+ FFs", text), text
+    assert re.search(r"synthesis +ecp5-85k: \d+ LUTs \(encoder \d+\), \d+ FFs", text), text
+    assert "encoder              in the core: in_data carries 64 raw features" in text
     manifest = json.loads((out / "hw" / "manifest.json").read_text())
     assert manifest["num_inputs"] == 192 and manifest["num_classes"] == 10
     assert (out / "train" / "best.lgn.json").is_file()
