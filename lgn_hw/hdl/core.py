@@ -36,7 +36,7 @@ from .popcount import Argmax, Popcount, _popcount_levels
 from .ports import CLOCK, RESET, core_ports
 from .stage import _levels, _registers, _stage
 
-__all__ = ["GateLayer", "LgnCore", "latency_of", "INPUT_LATENCY", "FIFO_LATENCY"]
+__all__ = ["GateLayer", "LutNodeLayer", "LgnCore", "latency_of", "INPUT_LATENCY", "FIFO_LATENCY"]
 
 INPUT_LATENCY = 1
 FIFO_LATENCY = 2
@@ -132,6 +132,35 @@ def _run(code, a, b, pos, neg):
     return la & lb if odd else la | lb
 
 
+class LutNodeLayer(wiring.Component):
+    """One layer of k-input LUT nodes: ``y[i] = table[i](x[inputs[i, 0]], ..., x[inputs[i, k-1]])``.
+
+    Each node is one expression of its ``k`` inputs (:func:`lgn_hw.gates.lut_hdl_expr`, a
+    Shannon expansion), so synthesis maps it to one LUT when ``k`` fits the target's LUT;
+    ``CHUNK`` nodes form a cell, and the cells join as a :class:`GateLayer`'s runs do.
+    """
+
+    def __init__(self, inputs, tables, k: int, num_in: int, *, registered: bool):
+        self._inputs = np.asarray(inputs, dtype=np.int64)
+        self._tables = [int(t) for t in tables]
+        self.k = int(k)
+        self.registered = bool(registered)
+        self.latency = int(self.registered)
+        super().__init__({"x": In(num_in), "y": Out(len(self._tables))})
+
+    def elaborate(self, platform):
+        m = Module()
+        x = self.x
+        cells = []
+        for lo in range(0, len(self._tables), CHUNK):
+            nodes = [gates.lut_hdl_expr(t, self.k, [x[int(i)] for i in row])
+                     for t, row in zip(self._tables[lo: lo + CHUNK], self._inputs[lo: lo + CHUNK])]
+            cells.append(Cat(*nodes))
+        y = _stage(m, cells, self.registered, "luts")
+        m.d.comb += self.y.eq(y)
+        return m
+
+
 def _bits_read(netlist) -> np.ndarray:
     """Which input bits layer 0 depends on (a gate ignoring an input, such as ``A``, does not read it)."""
     layer = netlist.layers[0]
@@ -189,13 +218,17 @@ class LgnCore(wiring.Component):
         # op), so that GateLayer forms long runs; `where` maps netlist index -> position.
         where = np.arange(net.num_inputs)
         for i, layer in enumerate(net.layers):
-            if i == net.depth - 1:
-                order = np.lexsort((layer.op, np.arange(layer.width) // net.outputs_per_class))
-            else:
-                order = np.argsort(layer.op, kind="stable")
             registered = bool(pipe.gate_every) and (i + 1) % pipe.gate_every == 0
-            gl = GateLayer(where[layer.a[order]], where[layer.b[order]], layer.op[order], width,
-                           registered=registered)
+            if getattr(layer, "kind", "gate") == "lut":  # nodes keep their order (no runs to form)
+                order = np.arange(layer.width)
+                gl = LutNodeLayer(where[layer.inputs], layer.tables, layer.k, width, registered=registered)
+            else:
+                if i == net.depth - 1:
+                    order = np.lexsort((layer.op, np.arange(layer.width) // net.outputs_per_class))
+                else:
+                    order = np.argsort(layer.op, kind="stable")
+                gl = GateLayer(where[layer.a[order]], where[layer.b[order]], layer.op[order], width,
+                               registered=registered)
             m.submodules[f"layer{i}"] = gl
             m.d.comb += gl.x.eq(data)
             where = np.empty(layer.width, dtype=np.int64)
