@@ -33,9 +33,10 @@ def register(sub):
     p.add_argument("--seed", type=seed, default=0, help="seed of samples and handshakes (default: %(default)s)")
     p.add_argument("--bench", choices=BENCHES,
                    help="native (Verilator only; the default there) or cocotb (the default on Icarus)")
-    p.add_argument("--inputs", metavar="NPY",
-                   help="check this test set instead of random samples: raw features (n, features) "
-                   "when the netlist carries an encoder, else input bits (n, num_inputs) of 0/1")
+    p.add_argument("--inputs", metavar="FILE",
+                   help="check this test set instead of random samples: a .npy of raw features "
+                   "(n, features) when the netlist carries an encoder, else input bits (n, num_inputs) "
+                   "of 0/1; or a .csv/.tsv/.npz like the training data (its label column gives the labels)")
     p.add_argument("--labels", metavar="NPY",
                    help="class labels (n,) of --inputs: also report the accuracy the hardware reached")
     p.add_argument("--gap-prob", type=float, default=0.3, metavar="P",

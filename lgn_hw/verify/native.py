@@ -248,6 +248,11 @@ def load_test_set(net: Netlist, inputs, labels=None, *, mode: str = "host"
     from ..hdl.encoder import CoreInputs
 
     core_inputs = CoreInputs(net, mode)
+    if isinstance(inputs, (str, os.PathLike)) and Path(inputs).suffix.lower() in (".csv", ".tsv", ".npz"):
+        from ..data import read_inputs  # a file like the training data: its label column, if any, labels it
+
+        table = read_inputs(inputs, net)
+        inputs, labels = table.x, labels if labels is not None else table.y
     x = _load_array("inputs", inputs)
     if x.dtype == np.bool_:
         x = x.astype(np.uint8)

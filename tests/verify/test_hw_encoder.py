@@ -108,3 +108,21 @@ def test_uart_sends_raw_features_to_a_core_with_the_encoder_inside(tmp_path):
     assert sample_bytes(ex) == 6  # six 8-bit features: one byte each
     result = simulate_uart(ex, inputs=x[:8], build_dir=tmp_path / "cache")
     assert result.passed, result.failures
+
+
+def test_a_csv_test_set_loads_with_its_label_column(tmp_path):
+    from lgn_hw.data import load_data_file
+    from lgn_hw.verify.native import load_test_set
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "t.csv"
+    rows = ["size,colour,kind"] + [f"{rng.normal(5 * (i % 2), 1):.3f},{['red', 'blue'][i % 2]},{['a', 'b'][i % 2]}"
+                                   for i in range(60)]
+    path.write_text("\n".join(rows) + "\n")
+    data = load_data_file(path, levels=3)
+    net0 = random_netlist(data.num_inputs, [20, 10], 2, seed=1)
+    net = Netlist(net0.num_inputs, net0.layers, 2, 1.0, data.encoder.to_dict(),
+                  {"class_names": ["a", "b"], "columns": ["size", "colour"], "label": "kind"})
+    words, labels = load_test_set(net, path, mode="hw")
+    assert labels.tolist() == [i % 2 for i in range(60)]
+    assert words.shape == (60, sum(f.width for f in data.encoder.features))
