@@ -126,3 +126,12 @@ def test_a_csv_test_set_loads_with_its_label_column(tmp_path):
     words, labels = load_test_set(net, path, mode="hw")
     assert labels.tolist() == [i % 2 for i in range(60)]
     assert words.shape == (60, sum(f.width for f in data.encoder.features))
+
+
+def test_lint_reads_the_ports_of_a_core_with_the_encoder_inside(tmp_path):
+    from lgn_hw.hdl.lint import lint
+
+    net, _ = _net()
+    export(net, tmp_path, encoder="hw", quiet=True)
+    report = lint(tmp_path, verilator=False)   # pyverilog's view of the ports against the export's
+    assert ("in_data", "in", load_export(tmp_path).in_width) in report.ports
