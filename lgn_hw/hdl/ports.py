@@ -56,11 +56,15 @@ def core_ports(source, *, in_width: int | None = None) -> list[Port]:
 
     ``in_data`` is ``num_inputs`` bits wide unless ``in_width`` says otherwise
     (a core with the encoder inside reads raw integer features); a manifest
-    gives it in its ``encoder`` entry.
+    gives it in its ``encoder`` entry, an ``ExportDir`` as its ``in_width``.
     """
     n, c, w, cw = _dims_of(source)
-    if in_width is None and isinstance(source, Mapping) and isinstance(source.get("encoder"), Mapping):
-        in_width = source["encoder"].get("in_width")
+    if in_width is None:
+        if isinstance(source, Mapping):
+            entry = source.get("encoder")
+            in_width = entry.get("in_width") if isinstance(entry, Mapping) else None
+        else:
+            in_width = getattr(source, "in_width", None)
     if in_width is not None and (isinstance(in_width, bool) or not isinstance(in_width, int) or in_width < 1):
         raise ValueError(f"in_width must be a positive integer, not {in_width!r}")
 

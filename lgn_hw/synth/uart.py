@@ -52,8 +52,7 @@ def _dims(core) -> dict:
 
 def in_width(core) -> int:
     """Bits of ``in_data``: the export's (raw features when its encoder is in the core), a Netlist's inputs."""
-    width = getattr(core, "in_width", None)
-    return width if width is not None else _dims(core)["num_inputs"]
+    return next(p.width for p in core_ports(core) if p.name == "in_data")
 
 
 def sample_bytes(core) -> int:
@@ -186,7 +185,7 @@ class LgnUart(wiring.Component):
         m.d.comb += [rx.rx.eq(self.rx), self.tx.eq(tx.tx)]
 
         # The core's ports as lgn_hw.hdl.ports spells them (names, directions, widths).
-        ports = getattr(core, "ports", None) or core_ports(core)   # an ExportDir's are measured
+        ports = core_ports(core)
         port = {p.name: Signal(p.width, name=p.name) for p in ports}
         port[CLOCK], port[RESET] = ClockSignal(), ResetSignal(allow_reset_less=True)
         sample = Signal(nbytes * 8)
