@@ -135,3 +135,17 @@ def test_lint_reads_the_ports_of_a_core_with_the_encoder_inside(tmp_path):
     export(net, tmp_path, encoder="hw", quiet=True)
     report = lint(tmp_path, verilator=False)   # pyverilog's view of the ports against the export's
     assert ("in_data", "in", load_export(tmp_path).in_width) in report.ports
+
+
+@pytest.mark.verilator
+def test_a_core_with_the_encoder_inside_is_lint_clean(tmp_path):
+    from lgn_hw.data.encoding import onehot
+    from lgn_hw.hdl.lint import lint
+
+    net, _ = _net()
+    # A one-hot feature too (its match with code 0 is written as a test for zero).
+    enc = dict(net.encoder, features=net.encoder["features"][:5] + [
+        dict(onehot([[0, 1, 2]]).to_dict()["features"][0])])
+    net = Netlist(net.num_inputs, net.layers, net.num_classes, net.tau, enc, {})
+    export(net, tmp_path, encoder="hw", quiet=True)
+    lint(tmp_path)   # raises LintError on any Verilator -Wall warning
