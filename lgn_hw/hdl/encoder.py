@@ -229,13 +229,12 @@ class CoreInputs:
                              "export with --encoder host)")
         self.netlist = netlist
         self.mode = mode
-        self.fields = encoder_fields(netlist.encoder) if mode == "hw" else None
-        self.width = sum(f.width for f in self.fields) if self.fields else netlist.num_inputs
-
-    def _encoder(self):
         from ..data.encoding import Encoder
 
-        return Encoder.from_dict(self.netlist.encoder)
+        #: the netlist's encoder, parsed once (None for a netlist that reads bits)
+        self.encoder = None if netlist.encoder is None else Encoder.from_dict(netlist.encoder)
+        self.fields = encoder_fields(self.encoder) if mode == "hw" else None
+        self.width = sum(f.width for f in self.fields) if self.fields else netlist.num_inputs
 
     def random(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` test inputs as ``in_data`` bits: uniform bits, or integer features that hit every compare."""
@@ -250,15 +249,15 @@ class CoreInputs:
             raise ValueError(f"in_data bits must have shape (n, {self.width}), not {words.shape}")
         if self.fields is None:
             return words
-        return self._encoder().encode_int(unpack_features(self.fields, words))
+        return self.encoder.encode_int(unpack_features(self.fields, words))
 
     def from_raw(self, x) -> np.ndarray:
         """Raw features ``(n, features)`` to ``in_data`` bits (bits already, if the netlist has no encoder)."""
         x = np.asarray(x)
         if self.fields is not None:
-            return pack_features(self.fields, self._encoder().quantize(x))
-        if self.netlist.encoder is not None and x.ndim == 2 and x.shape[1] == self._encoder().num_features:
-            return self._encoder().encode(x)
+            return pack_features(self.fields, self.encoder.quantize(x))
+        if self.netlist.encoder is not None and x.ndim == 2 and x.shape[1] == self.encoder.num_features:
+            return self.encoder.encode(x)
         bits = np.asarray(x)
         if bits.ndim != 2 or bits.shape[1] != self.width or not np.isin(bits, (0, 1)).all():
             raise ValueError(f"inputs must be raw features for the netlist's encoder or (n, {self.width}) "
