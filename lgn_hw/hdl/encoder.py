@@ -23,6 +23,8 @@ from amaranth.hdl import Cat, Const, Module, Signal, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .stage import _join, _stage
+
 import numpy as np
 
 __all__ = ["FeatureField", "encoder_fields", "input_width", "FeatureEncoder",
@@ -171,23 +173,8 @@ class FeatureEncoder(wiring.Component):
             else:
                 bits = [q != 0]
             bits = [b if u else Const(0, 1) for b, u in zip(bits, used)]
-            y = Signal(f.num_bits, name=f"f{f.index}_bits", reset_less=True)
-            if self.registered:
-                m.d.sync += y.eq(Cat(*bits))
-            else:
-                m.d.comb += y.eq(Cat(*bits))
-            parts.append(y)
-        # Group the per-feature signals so that no one assignment lists thousands of parts.
-        level = 0
-        while len(parts) > 64:
-            groups = []
-            for lo in range(0, len(parts), 64):
-                chunk = Cat(*parts[lo: lo + 64])
-                g = Signal(len(chunk), name=f"enc_group{level}_{len(groups)}")
-                m.d.comb += g.eq(chunk)
-                groups.append(g)
-            parts, level = groups, level + 1
-        m.d.comb += self.y.eq(Cat(*parts))
+            parts.append(_stage(m, Cat(*bits), self.registered, f"f{f.index}_bits"))
+        m.d.comb += self.y.eq(_join(parts))  # the core's join tree: short lines, one cell for Icarus
         return m
 
 
