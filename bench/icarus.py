@@ -47,10 +47,10 @@ def main() -> int:
         return 2
 
     from lgn_hw.hdl import export
-    from lgn_hw.netlist import Netlist, random_netlist
+    from lgn_hw.netlist import load, random_netlist
 
     if args.netlist:
-        net = Netlist.load(args.netlist)
+        net = load(args.netlist)
         what = args.netlist
     else:
         net = random_netlist(192, [978, 1855, 2328, 4000], 10, seed=0)
