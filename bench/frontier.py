@@ -26,7 +26,6 @@ interrupted sweep resumes where it stopped; ``--only`` runs some designs.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import shutil
 import sys
@@ -103,11 +102,6 @@ QUICK = {
 }
 
 
-def _encoder_inside() -> bool:
-    """Whether ``export`` can put the hardware encoder inside the core (helper "hwenc")."""
-    return "encoder" in inspect.signature(export).parameters
-
-
 def _json(path: Path):
     try:
         return json.loads(path.read_text())
@@ -146,25 +140,46 @@ def _optimise(d: Path) -> Path:
     return dst
 
 
-def _export(d: Path, netlist_path: Path, pipeline: Pipeline) -> Path:
-    net = load(netlist_path)
-    hw = d / "hw"
-    manifest = None
+def _export_key(manifest) -> dict | None:
+    """What an export was made from: netlist, pipeline and encoder mode (None for no manifest)."""
+    if not manifest:
+        return None
+    return {"netlist_sha256": manifest.get("netlist_sha256"), "pipeline": manifest.get("pipeline"),
+            "encoder": (manifest.get("encoder") or {"mode": "host"}).get("mode")}
+
+
+def _manifest(hw: Path):
     try:
-        manifest = load_manifest(hw)
-    except Exception:
-        pass
-    if not (manifest and manifest.get("netlist_sha256") == net.sha256()
-            and manifest.get("pipeline") == pipeline.to_dict()):
-        kwargs = {"encoder": "hw"} if _encoder_inside() else {}
-        export(net, hw, pipeline=pipeline, quiet=True, **kwargs)
+        return load_manifest(hw)
+    except Exception:  # no export yet, or an unreadable one: export again
+        return None
+
+
+def _cached_report(hw: Path, target: str):
+    """The synthesis report of ``target`` for the export in ``hw`` if it was made from that export."""
+    rep = _json(hw / f"synth-{target}" / "report.json")
+    key = _export_key(_manifest(hw))
+    if key and rep and "blocks" in rep and _json(hw / f"synth-{target}" / "frontier-key.json") == key:
+        return rep
+    return None
+
+
+def _export(d: Path, netlist_path: Path, pipeline: Pipeline, encoder: str = "hw") -> Path:
+    """Export (or reuse) ``d/hw`` (``d/hw-host`` for ``encoder="host"``): reused only when netlist,
+    pipeline and encoder mode all match its manifest."""
+    net = load(netlist_path)
+    hw = d / ("hw" if encoder == "hw" else "hw-host")
+    want = {"netlist_sha256": net.sha256(), "pipeline": pipeline.to_dict(), "encoder": encoder}
+    if _export_key(_manifest(hw)) != want:
+        export(net, hw, pipeline=pipeline, encoder=encoder, quiet=True)
     return hw
 
 
 def _synth(hw: Path, target: str) -> dict:
-    rep = _json(hw / f"synth-{target}" / "report.json")
-    sha = load_manifest(hw)["netlist_sha256"]
-    if rep and rep.get("netlist_sha256") == sha and "blocks" in rep:
+    """Synthesize (or reuse) the export in ``hw``; a report is reused only for the same export key."""
+    key = _export_key(load_manifest(hw))
+    rep = _cached_report(hw, target)
+    if rep:
         return rep
     t0 = time.perf_counter()
     try:
@@ -175,6 +190,7 @@ def _synth(hw: Path, target: str) -> dict:
         rep["pnr_failed"] = next((ln for ln in lines if ln.startswith("ERROR")), lines[-1])
         (hw / f"synth-{target}").mkdir(exist_ok=True)
         (hw / f"synth-{target}" / "report.json").write_text(json.dumps(rep, indent=1))
+    (hw / f"synth-{target}" / "frontier-key.json").write_text(json.dumps(key))
     print(f"  {hw.parent.name} {target}: {rep['luts']} LUTs, {rep['ffs']} FFs, fmax {rep['fmax_mhz']} MHz "
           f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     return rep
@@ -228,7 +244,8 @@ def recipes(hw: Path) -> list[dict]:
     return rows
 
 
-def _row(dataset, name, tr, opt_gates, reports) -> dict:
+def _row(dataset, name, tr, opt_gates, reports, manifest) -> dict:
+    """One table row; ``encoder_inside`` comes from the export's manifest (its encoder mode)."""
     x, e = reports.get("xilinx-7") or {}, reports.get("ecp5-25k") or {}
     blocks = x.get("blocks") or {}
     split = {b: (blocks[b]["luts"] if b in blocks else None) for b in BLOCK_COLUMNS}
@@ -240,7 +257,7 @@ def _row(dataset, name, tr, opt_gates, reports) -> dict:
         "levels": s.get("levels"), "epochs": s["epochs"], "inputs": tr["num_inputs"],
         "discrete": tr["discrete"], "soft": tr["soft"], "gap": tr["gap"], "unused": tr["unused"],
         "gates": tr["gates"], "opt_gates": opt_gates, "train_s": tr["train_s"],
-        "encoder_inside": "encoder" in blocks,
+        "encoder_inside": (_export_key(manifest) or {}).get("encoder") == "hw",
         "lut6": x.get("luts"), "lut6_blocks": split, "ff": x.get("ffs"), "carry4": x.get("carries"),
         "lut4": e.get("luts"), "ccu2": e.get("carries"), "ecp5_comb": comb, "ecp5_ff": e.get("ffs"),
         "fmax_mhz": e.get("fmax_mhz"), "latency_cycles": e.get("latency_cycles") or x.get("latency_cycles"),
@@ -374,6 +391,8 @@ def main(argv=None) -> int:
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--out", default="bench/out/frontier")
     ap.add_argument("--jobs", type=int, default=2, help="synthesis jobs beside the training")
+    ap.add_argument("--encoder", choices=("hw", "host"), default="hw",
+                    help="hw (default): the encoder inside the core and counted; host: left out (a comparison)")
     ap.add_argument("--collect", action="store_true", help="only tabulate the designs already done")
     ap.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     ap.add_argument("--recipes", metavar="DESIGN", help="compare the Yosys recipes on DESIGN's export (done first)")
@@ -389,7 +408,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     pipeline = Pipeline()
     print(f"frontier {args.dataset}: {len(designs)} designs, targets {', '.join(targets)}, pipeline {pipeline}; "
-          f"encoder {'inside (export --encoder hw)' if _encoder_inside() else 'EXCLUDED (no hardware encoder yet)'}",
+          f"encoder {'inside (export --encoder hw)' if args.encoder == 'hw' else 'EXCLUDED (--encoder host)'}",
           flush=True)
 
     if args.recipes:
@@ -420,13 +439,17 @@ def main(argv=None) -> int:
             opt = _optimise(d)
             opt_gates = load(opt).num_gates
             if args.collect:
-                reports = {t: _json(d / "hw" / f"synth-{t}" / "report.json") for t in targets}
-                rows.append(_row(args.dataset, name, tr, opt_gates, {t: r for t, r in reports.items() if r}))
+                hw = d / ("hw" if args.encoder == "hw" else "hw-host")
+                manifest = _manifest(hw)
+                reports = {t: _cached_report(hw, t) for t in targets}
+                rows.append(_row(args.dataset, name, tr, opt_gates, {t: r for t, r in reports.items() if r},
+                                 manifest))
                 continue
-            hw = _export(d, opt, pipeline)
-            futures.append((name, tr, opt_gates, {t: pool.submit(_synth, hw, t) for t in targets}))
-        for name, tr, opt_gates, jobs in futures:
-            rows.append(_row(args.dataset, name, tr, opt_gates, {t: f.result() for t, f in jobs.items()}))
+            hw = _export(d, opt, pipeline, args.encoder)
+            futures.append((name, tr, opt_gates, hw, {t: pool.submit(_synth, hw, t) for t in targets}))
+        for name, tr, opt_gates, hw, jobs in futures:
+            rows.append(_row(args.dataset, name, tr, opt_gates, {t: f.result() for t, f in jobs.items()},
+                             _manifest(hw)))
 
     print(table(rows, args.dataset))
     print(f"published rows: {VERIFIED}")

@@ -1,0 +1,58 @@
+"""bench/frontier.py's caches: an export or a synthesis report is reused only for the same design."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lgn_hw.data.encoding import fit_thermometer
+from lgn_hw.hdl import Pipeline, export, load_manifest
+from lgn_hw.netlist import load, random_netlist
+from lgn_hw.netlist.model import Netlist
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "frontier.py"
+
+
+@pytest.fixture(scope="module")
+def frontier():
+    spec = importlib.util.spec_from_file_location("bench_frontier", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _design(tmp_path) -> Path:
+    """A design folder as the bench leaves it: an optimised netlist with a quantized encoder."""
+    x = np.random.default_rng(0).integers(0, 256, (100, 6))
+    net = random_netlist(18, [24, 12], 3, seed=0)
+    net = Netlist(net.num_inputs, net.layers, net.num_classes, net.tau, fit_thermometer(x, 3).to_dict(), {})
+    path = tmp_path / "opt.lgn.json"
+    net.save(path)
+    return path
+
+
+def test_export_made_without_the_encoder_is_not_reused(frontier, tmp_path):
+    opt = _design(tmp_path)
+    # An export of the same netlist and pipeline from before the encoder existed (host mode) ...
+    export(load(opt), tmp_path / "hw", quiet=True)
+    stale = tmp_path / "hw" / "synth-xilinx-7"
+    stale.mkdir()
+    (stale / "report.json").write_text(json.dumps({"luts": 1, "blocks": {}}))
+    assert load_manifest(tmp_path / "hw")["encoder"]["mode"] == "host"
+    # ... is exported again with the encoder inside, and its synthesis report no longer counts.
+    hw = frontier._export(tmp_path, opt, Pipeline())
+    manifest = load_manifest(hw)
+    assert manifest["encoder"]["mode"] == "hw"
+    assert frontier._cached_report(hw, "xilinx-7") is None
+    tr = {"settings": {"width": [24, 12], "layers": 2, "epochs": 1}, "num_inputs": 18, "discrete": 0.5,
+          "soft": 0.5, "gap": 0.0, "unused": 0, "gates": 36, "train_s": 0.0}
+    assert frontier._row("digits", "d", tr, 36, {}, manifest)["encoder_inside"] is True
+    # The same design again reuses the export; a host export goes to its own folder.
+    mtime = (hw / "manifest.json").stat().st_mtime_ns
+    assert frontier._export(tmp_path, opt, Pipeline()) == hw
+    assert (hw / "manifest.json").stat().st_mtime_ns == mtime
+    host = frontier._export(tmp_path, opt, Pipeline(), "host")
+    assert host != hw and load_manifest(host)["encoder"]["mode"] == "host"
+    assert frontier._row("digits", "d", tr, 36, {}, load_manifest(host))["encoder_inside"] is False
