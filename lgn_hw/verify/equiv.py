@@ -106,7 +106,7 @@ def _reference(netlist: Netlist):
             scores = []
             for ci in range(c):
                 s = Signal(w, name=f"score{ci}")
-                m.d.comb += s.eq(sum(prev[ci * k + j] for j in range(k)))
+                m.d.comb += s.eq(_plain_sum([prev[ci * k + j] for j in range(k)]))
                 scores.append(s)
             m.d.comb += self.scores.eq(Cat(*scores))
             best_s, best_c = scores[0], Const(0, cw)
@@ -118,6 +118,19 @@ def _reference(netlist: Netlist):
             return m
 
     return Reference()
+
+
+def _plain_sum(terms):
+    """``terms[0] + terms[1] + ...`` as a balanced expression tree.
+
+    A left-leaning ``sum()`` of hundreds of bits nests that deep, and Amaranth's
+    expression walkers recurse once per level (RecursionError on the demo's
+    400 outputs per class). Halving keeps the depth at log2(len(terms)).
+    """
+    if len(terms) == 1:
+        return terms[0] + 0  # widen a lone bit like every other sum
+    half = len(terms) // 2
+    return _plain_sum(terms[:half]) + _plain_sum(terms[half:])
 
 
 def prove_equivalent(netlist: Netlist, export_dir, *, extra_results: int = 2, timeout: int = 900,

@@ -241,3 +241,13 @@ def test_a_lut_netlist_is_proved_against_the_gate_export_and_a_flipped_table_bit
     bad, _ = mutant(lut_net, all_inputs(net.num_inputs), layer=1)
     result = prove_equivalent(bad, folder, work_dir=tmp_path / "bad")
     assert not result and "counterexample" in result.describe()
+
+
+def test_reference_of_a_wide_last_layer_is_generated():
+    """The demo's 400 outputs per class made the reference's score sum recurse too deeply."""
+    from lgn_hw.verify.equiv import reference_verilog
+
+    net = random_netlist(16, [64, 4000], 10, seed=5, ops=_OPS)
+    text = reference_verilog(net)
+    assert "module lgn_equiv_ref" in text
+    assert text.count("score9") >= 1
