@@ -129,18 +129,28 @@ def test_core_with_encoder_inside_matches_golden_on_raw_features(seed):
     assert [o - a for a, o in zip(log["acc"], log["out"])] == [core.latency] * len(words)
 
 
-def test_raw_features_reach_the_same_bits_as_the_host_encoder():
+@pytest.mark.parametrize("seed", [7, 8, 9, 10])
+def test_raw_features_reach_the_same_bits_as_the_host_encoder(seed):
     from lgn_hw.hdl.encoder import CoreInputs
 
-    net = _encoded_netlist(7)
+    net = _encoded_netlist(seed)
     hw, host = CoreInputs(net, "hw"), CoreInputs(net, "host")
     enc = Encoder.from_dict(net.encoder)
     rng = np.random.default_rng(0)
     lo = np.array([f.range[0] for f in enc.features]) - 3
     hi = np.array([f.range[1] for f in enc.features]) + 3
     x = rng.uniform(lo, hi, (300, enc.num_features))
-    np.testing.assert_array_equal(hw.netlist_bits(hw.from_raw(x)), host.from_raw(x))
-    np.testing.assert_array_equal(host.from_raw(x), enc.encode(x))
+    words = hw.from_raw(x)
+    np.testing.assert_array_equal(hw.netlist_bits(words), host.from_raw(x))
+    # in_data's layout, read by hand from the contract (docs/DESIGN.md): feature f's W_f bits
+    # LSB-first from bit sum(W_<f), two's complement when signed.
+    q, at = [], 0
+    for f in enc.features:
+        v = sum(words[:, at + i].astype(np.int64) << i for i in range(f.width))
+        q.append(v - (v >> (f.width - 1) << f.width) if f.signed else v)
+        at += f.width
+    assert at == hw.width
+    np.testing.assert_array_equal(np.stack(q, axis=1), enc.quantize(x))
 
 
 def test_hardware_encoder_needs_an_encoder():
