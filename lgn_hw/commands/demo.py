@@ -132,7 +132,7 @@ def run(args) -> int:
     manifest = export(hw_net, out / "hw", encoder=choose_encoder(hw_net), quiet=args.quiet)
     hw = load_export(out / "hw")
     summary["latency"] = manifest["latency"]
-    summary["encoder"] = (f"in the core: in_data carries {hw.num_features_in} raw features, {hw.in_width} bits"
+    summary["encoder"] = (f"in the core: in_data carries {hw.inputs.count} raw features, {hw.in_width} bits"
                           if hw.encoder == "hw" else f"on the host: in_data carries {hw.in_width} input bits")
     _stage("export", times, t0)
 

@@ -223,6 +223,11 @@ class CoreInputs:
         self.fields = encoder_fields(self.encoder) if mode == "hw" else None
         self.width = sum(f.width for f in self.fields) if self.fields else netlist.num_inputs
 
+    @property
+    def count(self) -> int:
+        """How many values ``in_data`` carries: raw features (encoder in the core) or input bits."""
+        return len(self.fields) if self.fields is not None else self.width
+
     def random(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` test inputs as ``in_data`` bits: uniform bits, or integer features that hit every compare."""
         if self.fields is None:

@@ -576,11 +576,6 @@ class ExportDir:
         return self.inputs.width
 
     @property
-    def num_features_in(self) -> int:
-        """What ``in_data`` carries: raw features (encoder in the core) or input bits."""
-        return len(self.inputs.fields) if self.inputs.fields is not None else self.inputs.width
-
-    @property
     def num_inputs(self) -> int:
         return self.netlist.num_inputs
 

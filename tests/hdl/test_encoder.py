@@ -123,6 +123,8 @@ def test_core_with_encoder_inside_matches_golden_on_raw_features(seed):
     words = inputs.random(40, np.random.default_rng(seed))
     core, log = simulate(net, Pipeline(), words, valid_p=0.7, ready_p=1.0, seed=seed, encoder="hw")
     assert len(core.in_data) == inputs.width == sum(f.width for f in inputs.fields)
+    assert inputs.count == len(net.encoder["features"])
+    assert CoreInputs(net, "host").count == net.num_inputs
     check_results(net, inputs.netlist_bits(words), log["results"])
     # The encoder's register is one more cycle, and the latency says so.
     assert core.latency == latency_of(net, Pipeline())["total"] + 1 == core.latency_parts["total"]
