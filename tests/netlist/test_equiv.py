@@ -251,3 +251,22 @@ def test_reference_of_a_wide_last_layer_is_generated():
     text = reference_verilog(net)
     assert "module lgn_equiv_ref" in text
     assert text.count("score9") >= 1
+
+
+def test_yosys_running_out_of_memory_is_undecided_not_a_counterexample(exported, tmp_path, monkeypatch, capsys):
+    """The demo-size proof used to end in 'FAILED: yosys failed: thrown Wasm exception', exit 1,
+    as if the core were wrong."""
+    net, _, folder = exported
+    fake = tmp_path / "yosys"
+    fake.write_text("#!/bin/sh\n"
+                    "echo 'Solving problem with 12170670 variables and 31637991 clauses..' > equiv.log\n"
+                    "echo 'thrown Wasm exception' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    import lgn_hw.verify.equiv as equiv
+    monkeypatch.setattr(equiv, "find_tool", lambda name: str(fake))  # YOSYS would reach Amaranth too
+    src = tmp_path / "original.lgn.json"
+    net.save(src)
+    assert main(["equiv", str(src), str(folder)]) == 3
+    out = capsys.readouterr().out
+    assert out.startswith("UNDECIDED: Yosys ran out of memory on 12,170,670 variables and 31,637,991 clauses")
+    assert "counterexample" not in out
