@@ -47,6 +47,20 @@ def test_port_mismatch_is_reported(exported, tmp_path):
         lint(tmp_path, verilator=False)
 
 
+def test_slang_finds_what_a_parser_cannot(exported, tmp_path):
+    """An undeclared name parses (pyverilog accepts it) but does not elaborate."""
+    for f in exported.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    src = tmp_path / "lint_top.v"
+    text = src.read_text()
+    at = text.index("endmodule", text.index("module \\lint_top.layer1"))
+    src.write_text(text[:at] + "  wire probe = no_such_net;\n" + text[at:])
+    with pytest.raises(LintError, match=r"^slang: lint_top\.v:\d+:\d+: error: use of undeclared identifier 'no_such_net'"):
+        lint(tmp_path, verilator=False)
+    report = lint(exported, verilator=False)
+    assert report.slang and "lint_top.layer1" in report.parsed
+
+
 def test_big_modules_are_left_to_verilator(exported):
     report = lint(exported, verilator=False, parse_limit=1)
     assert report.parsed == ["lint_top"] and len(report.skipped) == 6
