@@ -34,7 +34,7 @@ from .encoder import CoreInputs, FeatureEncoder
 from .pipeline import Pipeline
 from .popcount import Argmax, Popcount, _popcount_levels
 from .ports import CLOCK, RESET, core_ports
-from .stage import _levels, _registers, _stage
+from .stage import _join, _levels, _registers, _stage
 
 __all__ = ["GateLayer", "LutNodeLayer", "LgnCore", "latency_of", "INPUT_LATENCY", "FIFO_LATENCY"]
 
@@ -70,8 +70,8 @@ class GateLayer(wiring.Component):
     ``gates.hdl_expr(op, A, B)`` once, on vectors ``A``, ``B`` gathered from
     ``x``: one bitwise cell per run instead of one per gate. :class:`LgnCore`
     orders each layer's gates by op so that runs are long. ``y`` joins the
-    runs through :func:`lgn_hw.hdl.stage._join` and, with ``registered``, a register (named
-    ``gates``). (Per-bit assignments, or slices of a ``Cat``, make Amaranth
+    runs through :func:`lgn_hw.hdl.stage._join` into ``y``, with ``registered`` through a
+    register (named ``y`` in the Verilog, or ``gates_<i>`` when cut into several). (Per-bit assignments, or slices of a ``Cat``, make Amaranth
     quadratic; everything here is a ``Cat`` of signal slices.)
     """
 
@@ -94,8 +94,7 @@ class GateLayer(wiring.Component):
             for c in range(lo, hi, CHUNK):
                 d = min(hi, c + CHUNK)
                 runs.append(_run(code, a[c:d].tolist(), b[c:d].tolist(), pos, neg))
-        y = _stage(m, runs, self.registered, "gates")
-        m.d.comb += self.y.eq(y)
+        _stage(m, runs, self.registered, "gates", out=self.y)
         return m
 
 
@@ -156,8 +155,7 @@ class LutNodeLayer(wiring.Component):
             nodes = [gates.lut_hdl_expr(t, self.k, [x[int(i)] for i in row])
                      for t, row in zip(self._tables[lo: lo + CHUNK], self._inputs[lo: lo + CHUNK])]
             cells.append(Cat(*nodes))
-        y = _stage(m, cells, self.registered, "luts")
-        m.d.comb += self.y.eq(y)
+        _stage(m, cells, self.registered, "luts", out=self.y)
         return m
 
 
@@ -254,7 +252,7 @@ class LgnCore(wiring.Component):
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=cw + len(argmax.scores_out), depth=self.fifo_depth)
         m.d.comb += [
             fifo.w_en.eq(valid),
-            fifo.w_data.eq(Cat(argmax.cls, argmax.scores_out)),
+            fifo.w_data.eq(_join([argmax.cls, argmax.scores_out])),  # one cell: the FIFO's port is w_data
             self.out_valid.eq(fifo.r_rdy),
             fifo.r_en.eq(self.out_ready),
             self.out_class.eq(fifo.r_data[:cw]),

@@ -184,7 +184,7 @@ class Popcount(wiring.Component):
                     for i in alive[j: j + _CHUNK]:
                         vals[i] = sig[pos: pos + width[i]]
                         pos += width[i]
-        m.d.comb += self.scores.eq(Cat(*(vals[root] for vals in values)))
+        _stage(m, [vals[root] for vals in values], False, "scores", out=self.scores)
         return m
 
 
@@ -217,6 +217,7 @@ class Argmax(wiring.Component):
         cands = [(c, c, Const(c, cw), self.scores[c * w: (c + 1) * w]) for c in range(self.num_classes)]
         scores = self.scores
         for level in range(1, self.levels + 1):
+            last = level == self.levels
             nxt = []
             for j in range(0, len(cands), 2):
                 if j + 1 < len(cands):
@@ -230,6 +231,8 @@ class Argmax(wiring.Component):
                 sig = _stage(m, value, self.registered, f"l{level}_c{lo}_{hi}")
                 nxt.append((lo, hi, sig[:cw], sig[cw:]))
             cands = nxt
-            scores = _stage(m, scores, self.registered, f"scores{level}")
-        m.d.comb += [self.cls.eq(cands[0][2]), self.scores_out.eq(scores)]
+            if self.registered and not last:  # (unregistered, a stage would only rename the input)
+                scores = _stage(m, scores, True, f"scores{level}")
+        m.d.comb += self.cls.eq(cands[0][2])
+        _stage(m, scores, self.registered and self.levels > 0, "scores_out", out=self.scores_out)
         return m

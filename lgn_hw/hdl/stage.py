@@ -41,17 +41,51 @@ def _join(parts):
             return parts[0]
 
 
-def _stage(m, value, registered: bool, name: str) -> Signal:
+#: Bits per register cell: Yosys writes a register's initial value as one literal
+#: (``reg [N-1:0] r = N'h...``), so a wider stage is several registers joined (a
+#: 2048-bit register's line is about 550 characters).
+REGISTER_BITS = 2048
+
+
+def _register_groups(parts):
+    """``parts`` in consecutive groups of at most :data:`REGISTER_BITS` bits (a wider part is sliced)."""
+    groups, group, width = [], [], 0
+    for part in parts:
+        for lo in range(0, len(part), REGISTER_BITS):
+            piece = part[lo: lo + REGISTER_BITS] if len(part) > REGISTER_BITS else part
+            if width + len(piece) > REGISTER_BITS:
+                groups.append(group)
+                group, width = [], 0
+            group.append(piece)
+            width += len(piece)
+    return groups + [group]
+
+
+def _stage(m, value, registered: bool, name: str, *, out=None):
     """A wide signal holding ``value``: a plain wire, or a register without reset or enable.
 
-    ``value`` may be a list of pieces: they are joined with :func:`_join`.
+    ``value`` may be a list of pieces: they are joined with :func:`_join`. A
+    register wider than :data:`REGISTER_BITS` is cut into registers
+    ``<name>_<i>`` of at most that width, joined again with :func:`_join`.
+
+    With ``out`` (an output port of the block), the stage drives that port and
+    the port's name is the stage's name in the Verilog: a signal of the same
+    value under another name would become the port's name (Amaranth names a
+    port after the first signal it finds with exactly the port's bits).
     """
-    if isinstance(value, (list, tuple)):
-        value = _join(value)
-    sig = Signal(len(value), name=name, reset_less=True)
+    parts = list(value) if isinstance(value, (list, tuple)) else [value]
+    if registered and sum(len(p) for p in parts) > REGISTER_BITS:
+        groups = _register_groups(parts)
+        value = _join([_stage(m, group, True, f"{name}_{i}") for i, group in enumerate(groups)])
+        registered = False
+    elif isinstance(value, (list, tuple)):
+        value = _join(parts)
+    sig = Signal(len(value), name="" if out is not None else name, reset_less=True)
     if registered:
         m.d.sync += sig.eq(value)
     else:
         m.d.comb += sig.eq(value)
+    if out is not None:
+        m.d.comb += out.eq(sig)
+        return out
     return sig
-

@@ -182,4 +182,52 @@ def test_verilog_lines_bounded_and_layer_ports_named(tmp_path, gate_every):
     assert sorted(headers) == ["layer0", "layer1"]
     for name, ports in headers.items():
         got = {p.strip() for p in ports.split(",")}
-        assert got - {"clk", "rst"} in ({"x", "y"}, {"x", "gates"}), (name, got)
+        assert got - {"clk", "rst"} == {"x", "y"}, (name, got)
+
+
+def _module_ports(text):
+    """``{module: [port names]}`` from the headers Yosys writes (``module \\lgn_top.argmax (a, b);``)."""
+    return {name.lstrip("\\"): [p.strip() for p in ports.split(",")]
+            for name, ports in re.findall(r"^module\s+(\S+)\s*\((.*?)\);", text, re.M | re.S)}
+
+
+def _quantized_netlist():
+    """The demo-like random net behind a quantized encoder of three 8-bit features."""
+    from lgn_hw.netlist.model import Netlist
+
+    features = [{"kind": "thermometer", "thresholds": list(range(10, 250, 15)), "width": 8,
+                 "signed": False, "scale": 1.0, "offset": 0.0} for _ in range(3)]
+    net = random_netlist(48, [60, 50, 40], 10, seed=4)
+    return Netlist(net.num_inputs, net.layers, net.num_classes, net.tau,
+                   {"type": "features", "features": features}, {})
+
+
+@pytest.mark.parametrize("encoder", ["host", "hw"])
+@pytest.mark.parametrize("pipeline", [Pipeline(), Pipeline(gate_every=1, popcount_every=1),
+                                      Pipeline(gate_every=0, popcount_every=0, argmax_registered=False)])
+def test_every_module_port_is_declared(tmp_path, encoder, pipeline):
+    # Before, Amaranth named every port that did not match one signal of the block `\port$<cell>$<bit>`:
+    # the argmax read ten of them (one per class score) and the FIFO two (class and scores).
+    export(_quantized_netlist(), tmp_path, pipeline=pipeline, encoder=encoder, quiet=True)
+    modules = _module_ports((tmp_path / "lgn_top.v").read_text())
+    blocks = {"popcount": {"x", "scores"}, "argmax": {"scores", "cls", "scores_out"},
+              "encoder": {"x", "y"}, **{f"layer{i}": {"x", "y"} for i in range(3)}}
+    assert {f"lgn_top.{b}" for b in blocks if b != "encoder" or encoder == "hw"} <= set(modules)
+    for module, ports in modules.items():
+        assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in ports), (module, ports)
+        block = module.rpartition(".")[2]
+        if block in blocks:
+            assert set(ports) - {"clk", "rst"} <= blocks[block], (module, ports)
+            assert "x" in ports or "scores" in ports, (module, ports)
+
+
+def test_wide_registers_keep_lines_short(tmp_path):
+    # A 10,000-bit input register and an 8,200-bit gate layer register: Yosys writes a register's
+    # initial value as one literal, so they were lines of 2,530 and 2,081 characters (6,278 on a
+    # 100k-gate core). The longest lines left are gate cells (64 gates over 5-digit indices).
+    net = random_netlist(10_000, [8200, 20], 10, seed=0)
+    export(net, tmp_path, pipeline=Pipeline(gate_every=1), quiet=True)
+    text = (tmp_path / "lgn_top.v").read_text()
+    assert max(len(line) for line in text.splitlines()) < 2000
+    widths = [int(w) + 1 for w in re.findall(r"^\s*reg \[(\d+):0\]", text, re.M)]
+    assert 2048 in widths and max(widths) == 2048
