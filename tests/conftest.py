@@ -4,6 +4,8 @@ build cache goes to a temporary folder, not the user's."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from lgn_hw.tools import ToolNotFound, check_simulator, find_tool
@@ -40,8 +42,16 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_build_cache(tmp_path_factory):
-    """``$XDG_CACHE_HOME`` (the default build cache, lgn_hw.verify.cache) in a temporary folder."""
+    """``$XDG_CACHE_HOME`` (the default build cache, lgn_hw.verify.cache) in a temporary folder.
+
+    YoWASP keeps its compiled Yosys/nextpnr in the user's cache too; pointing it at the
+    real one keeps each test worker from compiling them again (about a minute each).
+    """
     mp = pytest.MonkeyPatch()
+    if "YOWASP_CACHE_DIR" not in os.environ:
+        import platformdirs
+
+        mp.setenv("YOWASP_CACHE_DIR", platformdirs.user_cache_dir("YoWASP", appauthor=False))
     mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg_cache")))
     yield
     mp.undo()
