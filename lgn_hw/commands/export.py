@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from ..cli import MAX_SAMPLES, UsageError, count, seed
 from ..hdl import Pipeline, check_top_name, export
@@ -31,6 +32,12 @@ def register(sub):
                    help="a register after every R adder-tree levels; 0: combinational "
                         f"(default {Pipeline().popcount_every})")
     p.add_argument("--no-argmax-reg", action="store_true", help="leave the argmax tree combinational")
+    p.add_argument("--fmax", type=float, metavar="MHZ",
+                   help="pick the pipeline instead: the placement with the fewest FFs whose core "
+                        "reaches MHZ on --target, found by synthesizing, placing and routing "
+                        "candidates (10-15 runs; the record goes to DIR/fmax-search.json)")
+    p.add_argument("--target", metavar="TARGET",
+                   help="the device --fmax aims at (a target with place and route, e.g. ecp5-25k)")
     p.add_argument("--no-opt", action="store_true",
                    help="export the netlist as trained; by default it is first optimised (dead, "
                         "constant, wire and duplicate gates removed; the function is unchanged "
@@ -64,6 +71,39 @@ def pipeline_from_args(args) -> Pipeline:
         raise UsageError(str(exc)) from None
 
 
+def _check_fmax_args(args) -> None:
+    from ..synth.targets import get_target
+
+    if args.fmax is None:
+        raise UsageError("--target goes with --fmax (the device the clock goal is for)")
+    if args.target is None:
+        raise UsageError("--fmax needs --target (the device to reach the clock on)")
+    if args.pipeline or args.gate_every is not None or args.popcount_every is not None or args.no_argmax_reg:
+        raise UsageError("--fmax picks the pipeline: give it without --pipeline, --gate-every, "
+                         "--popcount-every or --no-argmax-reg")
+    if not 0 < args.fmax < 2000:
+        raise UsageError(f"--fmax must be a number of MHz in (0, 2000), not {args.fmax:g}")
+    try:
+        tgt = get_target(args.target)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not tgt.has_pnr:
+        raise UsageError(f"--fmax needs a target with place and route; {tgt.name} has none here")
+
+
+def _pick(net, args, encoder):
+    from ..synth.fmax import FmaxNotReached, pick_pipeline
+    from ..tools import ToolFailed, ToolNotFound
+
+    print(f"fmax goal   {args.fmax:g} MHz on {args.target}: synthesizing candidate pipelines")
+    try:
+        choice = pick_pipeline(net, args.target, args.fmax, encoder=encoder,
+                               progress=lambda text: print(f"  {text}", flush=True))
+    except (FmaxNotReached, ToolNotFound, ToolFailed) as exc:
+        raise UsageError(str(exc)) from None
+    return choice
+
+
 def _optimized(net):
     """``net`` optimised, after checking with the golden model that its scores are unchanged."""
     from ..netlist.equiv import check_equivalent
@@ -85,6 +125,8 @@ def run(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     pipeline = pipeline_from_args(args)
+    if args.fmax is not None or args.target is not None:
+        _check_fmax_args(args)
     try:
         net = check_exportable(load(args.netlist))  # before the optimiser spends memory on it
     except ValueError as exc:
@@ -92,14 +134,24 @@ def run(args) -> int:
     t0 = time.perf_counter()
     if not args.no_opt:
         net = _optimized(net)
+    encoder = choose_encoder(net, args.encoder)
+    choice = None
+    if args.fmax is not None:
+        choice = _pick(net, args, encoder)
+        pipeline = choice.pipeline
     try:
         manifest = export(net, args.out, top=top, pipeline=pipeline,
-                          encoder=choose_encoder(net, args.encoder), testbench=args.testbench,
+                          encoder=encoder, testbench=args.testbench,
                           testbench_samples=args.samples, seed=args.seed, quiet=args.quiet)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     seconds = time.perf_counter() - t0
     files = list(manifest["verilog"]) + ["manifest.json", manifest["netlist"]]
+    if choice is not None:
+        from ..synth.fmax import write_choice
+
+        write_choice(choice, Path(args.out) / "fmax-search.json")
+        files.append("fmax-search.json")
     if manifest["testbench"]:
         tb = manifest["testbench"]
         files += [tb["file"], tb["inputs"], tb["expected"]]
@@ -110,7 +162,9 @@ def run(args) -> int:
     print(f"encoder     {'in the core: in_data carries ' + str(len(enc['fields'])) + ' raw features, ' if enc['mode'] == 'hw' else 'on the host: in_data carries input bits, '}"
           f"{enc['in_width']} bits")
     print(f"gates       {manifest['gates']} in {manifest['layers']} layers")
-    print(f"pipeline    {pipeline}")
+    print(f"pipeline    {pipeline}" + (f"  (fewest FFs at >= {args.fmax:g} MHz on {args.target}: "
+                                           f"{choice.report['ffs']} FFs, {choice.report['fmax_mhz']:.1f} MHz)"
+                                           if choice else ""))
     print(f"latency     {manifest['latency']} cycles  "
           + " + ".join(f"{k} {v}" for k, v in manifest["latency_parts"].items()))
     print(f"files       {' '.join(files)}")
