@@ -83,6 +83,10 @@ def register(sub):
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
     p.add_argument("--lr", type=float, help="learning rate (default 0.01)")
     p.add_argument("--weight-decay", type=float, help="default 0")
+    p.add_argument("--free-weight", type=float, metavar="W",
+                   help="add W x (fraction of gates expected to read both inputs) to the loss: pushes "
+                        "gates toward constants, wires and NOTs, which cost no logic after 'lgn-hw "
+                        "optimize' (default 0; gate layers only)")
     p.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule (default constant)")
     p.add_argument("--batch-size", type=int, help="global batch size, split over processes (default 128)")
     p.add_argument("--epochs", type=int, help="default 50")

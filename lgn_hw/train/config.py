@@ -94,6 +94,7 @@ class TrainConfig:
     optimizer: str = "adam"
     lr: float = 0.01
     weight_decay: float = 0.0
+    free_weight: float = 0.0            # loss += free_weight * fraction of gates expected to cost logic
     schedule: str = "constant"
     batch_size: int = 128
     epochs: int = 50
@@ -119,8 +120,10 @@ class TrainConfig:
                 check_seed(getattr(self, name), name)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-        if self.weight_decay < 0:
-            raise ConfigError(f"'weight_decay' must be non-negative, not {self.weight_decay!r}")
+        for name in ("weight_decay", "free_weight"):
+            v = getattr(self, name)
+            if not (v >= 0 and math.isfinite(v)):
+                raise ConfigError(f"'{name}' must be a non-negative finite number, not {v!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"'optimizer' must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         if self.schedule not in SCHEDULES:

@@ -267,6 +267,16 @@ class LogicLayer(_NodeLayer):
         """This layer's gate weights ``w`` for the current mode (draws noise in training)."""
         return self._estimate(gate_weights, batch_size)
 
+    def logic_cost(self) -> torch.Tensor:
+        """Expected gates that cost logic: the sum over neurons of P(op reads both inputs).
+
+        Under ``softmax(theta)``, the distribution the discrete network's argmax
+        is taken from. The other ops (constants, pass-throughs, NOTs) vanish in
+        the optimiser or fold into the gate that reads them.
+        """
+        costly = torch.as_tensor(gates.DEPENDS_ON_A & gates.DEPENDS_ON_B, device=self.weights.device)
+        return torch.softmax(self.weights, dim=-1)[:, costly].sum()
+
     def ops(self) -> np.ndarray:
         """The discrete network's op codes: ``argmax theta`` per neuron (lowest op on ties)."""
         return self.weights.detach().argmax(dim=-1).cpu().numpy().astype(np.int64)

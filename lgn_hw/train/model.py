@@ -91,6 +91,18 @@ class LogicNet(nn.Module):
         """``"gate"`` or ``"lut"`` per layer."""
         return [layer.kind for layer in self.layers]
 
+    def logic_cost(self) -> torch.Tensor:
+        """The fraction of gate-layer neurons expected to cost logic (see ``LogicLayer.logic_cost``).
+
+        The training loss adds ``free_weight`` times this. LUT layers have no
+        such term (a table that ignores inputs is still one LUT), so a network
+        without gate layers costs 0.
+        """
+        gate_layers = [layer for layer in self.layers if layer.kind == "gate"]
+        if not gate_layers:
+            return self.layers[0].weights.new_zeros(())
+        return sum(layer.logic_cost() for layer in gate_layers) / sum(layer.out_dim for layer in gate_layers)
+
     def ops(self) -> list[np.ndarray]:
         """The discrete network's op codes (gate layers) and tables (LUT layers), one array per layer."""
         return [layer.ops() for layer in self.layers]

@@ -367,6 +367,8 @@ class Trainer:
                     x, y = self.xtr[idx].float(), self.ytr[idx]
                     out = self.net(x)
                     loss = F.cross_entropy(out, y)
+                    if cfg.free_weight:
+                        loss = loss + cfg.free_weight * self.model.logic_cost()
                     self.optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     self.optimizer.step()
