@@ -31,6 +31,7 @@ def _kinds(text):
 def register(sub):
     from ..data import DATASETS
     from ..train.config import OPTIMIZERS, SCHEDULES
+    from ..data.encoding import METHODS  # numpy only
     from ..train.presets import DATASET_PRESETS, ESTIMATOR_DEFAULTS  # torch-free; keys = ESTIMATORS (tested)
 
     p = sub.add_parser(
@@ -62,8 +63,9 @@ def register(sub):
     p.add_argument("--data-dir", help="directory with MNIST / Fashion-MNIST / CIFAR-10 files")
     p.add_argument("--levels", type=int, help="thermometer thresholds per feature (dataset default "
                    "otherwise; 8 for --data)")
-    p.add_argument("--thresholds", choices=("uniform", "quantile"),
-                   help="how thermometer thresholds are fitted (quantile for --data)")
+    p.add_argument("--thresholds", choices=METHODS,
+                   help="how thermometer thresholds are fitted (quantile for --data); aligned: uniform, moved "
+                   "to power-of-two steps so each hardware compare reads few input bits")
     p.add_argument("--layers", type=int, help="logic layers (default 4)")
     p.add_argument("--width", type=_width, metavar=_INT_LIST, help="nodes per layer (default 4000)")
     p.add_argument("--layer-kind", type=_kinds, metavar="KIND or KIND,KIND,...",

@@ -19,7 +19,7 @@ import numpy as np
 
 from .dataset import Dataset, Split, split_indices
 from .encoding import bits as bit_encoder
-from .encoding import fit_thermometer, onehot
+from .encoding import METHODS, fit_thermometer, onehot
 from .files import find_files, read_cifar_batch, read_idx
 
 __all__ = ["load_dataset", "DATASETS", "MONK_VALUES", "monk_label"]
@@ -37,7 +37,8 @@ def load_dataset(name: str, *, data_dir=None, levels: int | None = None, thresho
     """Load dataset ``name`` with fixed splits and an encoder fitted on its training split.
 
     ``levels`` (thermometer thresholds per feature) and ``thresholds``
-    (``"uniform"`` or ``"quantile"``) override the dataset's default encoding;
+    (``"uniform"``, ``"quantile"`` or ``"aligned"``, see
+    :func:`~lgn_hw.data.encoding.fit_thermometer`) override the dataset's default encoding;
     they do not apply to the categorical (MONK) and bit (parity, majority) tasks.
     """
     if not isinstance(name, str):
@@ -51,8 +52,8 @@ def load_dataset(name: str, *, data_dir=None, levels: int | None = None, thresho
         raise ValueError(f"dataset {base!r} takes no ':' argument, got {name!r}")
     if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int) or levels < 1):
         raise ValueError(f"'levels' must be a positive integer, not {levels!r}")
-    if thresholds not in (None, "uniform", "quantile"):
-        raise ValueError(f"'thresholds' must be 'uniform' or 'quantile', not {thresholds!r}")
+    if thresholds is not None and thresholds not in METHODS:
+        raise ValueError(f"'thresholds' must be one of {', '.join(METHODS)}, not {thresholds!r}")
     if base in ("parity", "majority"):
         n = 8 if not arg else _bit_count(arg, name)
         return _boolean(base, n, split_seed)

@@ -36,9 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Encoder", "Feature", "fit_thermometer", "fit_onehot", "onehot", "bits", "int_range", "MAX_WIDTH"]
+__all__ = ["Encoder", "Feature", "METHODS", "align_thresholds", "fit_thermometer", "fit_onehot", "onehot", "bits", "int_range", "MAX_WIDTH"]
 
 _KINDS = ("thermometer", "onehot", "bit")
+#: how :func:`fit_thermometer` places thresholds
+METHODS = ("uniform", "quantile", "aligned")
 #: widest integer input of one feature
 MAX_WIDTH = 32
 #: float features get the smallest width in this range that resolves their thresholds
@@ -393,13 +395,38 @@ def _grid_for(col: np.ndarray, thresholds) -> tuple[int, bool, float, float]:
     return width, False, scale, lo
 
 
-def _quantized_feature(col: np.ndarray, thresholds, levels: int) -> Feature:
+def align_thresholds(ints, width: int, signed: bool) -> tuple:
+    """Integer thresholds moved to the coarsest power-of-two grid that keeps them apart.
+
+    A threshold ``t`` with ``t + 1`` a multiple of ``2**s`` makes ``q > t`` a
+    function of the top ``width - s`` bits of ``q`` only (``q > 127`` on 8 bits
+    is the top bit itself, ``q > 191`` the AND of the top two), so the
+    hardware compare is a wire or one small LUT instead of a full-width
+    comparator. Each threshold goes to the nearest such value (ties upward)
+    for the largest ``s`` at which the thresholds stay distinct and strictly
+    inside the grid (``lo <= t < hi``); thresholds already off the grid (a
+    constant bit) stay where they are. ``s = 0`` is the identity.
+    """
+    lo, hi = int_range(width, signed)
+    inner = [t for t in ints if lo <= t < hi]
+    for s in range(width - 1, 0, -1):
+        step = 1 << s
+        moved = [((t + 1 + step // 2) // step) * step - 1 for t in inner]
+        if len(set(moved)) == len(moved) and all(lo <= t < hi for t in moved):
+            it = iter(moved)
+            return tuple(next(it) if lo <= t < hi else t for t in ints)
+    return tuple(ints)
+
+
+def _quantized_feature(col: np.ndarray, thresholds, levels: int, aligned: bool = False) -> Feature:
     width, signed, scale, offset = _grid_for(col, thresholds)
     # x > t  ~  q > floor((t - offset) * scale): exact for integer data (scale 1, offset 0).
     # A threshold off the grid is a constant bit: clip it to one step below / the top of the grid
     # (a padded threshold far above a tiny range would otherwise be an integer beyond int64).
     lo, hi = int_range(width, signed)
     ints = [int(min(max(math.floor((t - offset) * scale), lo - 1), hi)) for t in thresholds]
+    if aligned:
+        ints = list(align_thresholds(sorted(set(ints)), width, signed))
     return Feature("thermometer", _strict_levels(ints, levels), width, signed, float(scale), float(offset))
 
 
@@ -408,7 +435,11 @@ def fit_thermometer(x, levels: int, *, method: str = "uniform", per_feature: boo
     """Fit a thermometer encoder with ``levels`` thresholds per feature on training data ``x``.
 
     ``method="uniform"`` spaces the thresholds evenly between the minimum and the
-    maximum; ``method="quantile"`` puts them at the ``j / (levels + 1)`` quantiles.
+    maximum; ``method="quantile"`` puts them at the ``j / (levels + 1)`` quantiles;
+    ``method="aligned"`` (quantized only) starts from the uniform ones and moves
+    them onto the coarsest power-of-two grid that keeps them distinct
+    (:func:`align_thresholds`), so each hardware compare reads only the top
+    bits of the integer input (MNIST, 2 levels: 63 and 191 instead of 85 and 170).
     With ``per_feature=False`` all features share one set of thresholds (and
     one integer grid) fitted on all values (natural for image pixels).
     ``quantized=True`` (the default) puts the encoder on an integer grid
@@ -417,8 +448,10 @@ def fit_thermometer(x, levels: int, *, method: str = "uniform", per_feature: boo
     """
     if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
         raise ValueError(f"'levels' must be a positive integer, not {levels!r}")
-    if method not in ("uniform", "quantile"):
-        raise ValueError(f"'method' must be 'uniform' or 'quantile', not {method!r}")
+    if method not in METHODS:
+        raise ValueError(f"'method' must be one of {', '.join(METHODS)}, not {method!r}")
+    if method == "aligned" and not quantized:
+        raise ValueError("method 'aligned' works on the integer grid: it needs quantized=True")
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"training data must have shape (n, num_features) with n, num_features > 0, not {x.shape}")
@@ -427,12 +460,14 @@ def fit_thermometer(x, levels: int, *, method: str = "uniform", per_feature: boo
     q = np.arange(1, levels + 1) / (levels + 1)
 
     def fit(col):
-        if method == "uniform":
+        if method in ("uniform", "aligned"):
             lo, hi = float(col.min()), float(col.max())
             t = _strict_levels([float(v) for v in lo + (hi - lo) * q], levels)
         else:
             t = _strict_levels([float(v) for v in np.quantile(col, q)], levels)
-        return _quantized_feature(col, t, levels) if quantized else Feature("thermometer", t)
+        if not quantized:
+            return Feature("thermometer", t)
+        return _quantized_feature(col, t, levels, aligned=method == "aligned")
 
     if per_feature:
         feats = [fit(x[:, j]) for j in range(x.shape[1])]

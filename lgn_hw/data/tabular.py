@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import Dataset, Split
-from .encoding import Encoder, fit_thermometer, onehot
+from .encoding import METHODS, Encoder, fit_thermometer, onehot
 from .files import read_npy, read_npz
 
 __all__ = ["DataError", "Inputs", "load_data_file", "read_inputs", "stratified_split", "DATA_SUFFIXES"]
@@ -441,8 +441,8 @@ def load_data_file(path, *, test=None, label: str | None = None, levels: int | N
         raise DataError(f"{test}: the test file must be of the same kind as {path}")
     if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int) or levels < 1):
         raise ValueError(f"'levels' must be a positive integer, not {levels!r}")
-    if thresholds not in (None, "uniform", "quantile"):
-        raise ValueError(f"'thresholds' must be 'uniform' or 'quantile', not {thresholds!r}")
+    if thresholds is not None and thresholds not in METHODS:
+        raise ValueError(f"'thresholds' must be one of {', '.join(METHODS)}, not {thresholds!r}")
     build = _npz_dataset if kind == ".npz" else _csv_dataset
     return build(path, test, label, levels or _LEVELS, thresholds or _METHOD, split_seed)
 

@@ -74,7 +74,7 @@ class TrainConfig:
     label: str | None = None            # CSV label column (default the last)
     test: str | None = None             # separate test file for ``data``
     levels: int | None = None           # thermometer thresholds per feature (dataset default if None)
-    thresholds: str | None = None       # "uniform" or "quantile" (dataset default if None)
+    thresholds: str | None = None       # "uniform", "quantile" or "aligned" (dataset default if None)
     split_seed: int = 0
     # model
     layers: int = 4

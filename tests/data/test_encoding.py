@@ -56,7 +56,7 @@ def test_bits_encoder():
 
 @pytest.mark.parametrize("kwargs, msg", [
     ({"levels": 0}, r"^'levels' must be a positive integer, not 0$"),
-    ({"levels": 2, "method": "median"}, r"^'method' must be 'uniform' or 'quantile', not 'median'$"),
+    ({"levels": 2, "method": "median"}, r"^'method' must be one of uniform, quantile, aligned, not 'median'$"),
 ])
 def test_thermometer_errors(kwargs, msg):
     with pytest.raises(ValueError, match=msg):
@@ -213,3 +213,32 @@ def test_thresholds_beyond_a_tiny_range_stay_on_the_grid():
     lo, hi = enc.features[0].range
     assert all(lo - 1 <= t <= hi + 2 for t in enc.features[0].values)
     np.testing.assert_array_equal(enc.encode(np.zeros((1, 2))), enc.encode_int(enc.quantize(np.zeros((1, 2)))))
+
+
+def test_aligned_thresholds_read_only_the_top_bits():
+    from lgn_hw.data.encoding import align_thresholds
+
+    pixels = np.arange(256)[:, None].astype(float)
+    # MNIST-like 8-bit pixels: 2 uniform levels are 85 and 170 (full-width compares) ...
+    assert fit_thermometer(pixels, 2).features[0].values == (85, 170)
+    # ... aligned they are 63 and 191: q > 63 = b7 | b6, q > 191 = b7 & b6; 1 level is q > 127 = b7.
+    for levels, want in ((2, (63, 191)), (3, (63, 127, 191)), (1, (127,))):
+        f = fit_thermometer(pixels, levels, method="aligned").features[0]
+        assert f.values == want and (f.width, f.scale, f.offset) == (8, 1.0, 0.0)
+        s = min((t + 1) & -(t + 1) for t in want).bit_length() - 1  # common power-of-two step
+        q = np.arange(256)
+        for t in want:  # the compare is a function of the top 8 - s bits alone
+            assert np.array_equal(q > t, (q >> s) > (t >> s))
+    # digits 0..16 on 5 bits: 4, 8, 12 -> 3, 7, 11; bits still come from encode = encode_int(quantize)
+    d = fit_thermometer(np.arange(17)[:, None].astype(float), 3, method="aligned")
+    assert d.features[0].values == (3, 7, 11)
+    x = np.arange(17)[:, None]
+    assert np.array_equal(d.encode(x), d.encode_int(d.quantize(x)))
+    # thresholds that cannot move stay (one grid step apart), constant bits off the grid stay too
+    assert align_thresholds([0, 1, 2], 2, False) == (0, 1, 2)
+    assert align_thresholds([-1, 100, 255], 8, False) == (-1, 127, 255)
+    assert align_thresholds([-3, 2], 4, True) == (-1, 3)  # signed -8..7: q > -1 is the sign bit clear
+    with pytest.raises(ValueError, match="quantized"):
+        fit_thermometer(pixels, 2, method="aligned", quantized=False)
+    with pytest.raises(ValueError, match="aligned"):
+        fit_thermometer(pixels, 2, method="nope")
