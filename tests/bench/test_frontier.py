@@ -56,3 +56,15 @@ def test_export_made_without_the_encoder_is_not_reused(frontier, tmp_path):
     host = frontier._export(tmp_path, opt, Pipeline(), "host")
     assert host != hw and load_manifest(host)["encoder"]["mode"] == "host"
     assert frontier._row("digits", "d", tr, 36, {}, load_manifest(host))["encoder_inside"] is False
+
+
+def test_lut_ram_and_shift_registers_count_as_lut6(frontier, tmp_path):
+    """Vivado's CLB LUTs include LUTs used as memory; the frontier's LUT6 figure does too."""
+    stat = {"modules": {
+        "\\lgn_top": {"num_cells_by_type": {"LUT6": 10, "FDRE": 5, "lgn_top.argmax": 1, "lgn_top.fifo": 1}},
+        "\\lgn_top.argmax": {"num_cells_by_type": {"LUT3": 4, "SRL16E": 3}},
+        "\\lgn_top.fifo": {"num_cells_by_type": {"LUT2": 1, "RAM32M": 2, "CARRY4": 1}},
+    }}
+    (tmp_path / "stat.json").write_text(json.dumps(stat))
+    rep = {"top": "lgn_top", "luts": 15, "out_dir": str(tmp_path), "blocks": {}}
+    assert frontier._xilinx_luts(rep) == (10 + 4 + 3 + 1 + 8, {"layers": 10, "argmax": 7, "fifo": 9})
