@@ -41,6 +41,7 @@ def main() -> int:
     ap.add_argument("netlist", nargs="?", help="a *.lgn.json (default: a random net of the demo's shape)")
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--no-opt", action="store_true", help="export without the optimiser")
+    ap.add_argument("--repeat", type=int, default=3, help="vvp runs; the least CPU time counts (default 3)")
     args = ap.parse_args()
     if not shutil.which("iverilog") or not shutil.which("vvp"):
         print("iverilog/vvp not found (Debian: apt-get install iverilog)", file=sys.stderr)
@@ -70,7 +71,8 @@ def main() -> int:
         if proc.returncode:
             print(proc.stderr, file=sys.stderr)
             return 1
-        proc, sim_s = _cpu_run(["vvp", "-n", "sim"], out)
+        runs = [_cpu_run(["vvp", "-n", "sim"], out) for _ in range(max(1, args.repeat))]
+        proc, sim_s = min(runs, key=lambda r: r[1])
         found = re.search(r"PASS: (\d+) samples, (\d+) cycles", proc.stdout)
         if not found:
             print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)

@@ -59,8 +59,11 @@ def latency_of(netlist, pipeline: Pipeline, encoder: str = "host") -> dict:
     return parts
 
 
-#: Gates per bitwise cell: bounds a Verilog line to about 2 x 64 bit-selects.
-CHUNK = 64
+#: Gates per bitwise cell. Icarus builds a concatenation of more than 4 pieces as a tree
+#: of 4-way ones, each re-sent whole on every change of a piece: cells of 16 gates (two
+#: levels) ran the demo-shaped core 1.2x faster than cells of 64 (bench/icarus.py), and 4 or 8
+#: slower again (more cells to join). It also bounds a Verilog line to 2 x 16 bit-selects.
+CHUNK = 16
 
 
 class GateLayer(wiring.Component):

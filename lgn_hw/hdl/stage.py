@@ -41,19 +41,22 @@ def _join(parts):
             return parts[0]
 
 
-#: Bits per register cell: Yosys writes a register's initial value as one literal
-#: (``reg [N-1:0] r = N'h...``), so a wider stage is several registers joined (a
-#: 2048-bit register's line is about 550 characters).
+#: Bits and pieces per register cell: Yosys writes a register's initial value as one
+#: literal (``reg [N-1:0] r = N'h...``) and its input as one concatenation of the
+#: pieces, so a wider stage is several registers (a 2048-bit register's lines are
+#: about 550 characters; 64 pieces about 1,500).
 REGISTER_BITS = 2048
+REGISTER_PIECES = 64
 
 
 def _register_groups(parts):
-    """``parts`` in consecutive groups of at most :data:`REGISTER_BITS` bits (a wider part is sliced)."""
+    """``parts`` in consecutive groups of at most :data:`REGISTER_BITS` bits and
+    :data:`REGISTER_PIECES` pieces (a wider part is sliced)."""
     groups, group, width = [], [], 0
     for part in parts:
         for lo in range(0, len(part), REGISTER_BITS):
             piece = part[lo: lo + REGISTER_BITS] if len(part) > REGISTER_BITS else part
-            if width + len(piece) > REGISTER_BITS:
+            if width + len(piece) > REGISTER_BITS or len(group) == REGISTER_PIECES:
                 groups.append(group)
                 group, width = [], 0
             group.append(piece)
@@ -62,11 +65,14 @@ def _register_groups(parts):
 
 
 def _stage(m, value, registered: bool, name: str, *, out=None):
-    """A wide signal holding ``value``: a plain wire, or a register without reset or enable.
+    """A wide signal holding ``value``: a plain wire, or registers without reset or enable.
 
-    ``value`` may be a list of pieces: they are joined with :func:`_join`. A
-    register wider than :data:`REGISTER_BITS` is cut into registers
-    ``<name>_<i>`` of at most that width, joined again with :func:`_join`.
+    ``value`` may be a list of pieces. A wire joins them with :func:`_join`.
+    A register takes them as they are: Icarus evaluates a register's input
+    only on the clock edge, so a concatenation there costs nothing between
+    edges. A stage of more than :data:`REGISTER_BITS` bits or
+    :data:`REGISTER_PIECES` pieces is several registers ``<name>_<i>``,
+    joined with :func:`_join`.
 
     With ``out`` (an output port of the block), the stage drives that port and
     the port's name is the stage's name in the Verilog: a signal of the same
@@ -74,18 +80,24 @@ def _stage(m, value, registered: bool, name: str, *, out=None):
     port after the first signal it finds with exactly the port's bits).
     """
     parts = list(value) if isinstance(value, (list, tuple)) else [value]
-    if registered and sum(len(p) for p in parts) > REGISTER_BITS:
-        groups = _register_groups(parts)
-        value = _join([_stage(m, group, True, f"{name}_{i}") for i, group in enumerate(groups)])
-        registered = False
-    elif isinstance(value, (list, tuple)):
-        value = _join(parts)
-    sig = Signal(len(value), name="" if out is not None else name, reset_less=True)
     if registered:
-        m.d.sync += sig.eq(value)
+        groups = _register_groups(parts)
+        regs = []
+        for i, group in enumerate(groups):
+            reg_name = f"{name}_{i}" if len(groups) > 1 else "" if out is not None else name
+            reg = Signal(sum(len(p) for p in group), name=reg_name, reset_less=True)
+            m.d.sync += reg.eq(Cat(*group))
+            regs.append(reg)
+        sig = regs[0] if len(regs) == 1 else _join(regs)
+    elif isinstance(value, (list, tuple)):
+        sig = _join(parts)
     else:
-        m.d.comb += sig.eq(value)
+        sig = value
     if out is not None:
         m.d.comb += out.eq(sig)
         return out
+    if not isinstance(sig, Signal):
+        wire = Signal(len(sig), name=name)
+        m.d.comb += wire.eq(sig)
+        sig = wire
     return sig
