@@ -50,7 +50,7 @@ from .ports import core_dims, core_ports
 __all__ = [
     "export", "ExportDir", "load_export", "as_export", "load_manifest", "ManifestError", "top_ports", "check_top_name", "render_template",
     "MANIFEST", "MANIFEST_FORMAT", "MANIFEST_VERSION", "NETLIST_COPY", "TB_INPUTS", "TB_EXPECTED",
-    "LATENCY_DEFINITION", "testbench_vectors", "MAX_INPUT_BITS", "check_exportable",
+    "LATENCY_DEFINITION", "testbench_vectors", "result_bits", "MAX_INPUT_BITS", "check_exportable",
 ]
 
 log = logging.getLogger(__name__)
@@ -156,19 +156,27 @@ def _hex_words(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
+def result_bits(netlist: Netlist, classes, scores) -> np.ndarray:
+    """The result ``{out_scores, out_class}`` the core presents for each sample, as bits
+    ``(n, class_width + num_classes * score_width)``, LSB first: the class in bits
+    ``[0, class_width)``, class c's score at ``[class_width + c * score_width, +score_width)``.
+    The plain testbench (``tb_expected.hex``) and the native harness both compare against these."""
+    cls = np.asarray(classes, dtype=np.uint64).reshape(-1, 1)
+    scores = np.asarray(scores, dtype=np.uint64)
+    n = len(cls)
+    if scores.shape != (n, netlist.num_classes):
+        raise ValueError(f"scores must have shape ({n}, {netlist.num_classes}), not {scores.shape}")
+
+    def bits(values, width):
+        return ((values[:, :, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8).reshape(n, -1)
+
+    return np.concatenate([bits(cls, netlist.class_width), bits(scores, netlist.score_width)], axis=1)
+
+
 def _expected_words(netlist: Netlist, bits) -> str:
     """``{scores, class}`` per sample, as the core presents them, in hex."""
     result = evaluate(netlist, bits)
-    w, cw = netlist.score_width, netlist.class_width
-    total = cw + netlist.num_classes * w
-    digits = (total + 3) // 4
-    lines = []
-    for cls, scores in zip(result.classes.tolist(), result.scores.tolist()):
-        word = int(cls)
-        for c, s in enumerate(scores):
-            word |= int(s) << (cw + c * w)
-        lines.append(f"{word:0{digits}x}")
-    return "\n".join(lines) + "\n"
+    return _hex_words(result_bits(netlist, result.classes, result.scores))
 
 
 def _to_verilog(core: LgnCore, top: str) -> str:

@@ -31,21 +31,20 @@ from pathlib import Path
 import numpy as np
 
 from ..hdl import core_dims
-from ..hdl.export import as_export
+from ..hdl.export import as_export, result_bits
 from ..netlist import Netlist, evaluate
-from ..netlist.golden import _cache_dir
 from ..resources import resource_dir
 from ..tools import check_simulator, verilator_env
+from .cache import RUN_PREFIX, BuildCache
 from .run import VerifyError, VerifyResult
 
 __all__ = ["verify_native", "build_native", "NativeBuild", "PATTERNS", "OPT_LEVELS",
-           "reference_netlist", "load_test_set", "pack_fields", "hardware_words", "expected_words"]
+           "reference_netlist", "load_test_set", "hardware_words"]
 
 log = logging.getLogger(__name__)
 
 HARNESS = "lgn_native.cpp"
 EXECUTABLE = "lgn_native"
-STAMP = ".lgn-native-ok"
 #: The handshake patterns, in run order; every one streams every sample.
 PATTERNS = ("full_throughput", "random_gaps", "random_backpressure", "stream_random")
 #: C++ optimization levels for the model (``opt=``); see bench/verify.py for what each costs.
@@ -147,82 +146,71 @@ def _run_logged(cmd, build_log: Path, env: dict, cwd: Path) -> int:
             return 127
 
 
-def _compile(tmp: Path, sources, plan: _Plan, root: Path) -> int:
-    """Verilate into ``tmp/obj`` and compile it with make. The runtime library objects are
-    compiled once per tool set and flags into ``root/native-runtime-<key>`` and reused by
-    later builds (they are the same for every design, and half of a small design's build)."""
-    obj, build_log = tmp / "obj", tmp / "build.log"
-    code = _run_logged(["verilator", *plan.args, "-Mdir", str(obj), "-o", str(tmp / EXECUTABLE),
-                        *map(str, sources), str(harness_source())], build_log, plan.env, tmp)
+def _compile(folder: Path, sources, plan: _Plan, cache: BuildCache) -> int:
+    """Verilate into ``folder/obj`` and compile it with make. The runtime library objects are
+    compiled once per tool set and flags into their own cache entry ``native-runtime-<key>``
+    (signed like every entry) and reused by later builds: they are the same for every design,
+    and half of a small design's build."""
+    obj, build_log = folder / "obj", folder / "build.log"
+    code = _run_logged(["verilator", *plan.args, "-Mdir", str(obj), "-o", str(folder / EXECUTABLE),
+                        *map(str, sources), str(harness_source())], build_log, plan.env, folder)
     if code:
         return code
     objects, rt_key = _runtime_objects(obj, plan)
-    runtime = root / f"native-runtime-{rt_key}"
-    cached = bool(objects) and all((runtime / o).is_file() for o in objects)
-    if cached:
-        now = time.time()
-        for o in objects:
-            shutil.copy2(runtime / o, obj / o)
-            os.utime(obj / o, (now + 1, now + 1))   # newer than the makefiles make checks
+    name = f"native-runtime-{rt_key}"
+    cached = False
+    if objects:
+        with cache.entry(name, rt_key) as (runtime, fresh):
+            cached = not fresh and all((runtime / o).is_file() for o in objects)
+            if cached:
+                now = time.time()
+                for o in objects:
+                    shutil.copy2(runtime / o, obj / o)
+                    os.utime(obj / o, (now + 1, now + 1))   # newer than the makefiles make checks
     code = _run_logged(["make", "-C", str(obj), "-f", "Vtop.mk", "-j", str(plan.jobs)],
-                       build_log, plan.env, tmp)
+                       build_log, plan.env, folder)
     if code == 0 and objects and not cached and all((obj / o).is_file() for o in objects):
-        stage = Path(tempfile.mkdtemp(prefix=".runtime-", dir=root))
-        for o in objects:
-            shutil.copy2(obj / o, stage / o)
-        try:
-            os.replace(stage, runtime)
-        except OSError:   # another build cached them first
-            shutil.rmtree(stage, ignore_errors=True)
+        with cache.entry(name, rt_key) as (runtime, fresh):
+            if fresh:   # else another build cached them meanwhile
+                for o in objects:
+                    shutil.copy2(obj / o, runtime / o)
+                cache.seal(runtime, rt_key)
     return code
 
 
-def build_native(sources, top: str, build_dir, *, opt: str | None = None,
+def build_native(sources, top: str, build_dir=None, *, opt: str | None = None,
                  jobs: int | None = None) -> NativeBuild:
     """Compile the harness with the Verilog ``sources`` (top module ``top``) under ``build_dir``.
 
-    The build lands in ``build_dir/native-<key>``, where the key hashes the Verilog
-    sources, the harness source, the flags and the tool versions: an unchanged design
-    is built once. ``opt`` is the C++ optimization level of the model (one of
-    :data:`OPT_LEVELS`; default :data:`DEFAULT_OPT`), ``jobs`` the parallel compile
-    jobs (default: the CPUs this process may use, at most 4). Builds go to a private
-    folder first and are renamed into place, so concurrent callers never see half a build.
+    The build is the :class:`~lgn_hw.verify.cache.BuildCache` entry ``native-<key>`` of
+    ``build_dir`` (default: the user's cache, ``~/.cache/lgn-hw/verify``), where the key
+    hashes the Verilog sources, the harness source, the flags and the tool versions: an
+    unchanged design is built once, and a build is reused only under its signed stamp
+    (a folder planted or changed by someone else is built again). ``opt`` is the C++
+    optimization level of the model (one of :data:`OPT_LEVELS`; default
+    :data:`DEFAULT_OPT`), ``jobs`` the parallel compile jobs (default: the CPUs this
+    process may use, at most 4). Entries are locked while they are checked and built.
     """
     sources = [Path(s).resolve() for s in sources]
     plan = _plan(sources, top, opt, jobs)
     check_simulator("verilator")
-    key = plan.key
-    root = Path(build_dir)
-    if root.exists() and not root.is_dir():
-        raise ValueError(f"build folder {str(root)!r} exists and is not a folder")
-    folder = root / f"native-{key}"
-    exe = folder / EXECUTABLE
-    stamp = folder / STAMP
-    if stamp.is_file() and stamp.read_text() == key and exe.is_file():
-        log.info("reusing the native harness build in %s", folder)
-        return NativeBuild(exe, folder, True, 0.0)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".native-{key}-", dir=root))
-    build_log = tmp / "build.log"
-    log.info("building the native harness for %s in %s (log: %s)", top, folder, build_log)
-    t0 = time.perf_counter()
-    code = _compile(tmp, sources, plan, root)
-    seconds = time.perf_counter() - t0
-    if code != 0 or not (tmp / EXECUTABLE).is_file():
-        tail = build_log.read_text(errors="replace").strip().splitlines()[-15:]
-        failed = root / f"native-{key}.failed"
-        shutil.rmtree(failed, ignore_errors=True)
-        os.replace(tmp, failed)
-        raise VerifyError(f"verilator failed to build {top} with the native harness (exit "
-                          f"{code}); the end of {failed / 'build.log'}:\n" + "\n".join(tail))
-    shutil.rmtree(tmp / "obj", ignore_errors=True)   # 10x the size of the executable
-    (tmp / STAMP).write_text(key)
-    try:
-        os.replace(tmp, folder)
-    except OSError:  # another process finished the same build first: use theirs
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (stamp.is_file() and exe.is_file()):
-            raise VerifyError(f"cannot move the native build into {folder}") from None
+    cache = BuildCache(build_dir, subfolder="verify")
+    with cache.entry(f"native-{plan.key}", plan.key) as (folder, fresh):
+        exe = folder / EXECUTABLE
+        if not fresh and exe.is_file():
+            log.info("reusing the native harness build in %s", folder)
+            return NativeBuild(exe, folder, True, 0.0)
+        build_log = folder / "build.log"
+        log.info("building the native harness for %s in %s (log: %s)", top, folder, build_log)
+        t0 = time.perf_counter()
+        code = _compile(folder, sources, plan, cache)
+        seconds = time.perf_counter() - t0
+        if code != 0 or not exe.is_file():
+            tail = build_log.read_text(errors="replace").strip().splitlines()[-15:]
+            raise VerifyError(f"verilator failed to build {top} with the native harness (exit "
+                              f"{code}); the end of {build_log}:\n" + "\n".join(tail))
+        shutil.rmtree(folder / "obj", ignore_errors=True)   # 10x the size of the executable
+        cache.seal(folder, plan.key)
     log.info("built the native harness in %.1f s", seconds)
     return NativeBuild(exe, folder, False, seconds)
 
@@ -258,19 +246,23 @@ def load_test_set(net: Netlist, inputs, labels=None, *, mode: str = "host"
         x = x.astype(np.uint8)
     if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
         raise TypeError(f"inputs must be numbers, not dtype {x.dtype}")
-    if net.encoder is not None:
-        features = len(net.encoder.get("features", ()))
-        if x.ndim != 2 or x.shape[1] != features or len(x) < 1:
-            raise ValueError(f"inputs must be raw features of shape (n, {features}) "
-                             f"with n >= 1 (the netlist carries an encoder), not {x.shape}")
-        if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
-            raise ValueError("inputs hold NaN or infinite features")
-    else:
-        if x.ndim != 2 or x.shape[1] != net.num_inputs or len(x) < 1:
-            raise ValueError(f"inputs must be input bits of shape (n, {net.num_inputs}) with "
-                             f"n >= 1 (the netlist has no encoder), not {x.shape}")
+    if x.ndim == 0 or len(x) < 1:
+        raise ValueError(f"inputs must hold at least one sample, not shape {x.shape}")
+    if net.encoder is None:   # (CoreInputs.from_raw's message would speak of raw features too)
+        if x.ndim != 2 or x.shape[1] != net.num_inputs:
+            raise ValueError(f"inputs must be input bits of shape (n, {net.num_inputs}) (the netlist "
+                             f"has no encoder), not {x.shape}")
         if x.min() < 0 or x.max() > 1 or not np.all(x == np.round(x)):
             raise ValueError("inputs must hold only 0 and 1 (the netlist has no encoder for raw features)")
+    elif not core_inputs.encoder.quantized:
+        # Encoder.encode compares unquantized features as they come: NaN would read as 0 bits.
+        # (A quantized encoder's Encoder.quantize checks the shape and names a non-finite value.)
+        features = core_inputs.encoder.num_features
+        if x.ndim != 2 or x.shape[1] != features:
+            raise ValueError(f"inputs must be raw features of shape (n, {features}) "
+                             f"(the netlist carries an encoder), not {x.shape}")
+        if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+            raise ValueError("inputs hold NaN or infinite features")
     words = core_inputs.from_raw(np.asarray(x))
     if labels is None:
         return words, None
@@ -302,44 +294,15 @@ def _load_array(name: str, value) -> np.ndarray:
     return np.asarray(value)
 
 
-def pack_fields(values: np.ndarray, widths) -> np.ndarray:
-    """Pack columns of unsigned integers LSB-first (column f at bits ``[sum widths[:f], +widths[f])``)
-    into little-endian ``uint32`` words, ``(n, ceil(sum(widths) / 32))``."""
-    values = np.asarray(values)
-    widths = [int(w) for w in widths]
-    if values.ndim != 2 or values.shape[1] != len(widths):
-        raise ValueError(f"values must have shape (n, {len(widths)}), not {values.shape}")
-    total = sum(widths)
-    nwords = -(-total // 32)
-    bits = np.zeros((len(values), nwords * 32), dtype=np.uint8)
-    pos = 0
-    for f, w in enumerate(widths):
-        col = values[:, f].astype(np.uint64)
-        if w == 1:
-            bits[:, pos] = col & 1
-        else:
-            shifts = np.arange(w, dtype=np.uint64)
-            bits[:, pos:pos + w] = (col[:, None] >> shifts[None]) & 1
-        pos += w
-    return np.packbits(bits, axis=1, bitorder="little").view("<u4").reshape(len(values), nwords)
-
-
 def hardware_words(in_bits: np.ndarray) -> np.ndarray:
-    """``in_data`` bits ``(n, width)`` (see :class:`~lgn_hw.hdl.encoder.CoreInputs`) as the
-    harness's little-endian ``uint32`` words."""
+    """Bits ``(n, width)`` (``in_data``, see :class:`~lgn_hw.hdl.encoder.CoreInputs`, or a
+    result, see :func:`~lgn_hw.hdl.export.result_bits`) as the harness's little-endian
+    ``uint32`` words ``(n, ceil(width / 32))``, bit i of a row at bit i % 32 of word i // 32."""
     in_bits = np.asarray(in_bits, dtype=np.uint8)
     n, width = in_bits.shape
     padded = np.zeros((n, -(-width // 32) * 32), dtype=np.uint8)
     padded[:, :width] = in_bits
     return np.packbits(padded, axis=1, bitorder="little").view("<u4")
-
-
-def expected_words(net: Netlist, classes, scores) -> np.ndarray:
-    """Per sample ``[out_class, out_scores words...]`` as uint32, in the core's bit layout
-    (class c's score at bits ``[c * score_width, +score_width)`` of ``out_scores``)."""
-    cls = np.asarray(classes).astype("<u4")[:, None]
-    packed = pack_fields(np.asarray(scores), [net.score_width] * net.num_classes)
-    return np.ascontiguousarray(np.concatenate([cls, packed], axis=1), dtype="<u4")
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -401,16 +364,15 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
     bits = core_inputs.netlist_bits(in_bits)
     dims = core_dims(export)
 
-    build = build_native(export.sources, export.top, Path(build_dir) if build_dir is not None
-                         else _cache_dir() / "verify", opt=opt, jobs=jobs)
-    run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=build.folder))
+    build = build_native(export.sources, export.top, build_dir, opt=opt, jobs=jobs)
+    run_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=build.folder))
     t0 = time.perf_counter()
     golden = evaluate(net, bits)
     words = hardware_words(in_bits)
     files = {"inputs": run_dir / "inputs.bin", "expected": run_dir / "expected.bin",
              "classes": run_dir / "classes.bin"}
     words.tofile(files["inputs"])
-    expected_words(net, golden.classes, golden.scores).tofile(files["expected"])
+    hardware_words(result_bits(net, golden.classes, golden.scores)).tofile(files["expected"])
     prepare = time.perf_counter() - t0
     cmd = [str(build.executable), f"inputs={files['inputs']}", f"expected={files['expected']}",
            f"classes={files['classes']}", f"summary={run_dir / 'summary.json'}",

@@ -9,8 +9,10 @@
 //
 // Usage: lgn_native key=value ...   (see struct Config; unknown keys are an error)
 //   inputs    file of samples, each ceil(in_width/32) little-endian uint32 words (in_data)
-//   expected  file of results, each 1 + ceil(num_classes*score_width/32) uint32 words:
-//             out_class, then out_scores
+//   expected  file of results, each ceil((class_width + num_classes*score_width)/32) little-endian
+//             uint32 words of {out_scores, out_class}: the class in bits [0, class_width), class c's
+//             score at [class_width + c*score_width, +score_width) (lgn_hw.hdl.export.result_bits,
+//             the layout of the plain testbench's tb_expected.hex)
 //   summary   JSON file written at the end: one object per test
 //   classes   (optional) file of the out_class of every result of the first pattern, uint32
 //
@@ -115,6 +117,7 @@ Config parse(int argc, char** argv) {
     if (c.in_width < 1 || c.num_classes < 1 || c.score_width < 1 || c.class_width < 1)
         die("in_width, num_classes, score_width and class_width must be positive");
     if (c.class_width > 32) die("class_width must be at most 32");
+    if (c.score_width > 64) die("score_width must be at most 64");
     if (c.threads < 1) die("threads must be at least 1");
     if (!(c.gap_prob >= 0 && c.gap_prob < 1) || !(c.stall_prob >= 0 && c.stall_prob < 1))
         die("gap_prob and stall_prob must be in [0, 1)");
@@ -238,13 +241,26 @@ void check_ports(const Config& cfg) {
     check_port("out_scores", top.out_scores, cfg.num_classes * cfg.score_width);
 }
 
+// Or the low `bits` bits of `src` into `dst` at bit `pos` (dst zeroed by the caller).
+void insert_bits(uint32_t* dst, int pos, const uint32_t* src, int bits) {
+    for (int i = 0; 32 * i < bits; ++i) {
+        uint32_t v = src[i];
+        const int left = bits - 32 * i;
+        if (left < 32) v &= (uint32_t(1) << left) - 1;
+        const int at = pos + 32 * i;
+        dst[at / 32] |= v << (at % 32);
+        if (at % 32 && v >> (32 - at % 32)) dst[at / 32 + 1] |= v >> (32 - at % 32);
+    }
+}
+
 // The samples and expected results, read once and shared (read-only) by every model.
 struct Vectors {
     int in_words, score_bits, score_words, out_words;
     std::vector<uint32_t> inputs, expected;
     explicit Vectors(const Config& cfg)
         : in_words((cfg.in_width + 31) / 32), score_bits(cfg.num_classes * cfg.score_width),
-          score_words((score_bits + 31) / 32), out_words(1 + score_words),
+          score_words((score_bits + 31) / 32),
+          out_words((cfg.class_width + score_bits + 31) / 32),
           inputs(read_words(cfg.inputs, size_t(cfg.samples) * in_words)),
           expected(read_words(cfg.expected, size_t(cfg.samples) * out_words)) {}
 };
@@ -262,9 +278,9 @@ public:
         score_words_ = vec.score_words;
         out_words_ = vec.out_words;
         n_ = cfg.samples;
-        top_mask_ = score_bits_ % 32 ? (uint32_t(1) << (score_bits_ % 32)) - 1 : 0xFFFFFFFFu;
         accept_cycle_.resize(size_t(n_));
         got_.resize(size_t(out_words_));
+        scores_.resize(size_t(score_words_));
     }
 
     ~Harness() { top_->final(); }
@@ -426,9 +442,11 @@ private:
         long long lat = cycle - accept_cycle_[size_t(index)];
         if (st.latency_min < 0 || lat < st.latency_min) st.latency_min = lat;
         if (lat > st.latency_max) st.latency_max = lat;
-        got_[0] = uint32_t(top_->out_class);
-        get(top_->out_scores, &got_[1], score_words_);
-        got_[size_t(score_words_)] &= top_mask_;
+        std::fill(got_.begin(), got_.end(), 0u);
+        const uint32_t cls = uint32_t(top_->out_class);
+        insert_bits(got_.data(), 0, &cls, cfg_.class_width);
+        get(top_->out_scores, scores_.data(), score_words_);
+        insert_bits(got_.data(), cfg_.class_width, scores_.data(), score_bits_);
         const uint32_t* want = &expected_[size_t(index) * out_words_];
         if (std::memcmp(got_.data(), want, sizeof(uint32_t) * size_t(out_words_)) != 0) {
             ++st.mismatches;
@@ -453,18 +471,20 @@ private:
         return s;
     }
 
+    // bits [pos, pos + width) of a result (width <= 64)
+    static uint64_t field(const uint32_t* words, int pos, int width) {
+        uint64_t v = 0;
+        for (int b = 0; b < width; ++b)
+            v |= uint64_t((words[(pos + b) / 32] >> ((pos + b) % 32)) & 1u) << b;
+        return v;
+    }
+
     // "class C scores [s0, s1, ...]", as _show in sim/lgn_tb.py
     std::string show(const uint32_t* words) const {
-        std::string s = "class " + std::to_string(words[0]) + " scores [";
-        const uint32_t* sc = words + 1;
+        std::string s = "class " + std::to_string(field(words, 0, cfg_.class_width)) + " scores [";
         for (int c = 0; c < cfg_.num_classes; ++c) {
-            uint64_t v = 0;
-            for (int b = 0; b < cfg_.score_width; ++b) {
-                int bit = c * cfg_.score_width + b;
-                v |= uint64_t((sc[bit / 32] >> (bit % 32)) & 1u) << b;
-            }
             if (c) s += ", ";
-            s += std::to_string(v);
+            s += std::to_string(field(words, cfg_.class_width + c * cfg_.score_width, cfg_.score_width));
         }
         return s + "]";
     }
@@ -473,11 +493,10 @@ private:
     std::unique_ptr<VerilatedContext> ctx_;
     std::unique_ptr<Vtop> top_;
     int in_words_ = 0, score_bits_ = 0, score_words_ = 0, out_words_ = 0;
-    uint32_t top_mask_ = 0;
     long long n_ = 0;
     const std::vector<uint32_t>& inputs_;
     const std::vector<uint32_t>& expected_;
-    std::vector<uint32_t> got_;
+    std::vector<uint32_t> got_, scores_;
     std::vector<long long> accept_cycle_, result_cycle_;
 
 public:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -18,10 +19,10 @@ import pytest
 
 from lgn_hw import cli
 from lgn_hw.hdl import export
+from lgn_hw.hdl.export import result_bits
 from lgn_hw.netlist import Layer, Netlist, evaluate, random_netlist
 from lgn_hw.verify import VerifyError
-from lgn_hw.verify.native import (PATTERNS, _plan, build_native, expected_words, hardware_words,
-                                  load_test_set, pack_fields, verify_native)
+from lgn_hw.verify.native import PATTERNS, _plan, build_native, hardware_words, load_test_set, verify_native
 
 SAMPLES = 200
 OPT = "-O0"   # small cores: the build dominates, not the run
@@ -146,6 +147,53 @@ def test_build_is_reused_and_keyed_by_content(mutated, build_dir, tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert re.search(r"port in_data is stored in 16 bits but must be 40 bits wide", proc.stderr)
+
+
+def _is_the_harness(executable) -> bool:
+    """The real harness refuses port widths that do not fit the model; a planted stand-in does not."""
+    proc = subprocess.run([str(executable), "inputs=x", "expected=y", "samples=1", "in_width=40",
+                           "num_classes=3", "score_width=2", "class_width=2"], capture_output=True, text=True)
+    return proc.returncode == 2 and "port in_data is stored in" in proc.stderr
+
+
+def _planted_copy(build_dir, to):
+    """A copy of a real build folder, as someone else could leave it (same stamps, same files)."""
+    shutil.copytree(build_dir, to, ignore=shutil.ignore_patterns("run-*", "*.lock"))
+    return to
+
+
+@pytest.mark.verilator
+def test_planted_build_is_not_trusted(mutated, build_dir, tmp_path):
+    """A build folder copied from a real build whose executable is then swapped for a stand-in
+    that passes everything is rebuilt, not run."""
+    root, _, _, _ = mutated
+    sources = [root / "core" / "lgn_top.v"]
+    real = build_native(sources, "lgn_top", build_dir, opt=OPT)
+    planted = _planted_copy(build_dir, tmp_path / "planted")
+    fake = planted / real.folder.name / real.executable.name
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    again = build_native(sources, "lgn_top", planted, opt=OPT)
+    assert not again.reused
+    assert _is_the_harness(again.executable)
+
+
+@pytest.mark.verilator
+def test_planted_runtime_objects_are_not_trusted(mutated, build_dir, tmp_path):
+    """The Verilator runtime objects (verilated.o, ...) cached for every design are replaced in a
+    copied build folder: the next build compiles its own instead of linking them."""
+    root, _, _, _ = mutated
+    sources = [root / "core" / "lgn_top.v"]
+    real = build_native(sources, "lgn_top", build_dir, opt=OPT)
+    planted = _planted_copy(build_dir, tmp_path / "planted")
+    runtimes = list(planted.glob("native-runtime-*"))
+    assert runtimes
+    for entry in runtimes:
+        for obj in entry.glob("*.o"):
+            obj.write_bytes(b"planted")
+    shutil.rmtree(planted / real.folder.name)
+    rebuilt = build_native(sources, "lgn_top", planted, opt=OPT)
+    assert not rebuilt.reused and _is_the_harness(rebuilt.executable)
 
 
 # -- protocol faults: a wrapper around a correct core breaks the handshake --------------------------
@@ -290,29 +338,50 @@ def test_test_set_encodes_raw_features_and_checks_labels(tmp_path):
         load_test_set(plain, tmp_path / "bits.txt")
 
 
-def test_pack_fields_puts_field_f_at_its_offset():
-    rng = np.random.default_rng(0)
-    widths = [1, 7, 32, 3, 33, 8]
-    values = np.stack([rng.integers(0, 2 ** w, 50, dtype=np.uint64) for w in widths], axis=1)
-    words = pack_fields(values, widths)
-    assert words.dtype == np.dtype("<u4") and words.shape == (50, 3)
-    for row, packed in zip(values, words):
-        whole = sum(int(w) << (32 * i) for i, w in enumerate(packed))
-        pos = 0
-        for v, w in zip(row, widths):
-            assert (whole >> pos) & ((1 << w) - 1) == int(v)
-            pos += w
+def test_quantized_inputs_are_checked_by_the_encoder(tmp_path, capsys):
+    """A quantized encoder's own check speaks for bad raw features (row and feature named), on the
+    CLI as one line with exit status 2, before anything is built."""
+    base = random_netlist(12, [18, 12, 9], 3, seed=7)
+    encoder = {"type": "features", "features": [
+        {"kind": "thermometer", "thresholds": [2, 5, 9], "width": 4, "signed": False, "scale": 1, "offset": 0}
+        for _ in range(4)]}
+    net = Netlist(base.num_inputs, base.layers, base.num_classes, base.tau, encoder)
+    x = np.arange(12, dtype=np.float64).reshape(3, 4)
+    for mode in ("host", "hw"):
+        assert load_test_set(net, x, mode=mode)[0].shape[0] == 3
+    x[1, 2] = np.nan
+    text = r"raw inputs must be finite, not nan \(row 1, feature 2\)$"
+    for mode in ("host", "hw"):
+        with pytest.raises(ValueError, match="^" + text):
+            load_test_set(net, x, mode=mode)
+    export(net, tmp_path / "core", encoder="hw", quiet=True)
+    np.save(tmp_path / "x.npy", x)
+    assert cli.main(["verify", str(tmp_path / "core"), "--sim", "verilator", "--inputs", str(tmp_path / "x.npy"),
+                     "--build-dir", str(tmp_path / "b"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and re.search(text, err), err
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").glob("native-*"))
 
 
-def test_expected_words_match_the_port_layout():
-    net = random_netlist(8, [12, 10], 10, seed=1)         # 10 classes: out_scores wider than 32 bits
-    res = evaluate(net, np.random.default_rng(2).integers(0, 2, (20, 8)))
-    words = expected_words(net, res.classes, res.scores)
-    w = net.score_width
+def test_result_bits_are_the_port_layout_of_both_testbenches(tmp_path):
+    """One layout for an expected result: {out_scores, out_class}, the plain testbench's hex
+    word and (packed in uint32 words) the native harness's expected file."""
+    net = random_netlist(8, [12, 10], 10, seed=1)         # 10 classes: wider than 32 bits in all
+    bits_in = np.random.default_rng(2).integers(0, 2, (20, 8))
+    res = evaluate(net, bits_in)
+    bits = result_bits(net, res.classes, res.scores)
+    cw, w = net.class_width, net.score_width
+    assert bits.shape == (20, cw + 10 * w)
+    words = hardware_words(bits)
+    assert words.dtype == np.dtype("<u4") and words.shape == (20, -(-(cw + 10 * w) // 32))
     for cls, scores, row in zip(res.classes, res.scores, words):
-        assert row[0] == cls
-        whole = sum(int(x) << (32 * i) for i, x in enumerate(row[1:]))
-        assert [(whole >> (c * w)) & ((1 << w) - 1) for c in range(10)] == scores.tolist()
+        whole = sum(int(x) << (32 * i) for i, x in enumerate(row))
+        assert whole & ((1 << cw) - 1) == cls
+        assert [(whole >> (cw + c * w)) & ((1 << w) - 1) for c in range(10)] == scores.tolist()
+    from lgn_hw.hdl.export import _expected_words
+
+    hex_words = [int(line, 16) for line in _expected_words(net, bits_in).split()]
+    assert hex_words == [sum(int(x) << (32 * i) for i, x in enumerate(row)) for row in words]
 
 
 def test_bad_arguments(mutated, tmp_path):
@@ -336,9 +405,9 @@ def test_build_failure_is_reported(tmp_path):
 def test_hardware_words_are_the_bits_packed_lsb_first():
     bits = np.random.default_rng(3).integers(0, 2, (30, 70), dtype=np.uint8)
     words = hardware_words(bits)
-    assert np.array_equal(words, pack_fields(bits, [1] * 70))
-    assert words.shape == (30, 3)
-    assert int(words[4, 2]) == sum(int(b) << i for i, b in enumerate(bits[4, 64:]))
+    assert words.shape == (30, 3) and words.dtype == np.dtype("<u4")
+    for row, packed in zip(bits, words):
+        assert sum(int(w) << (32 * i) for i, w in enumerate(packed)) == sum(int(b) << i for i, b in enumerate(row))
 
 
 @pytest.mark.icarus
