@@ -34,7 +34,8 @@ from .encoder import CoreInputs, FeatureEncoder
 from .pipeline import Pipeline
 from .popcount import Argmax, Popcount, _popcount_levels
 from .ports import CLOCK, RESET, core_ports
-from .stage import _join, _levels, _registers, _stage
+from . import stage
+from .stage import _join, _levels, _name_segments, _registers, _stage
 
 __all__ = ["GateLayer", "LutNodeLayer", "LgnCore", "latency_of", "INPUT_LATENCY", "FIFO_LATENCY"]
 
@@ -86,10 +87,16 @@ class GateLayer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        x, a, b, op = self.x, self._a, self._b, self._op
-        # Both polarities of x, one cell each (see _literals).
-        pos, neg = Signal(len(x), name="x_pos"), Signal(len(x), name="x_neg")
-        m.d.comb += [pos.eq(x & x), neg.eq(~x)]
+        a, b, op = self._a, self._b, self._op
+        # Both polarities of x, one cell each (see _run; one per segment of a very wide x).
+        segments = _name_segments(m, self.x)
+        pos, neg = _Bits(), _Bits()
+        for i, x in enumerate(segments):
+            suffix = f"_{i}" if len(segments) > 1 else ""
+            p, n = Signal(len(x), name=f"x_pos{suffix}"), Signal(len(x), name=f"x_neg{suffix}")
+            m.d.comb += [p.eq(x & x), n.eq(~x)]
+            pos.append(p)
+            neg.append(n)
         starts = np.flatnonzero(np.diff(op, prepend=-1)).tolist() + [len(op)]
         runs = []
         for lo, hi in zip(starts[:-1], starts[1:]):
@@ -101,13 +108,23 @@ class GateLayer(wiring.Component):
         return m
 
 
+class _Bits(list):
+    """Signals of :data:`~lgn_hw.hdl.stage.SEGMENT` bits (the last may be shorter), indexed by bit."""
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return list.__getitem__(self, i)
+        return list.__getitem__(self, i // stage.SEGMENT)[i % stage.SEGMENT]
+
+
 def _run(code, a, b, pos, neg):
     """Gate ``code`` on ``x[a[j]], x[b[j]]`` for every ``j``: one bitwise cell over literals of ``x``.
 
     The form follows the truth table as :func:`lgn_hw.gates.hdl_expr` does (one
     minterm: an AND of literals; three: an OR; two: an XOR), but every
     negation reads ``neg`` (``~x``) instead of adding a cell, and a gate of one
-    input ANDs its literal with itself. So every gate is exactly one cell
+    input inverts the opposite literal (one bit-select per gate, where ANDing
+    the literal with itself read it twice). So every gate is exactly one cell
     after ``pos``/``neg``: for Icarus, every run of a layer settles in the same
     step, and the join after it sees each run change once per cycle.
     """
@@ -120,12 +137,10 @@ def _run(code, a, b, pos, neg):
     def lit(idx, positive):
         return Cat(*((pos if positive else neg)[i] for i in idx))
 
-    if not dep_b:  # A or NOT A
-        v = lit(a, table[2] == 1)
-        return v & v
+    if not dep_b:  # A or NOT A: the inverse of the other literal
+        return ~lit(a, table[2] == 0)
     if not dep_a:  # B or NOT B
-        v = lit(b, table[1] == 1)
-        return v & v
+        return ~lit(b, table[1] == 0)
     if ones == 2:
         return lit(a, table[0] == 0) ^ lit(b, True)  # XOR (f(0,0) = 0) or XNOR
     odd = int(ones == 1)  # the value that occurs once, at corner (ia, ib)

@@ -9,7 +9,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .stage import _levels, _registers, _stage
+from . import stage
+from .stage import _levels, _name_segments, _registers, _stage
 
 __all__ = ["Popcount", "Argmax"]
 
@@ -114,6 +115,8 @@ def _add(m, a, b, cin, width):
             # The carry-in enters as an extra lowest bit: (2a + c) + (2b + 1) = 2 (a + b + c) + 1 - c,
             # so bit 0 carries exactly c into bit 1. One adder of equal-width operands.
             total = (Cat(cin, a) + Cat(Const(1, 1), b[:w]))[1:]
+        if len(b) == w:  # used once: no signal (for Icarus, one bit-select less)
+            return total[:width]
         total = _shared(m, total, "sum")
         low, carry = total[:w], total[w]
     bits = [low]
@@ -144,6 +147,30 @@ def _leaf_order(nodes, k):
     for pos, leaf in enumerate(order):
         place[leaf] = pos
     return fulls, halves, place
+
+
+def _register_chunks(nodes, alive, level, width):
+    """The nodes ``alive`` after ``level`` in the order of a register, cut into chunks of about ``_CHUNK``.
+
+    Each adder of the next level finds its carry-in, then its narrower and its wider
+    operand side by side (the order in which :func:`_add` concatenates them), so
+    its first operand is one slice of one register. Nodes read later come last.
+    """
+    groups, seen = [], set()
+    for a, b, cin, height, _ in nodes:
+        if height == level + 1:
+            narrow, wide = (a, b) if width[a] <= width[b] else (b, a)
+            group = [i for i in (cin, narrow, wide) if i is not None]
+            groups.append(group)
+            seen.update(group)
+    groups += [[i] for i in alive if i not in seen]
+    chunks, chunk = [], []
+    for group in groups:
+        if chunk and len(chunk) + len(group) > _CHUNK:
+            chunks.append(chunk)
+            chunk = []
+        chunk += group
+    return chunks + [chunk]
 
 
 class Popcount(wiring.Component):
@@ -198,6 +225,7 @@ class Popcount(wiring.Component):
                 if child is not None:
                     parent[child] = height
         width = [count.bit_length() for *_, count in nodes]
+        _name_segments(m, self.x)
         fulls, halves, place = _leaf_order(nodes, k)
         # Per class, the value of every node alive after the current level; the first level's
         # adders are computed here, as bitwise expressions over runs of x (see _leaf_order).
@@ -207,14 +235,17 @@ class Popcount(wiring.Component):
             vals = [x[place[i]] for i in range(k)] + [None] * (len(nodes) - k)
             lo = 0
             for ids, kind in ((fulls, "f"), (halves, "h")):
-                if ids:
-                    span = len(ids)
-                    runs = [x[lo + j * span: lo + (j + 1) * span] for j in range(3 if kind == "f" else 2)]
+                span, operands = len(ids), 3 if kind == "f" else 2
+                for w in range(0, span, stage.SEGMENT):  # (no cell may be wider than a segment)
+                    window = ids[w: w + stage.SEGMENT]
+                    runs = [x[lo + j * span + w: lo + j * span + w + len(window)] for j in range(operands)]
                     total, carry = _full_add(m, runs[0], runs[1], runs[2] if kind == "f" else None)
-                    total, carry = _shared(m, total, f"c{c}_s{kind}"), _shared(m, carry, f"c{c}_c{kind}")
-                    for j, i in enumerate(ids):
+                    suffix = f"_{w // stage.SEGMENT}" if span > stage.SEGMENT else ""
+                    total = _shared(m, total, f"c{c}_s{kind}{suffix}")
+                    carry = _shared(m, carry, f"c{c}_c{kind}{suffix}")
+                    for j, i in enumerate(window):
                         vals[i] = Cat(total[j], carry[j])
-                    lo += len(runs) * span
+                lo += operands * span
             values.append(vals)
         for level in range(1, self.levels + 1):
             alive = [i for i, node in enumerate(nodes) if node[3] <= level < parent[i]]
@@ -233,13 +264,14 @@ class Popcount(wiring.Component):
                     continue
                 # One register per class, level and chunk of nodes (named c<class>_l<level>[_<chunk>]):
                 # a critical path names its adder, and no Verilog line grows with k.
-                chunks = range(0, len(alive), _CHUNK)
-                for j in chunks:
-                    name = f"c{c}_l{level}" + (f"_{j // _CHUNK}" if len(chunks) > 1 else "")
-                    sig = _stage(m, parts[j: j + _CHUNK], registered, name)
+                value = dict(zip(alive, parts))
+                chunks = _register_chunks(nodes, alive, level, width)
+                for j, chunk in enumerate(chunks):
+                    name = f"c{c}_l{level}" + (f"_{j}" if len(chunks) > 1 else "")
+                    sig = _stage(m, [value[i] for i in chunk], registered, name)
                     # The next level reads plain slices of the stage registers.
                     pos = 0
-                    for i in alive[j: j + _CHUNK]:
+                    for i in chunk:
                         vals[i] = sig[pos: pos + width[i]]
                         pos += width[i]
         _stage(m, [vals[root] for vals in values], False, "scores", out=self.scores)

@@ -20,6 +20,12 @@ def _registers(levels: int, every: int) -> int:
 GROUP = 16
 
 
+#: Bits per segment of a wide signal: Amaranth builds no cell of more than 65,535 bits, so
+#: :func:`_join` makes one cell per 32,768 bits of a wider value (cut at multiples of it), and
+#: a block's port of that width is one port per segment, ``<name>_<i>`` (:func:`_name_segments`).
+SEGMENT = 1 << 15
+
+
 def _join(parts):
     """``Cat(*parts)`` as a tree of ``GROUP``-way concatenations, each behind a double inversion.
 
@@ -31,14 +37,46 @@ def _join(parts):
     cells therefore costs about ``n`` times its width per cycle, and a
     combinational chain of them multiplies that; behind the inversions every
     node is sent on once per step and has at most ``GROUP`` pieces. It also
-    bounds the length of a Verilog line, and makes the result one cell, so
-    that a block whose output it is gets one named port for it.
+    bounds the length of a Verilog line, and makes the result one cell (one
+    per :data:`SEGMENT` bits), so that a block whose output it is gets one
+    named port for it.
     """
-    parts = list(parts)
-    while True:
-        parts = [~~Cat(*parts[i: i + GROUP]) for i in range(0, len(parts), GROUP)]
-        if len(parts) == 1:
-            return parts[0]
+    segments = []
+    for pieces in _segments(parts):
+        while True:
+            pieces = [~~Cat(*pieces[i: i + GROUP]) for i in range(0, len(pieces), GROUP)]
+            if len(pieces) == 1:
+                break
+        segments.append(pieces[0])
+    return segments[0] if len(segments) == 1 else Cat(*segments)
+
+
+def _segments(parts):
+    """``parts`` as lists of pieces of :data:`SEGMENT` bits each (the last may be shorter)."""
+    segments, segment, width = [], [], 0
+    for part in parts:
+        lo = 0
+        while lo < len(part):
+            take = min(len(part) - lo, SEGMENT - width)
+            segment.append(part if take == len(part) else part[lo: lo + take])
+            lo, width = lo + take, width + take
+            if width == SEGMENT:
+                segments.append(segment)
+                segment, width = [], 0
+    return segments + [segment] if segment or not segments else segments
+
+
+def _name_segments(m, port):
+    """Name each :data:`SEGMENT` of a port wider than one cell ``<name>_<i>``, so that its ports,
+    one per segment (see :func:`_join`), are named after it. Returns the segments."""
+    if len(port) <= SEGMENT:
+        return [port]
+    segments = []
+    for i, lo in enumerate(range(0, len(port), SEGMENT)):
+        seg = Signal(min(SEGMENT, len(port) - lo), name=f"{port.name}_{i}")
+        m.d.comb += seg.eq(port[lo: lo + SEGMENT])
+        segments.append(seg)
+    return segments
 
 
 #: Bits and pieces per register cell: Yosys writes a register's initial value as one
@@ -95,6 +133,7 @@ def _stage(m, value, registered: bool, name: str, *, out=None):
         sig = value
     if out is not None:
         m.d.comb += out.eq(sig)
+        _name_segments(m, out)
         return out
     if not isinstance(sig, Signal):
         wire = Signal(len(sig), name=name)

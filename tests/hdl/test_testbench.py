@@ -1,5 +1,6 @@
 """The generated self-checking Icarus testbench passes, and fails on a wrong expectation."""
 
+import re
 import subprocess
 
 import pytest
@@ -43,3 +44,24 @@ def test_testbench_fails_on_corrupted_expectation(tmp_path):
     assert proc.returncode != 0
     assert "FAIL: sample 17:" in proc.stdout
     assert "PASS" not in proc.stdout
+
+
+@pytest.mark.parametrize("pipeline", [Pipeline(), Pipeline(0, 0, False)])
+def test_signals_wider_than_a_cell_are_cut_into_named_segments(tmp_path, monkeypatch, pipeline):
+    # Amaranth builds no cell wider than 65,535 bits: a 4 x 250,000-gate core failed to export
+    # (an AssertionError inside Amaranth) once layer outputs were joined into one cell. Wider
+    # signals are one cell and one port per segment; segments of 64 bits exercise that here.
+    from lgn_hw.hdl import stage
+
+    monkeypatch.setattr(stage, "SEGMENT", 64)
+    net = random_netlist(150, [300, 200], 2, seed=1)
+    export(net, tmp_path, pipeline=pipeline, testbench=True, testbench_samples=60, seed=2)
+    proc = run_bench(tmp_path, "lgn_top")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PASS: 60 samples" in proc.stdout
+    text = (tmp_path / "lgn_top.v").read_text()
+    headers = dict(re.findall(r"^module \\lgn_top\.(\w+)\s*\((.*?)\);", text, re.M | re.S))
+    ports = {name: {p.strip() for p in text.split(",")} - {"clk", "rst"} for name, text in headers.items()}
+    assert ports["layer0"] == {"x", *(f"y_{i}" for i in range(5))}
+    assert ports["layer1"] == {*(f"x_{i}" for i in range(5)), *(f"y_{i}" for i in range(4))}
+    assert ports["popcount"] == {*(f"x_{i}" for i in range(4)), "scores"}
