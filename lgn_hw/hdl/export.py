@@ -50,7 +50,7 @@ from .ports import core_dims, core_ports
 __all__ = [
     "export", "ExportDir", "load_export", "as_export", "load_manifest", "ManifestError", "top_ports", "check_top_name", "render_template",
     "MANIFEST", "MANIFEST_FORMAT", "MANIFEST_VERSION", "NETLIST_COPY", "TB_INPUTS", "TB_EXPECTED",
-    "LATENCY_DEFINITION", "testbench_vectors", "result_bits", "MAX_INPUT_BITS", "check_exportable",
+    "LATENCY_DEFINITION", "testbench_vectors", "result_words", "MAX_INPUT_BITS", "check_exportable",
 ]
 
 log = logging.getLogger(__name__)
@@ -156,27 +156,34 @@ def _hex_words(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
-def result_bits(netlist: Netlist, classes, scores) -> np.ndarray:
-    """The result ``{out_scores, out_class}`` the core presents for each sample, as bits
-    ``(n, class_width + num_classes * score_width)``, LSB first: the class in bits
-    ``[0, class_width)``, class c's score at ``[class_width + c * score_width, +score_width)``.
+def result_words(netlist: Netlist, classes, scores) -> np.ndarray:
+    """The result ``{out_scores, out_class}`` the core presents for each sample, as little-endian
+    ``uint32`` words ``(n, ceil((class_width + num_classes * score_width) / 32))``: the class in
+    bits ``[0, class_width)``, class c's score at ``[class_width + c * score_width, +score_width)``.
     The plain testbench (``tb_expected.hex``) and the native harness both compare against these."""
-    cls = np.asarray(classes, dtype=np.uint64).reshape(-1, 1)
-    scores = np.asarray(scores, dtype=np.uint64)
-    n = len(cls)
+    cls = np.asarray(classes).reshape(-1)
+    scores = np.asarray(scores)
+    n, cw, w = len(cls), netlist.class_width, netlist.score_width
     if scores.shape != (n, netlist.num_classes):
         raise ValueError(f"scores must have shape ({n}, {netlist.num_classes}), not {scores.shape}")
-
-    def bits(values, width):
-        return ((values[:, :, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8).reshape(n, -1)
-
-    return np.concatenate([bits(cls, netlist.class_width), bits(scores, netlist.score_width)], axis=1)
+    total = cw + netlist.num_classes * w
+    acc = np.zeros((n, total // 64 + 1), dtype=np.uint64)
+    fields = [(cls, cw, 0)] + [(scores[:, c], w, cw + c * w) for c in range(netlist.num_classes)]
+    for values, width, pos in fields:
+        v = values.astype(np.uint64) & np.uint64((1 << width) - 1)
+        word, shift = divmod(pos, 64)
+        acc[:, word] |= v << np.uint64(shift)
+        if shift + width > 64:
+            acc[:, word + 1] |= v >> np.uint64(64 - shift)
+    return np.ascontiguousarray(acc.astype("<u8").view("<u4")[:, :-(-total // 32)])
 
 
 def _expected_words(netlist: Netlist, bits) -> str:
     """``{scores, class}`` per sample, as the core presents them, in hex."""
     result = evaluate(netlist, bits)
-    return _hex_words(result_bits(netlist, result.classes, result.scores))
+    digits = (netlist.class_width + netlist.num_classes * netlist.score_width + 3) // 4
+    rows = result_words(netlist, result.classes, result.scores).tolist()
+    return "".join(f"{sum(x << (32 * i) for i, x in enumerate(row)):0{digits}x}\n" for row in rows)
 
 
 def _to_verilog(core: LgnCore, top: str) -> str:

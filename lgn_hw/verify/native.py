@@ -21,17 +21,19 @@ import json
 import logging
 import os
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..hdl import core_dims
-from ..hdl.export import as_export, result_bits
+from ..hdl.export import as_export, result_words
 from ..netlist import Netlist, evaluate
 from ..resources import resource_dir
 from ..tools import check_simulator, verilator_env
@@ -61,12 +63,14 @@ def harness_source() -> Path:
 
 @dataclass(frozen=True)
 class NativeBuild:
-    """A built harness: the executable, its folder, whether it was reused, and the build time."""
+    """A built harness: the executable, its folder, whether it was reused, and the build time
+    (``steps``: wall and CPU seconds of ``verilate`` and ``compile``, of a fresh build)."""
 
     executable: Path
     folder: Path
     reused: bool
     seconds: float
+    steps: dict = field(default_factory=dict, compare=False)
 
 
 def _cpus() -> int:
@@ -135,7 +139,22 @@ def _runtime_objects(obj: Path, plan: _Plan) -> tuple[list[str], str]:
     return [f"{n}.o" for n in names], h.hexdigest()[:20]
 
 
-def _run_logged(cmd, build_log: Path, env: dict, cwd: Path) -> int:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _run_logged(cmd, build_log: Path, env: dict, cwd: Path, steps: dict | None = None,
+                step: str = "") -> int:
+    w0, c0 = time.perf_counter(), _children_cpu()
+    try:
+        return _run(cmd, build_log, env, cwd)
+    finally:
+        if steps is not None:
+            steps[step] = {"wall": time.perf_counter() - w0, "cpu": _children_cpu() - c0}
+
+
+def _run(cmd, build_log: Path, env: dict, cwd: Path) -> int:
     with open(build_log, "a") as out:
         out.write("$ " + " ".join(map(str, cmd)) + "\n")
         out.flush()
@@ -146,14 +165,15 @@ def _run_logged(cmd, build_log: Path, env: dict, cwd: Path) -> int:
             return 127
 
 
-def _compile(folder: Path, sources, plan: _Plan, cache: BuildCache) -> int:
+def _compile(folder: Path, sources, plan: _Plan, cache: BuildCache, steps: dict) -> int:
     """Verilate into ``folder/obj`` and compile it with make. The runtime library objects are
     compiled once per tool set and flags into their own cache entry ``native-runtime-<key>``
     (signed like every entry) and reused by later builds: they are the same for every design,
     and half of a small design's build."""
     obj, build_log = folder / "obj", folder / "build.log"
     code = _run_logged(["verilator", *plan.args, "-Mdir", str(obj), "-o", str(folder / EXECUTABLE),
-                        *map(str, sources), str(harness_source())], build_log, plan.env, folder)
+                        *map(str, sources), str(harness_source())], build_log, plan.env, folder,
+                       steps, "verilate")
     if code:
         return code
     objects, rt_key = _runtime_objects(obj, plan)
@@ -168,7 +188,8 @@ def _compile(folder: Path, sources, plan: _Plan, cache: BuildCache) -> int:
                     shutil.copy2(runtime / o, obj / o)
                     os.utime(obj / o, (now + 1, now + 1))   # newer than the makefiles make checks
     code = _run_logged(["make", "-C", str(obj), "-f", "Vtop.mk", "-j", str(plan.jobs)],
-                       build_log, plan.env, folder)
+                       build_log, plan.env, folder, steps, "compile")
+    steps["runtime_cached"] = cached
     if code == 0 and objects and not cached and all((obj / o).is_file() for o in objects):
         with cache.entry(name, rt_key) as (runtime, fresh):
             if fresh:   # else another build cached them meanwhile
@@ -203,7 +224,8 @@ def build_native(sources, top: str, build_dir=None, *, opt: str | None = None,
         build_log = folder / "build.log"
         log.info("building the native harness for %s in %s (log: %s)", top, folder, build_log)
         t0 = time.perf_counter()
-        code = _compile(folder, sources, plan, cache)
+        steps = {}
+        code = _compile(folder, sources, plan, cache, steps)
         seconds = time.perf_counter() - t0
         if code != 0 or not exe.is_file():
             tail = build_log.read_text(errors="replace").strip().splitlines()[-15:]
@@ -212,7 +234,7 @@ def build_native(sources, top: str, build_dir=None, *, opt: str | None = None,
         shutil.rmtree(folder / "obj", ignore_errors=True)   # 10x the size of the executable
         cache.seal(folder, plan.key)
     log.info("built the native harness in %.1f s", seconds)
-    return NativeBuild(exe, folder, False, seconds)
+    return NativeBuild(exe, folder, False, seconds, steps)
 
 
 def reference_netlist(export_dir, netlist=None) -> Netlist:
@@ -295,9 +317,9 @@ def _load_array(name: str, value) -> np.ndarray:
 
 
 def hardware_words(in_bits: np.ndarray) -> np.ndarray:
-    """Bits ``(n, width)`` (``in_data``, see :class:`~lgn_hw.hdl.encoder.CoreInputs`, or a
-    result, see :func:`~lgn_hw.hdl.export.result_bits`) as the harness's little-endian
-    ``uint32`` words ``(n, ceil(width / 32))``, bit i of a row at bit i % 32 of word i // 32."""
+    """``in_data`` bits ``(n, width)`` (see :class:`~lgn_hw.hdl.encoder.CoreInputs`) as the
+    harness's little-endian ``uint32`` words ``(n, ceil(width / 32))``, bit i of a row at bit
+    i % 32 of word i // 32."""
     in_bits = np.asarray(in_bits, dtype=np.uint8)
     n, width = in_bits.shape
     padded = np.zeros((n, -(-width // 32) * 32), dtype=np.uint8)
@@ -310,7 +332,7 @@ def hardware_words(in_bits: np.ndarray) -> np.ndarray:
 def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 0, inputs=None,
                   labels=None, build_dir=None, gap_prob: float = 0.3, stall_prob: float = 0.3,
                   patterns=PATTERNS, opt: str | None = None, jobs: int | None = None,
-                  threads: int | None = None, plusargs=()) -> VerifyResult:
+                  threads: int | None = None, plusargs=(), timings: dict | None = None) -> VerifyResult:
     """Check the core exported to ``export_dir`` on Verilator with the native harness.
 
     ``netlist`` (path or :class:`~lgn_hw.netlist.Netlist`; default the folder's copy)
@@ -323,9 +345,14 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
     ``build_dir`` (default: the user's cache, ``~/.cache/lgn-hw/verify``), keyed by
     content; ``opt`` and ``jobs`` go to :func:`build_native`. ``threads`` patterns run at
     once, each on its own model (default: the CPUs this process may use). ``plusargs`` (``"+name=value"``)
-    reach the design's ``$value$plusargs``. Raises :class:`VerifyError` when the build
-    fails or the harness crashes.
+    reach the design's ``$value$plusargs``. ``timings``, a dict, receives the wall seconds
+    of each stage: ``stimulus``, ``golden``, ``pack`` (both while the harness builds),
+    ``build_wait``, ``files``, ``harness`` (and ``harness_cpu``), and ``build``, the
+    :class:`NativeBuild`. Raises :class:`VerifyError` when the build fails or the harness
+    crashes.
     """
+    timings = {} if timings is None else timings
+    t0 = time.perf_counter()
     for name, p in (("gap_prob", gap_prob), ("stall_prob", stall_prob)):
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
             raise ValueError(f"{name} must be a number in [0, 1), not {p!r}")
@@ -363,17 +390,28 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
         in_bits, y = load_test_set(net, inputs, labels, mode=mode)
     bits = core_inputs.netlist_bits(in_bits)
     dims = core_dims(export)
+    timings["stimulus"] = time.perf_counter() - t0
 
-    build = build_native(export.sources, export.top, build_dir, opt=opt, jobs=jobs)
+    # The golden model and the packing run while the harness builds (make and the compilers
+    # are other processes; the golden model's kernel runs outside the GIL).
+    with ThreadPoolExecutor(1) as pool:
+        building = pool.submit(build_native, export.sources, export.top, build_dir, opt=opt, jobs=jobs)
+        t0 = time.perf_counter()
+        golden = evaluate(net, bits)
+        timings["golden"] = time.perf_counter() - t0
+        in_words = hardware_words(in_bits)
+        want = result_words(net, golden.classes, golden.scores)
+        timings["pack"] = time.perf_counter() - t0 - timings["golden"]
+        build = timings["build"] = building.result()
+    timings["build_wait"] = time.perf_counter() - t0 - timings["golden"] - timings["pack"]
     run_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=build.folder))
     t0 = time.perf_counter()
-    golden = evaluate(net, bits)
-    words = hardware_words(in_bits)
     files = {"inputs": run_dir / "inputs.bin", "expected": run_dir / "expected.bin",
              "classes": run_dir / "classes.bin"}
-    words.tofile(files["inputs"])
-    hardware_words(result_bits(net, golden.classes, golden.scores)).tofile(files["expected"])
-    prepare = time.perf_counter() - t0
+    in_words.tofile(files["inputs"])
+    want.tofile(files["expected"])
+    del in_words, want
+    timings["files"] = time.perf_counter() - t0
     cmd = [str(build.executable), f"inputs={files['inputs']}", f"expected={files['expected']}",
            f"classes={files['classes']}", f"summary={run_dir / 'summary.json'}",
            f"samples={len(bits)}", f"in_width={in_width}", f"num_classes={dims['num_classes']}",
@@ -382,10 +420,10 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
            f"stall_prob={float(stall_prob)!r}", f"patterns={','.join(patterns)}", f"threads={threads}", *plusargs]
     (run_dir / "command.txt").write_text(" ".join(cmd) + "\n")
     log.info("running %s", " ".join(cmd))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     with open(run_dir / "sim.log", "w") as out:
         proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
-    run_seconds = time.perf_counter() - t0
+    timings["harness"], timings["harness_cpu"] = time.perf_counter() - t0, _children_cpu() - c0
     summary_path = run_dir / "summary.json"
     if proc.returncode not in (0, 1) or not summary_path.is_file():
         tail = (run_dir / "sim.log").read_text(errors="replace").strip().splitlines()[-15:]
@@ -398,8 +436,8 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
         if len(got) == len(y):
             accuracy = float(np.mean(got == y))
     result = _collect(export.latency, tests, len(bits), run_dir, patterns, accuracy)
-    log.info("native harness: %d results checked in %.2f s (%.2f s preparing)", result.checked,
-             run_seconds, prepare)
+    log.info("native harness: %d results checked in %.2f s (golden model %.2f s, files %.2f s)",
+             result.checked, timings["harness"], timings["golden"], timings["files"])
     if result.passed:   # keep the stimulus of a failing run for a rerun, drop a passing one's
         for path in files.values():
             path.unlink(missing_ok=True)

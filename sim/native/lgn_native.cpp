@@ -41,6 +41,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -560,16 +561,30 @@ int main(int argc, char** argv) {
         st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         return st;
     };
-    // Pattern i runs on worker i % threads; worker 0 also runs the idle check first and records
-    // the classes of pattern 0. Each worker has its own model; results are kept in pattern order.
+    // Each worker has its own model and takes the next pattern from a queue ordered by expected
+    // cycles, longest first (a gap or a stall costs a cycle: 1 / (1 - p) cycles per sample each),
+    // so that the workers finish together. Worker 0 also runs the idle check first; the pattern
+    // listed first records the classes. Results are kept in pattern order, and each pattern starts
+    // from a reset with its own seeded generator: which worker runs it does not change a cycle.
     const int workers = int(std::min<size_t>(size_t(cfg.threads), std::max<size_t>(1, patterns.size())));
     std::vector<Stats> results(patterns.size());
+    std::vector<size_t> order(patterns.size());
+    auto cost = [&](const std::string& name) {
+        const double g = (name == "random_gaps" || name == "stream_random") ? cfg.gap_prob : 0.0;
+        const double st = (name == "random_backpressure" || name == "stream_random") ? cfg.stall_prob : 0.0;
+        return 1.0 / ((1.0 - g) * (1.0 - st));
+    };
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return cost(patterns[a]) > cost(patterns[b]); });
+    std::atomic<size_t> next{0};
     Stats idle;
     std::vector<uint32_t> classes;
     auto work = [&](int w) {
         Harness h(cfg, vec, argc, argv);
         if (w == 0) idle = timed([&] { return h.idle_after_reset(); });
-        for (size_t i = size_t(w); i < patterns.size(); i += size_t(workers)) {
+        for (size_t k; (k = next.fetch_add(1)) < order.size();) {
+            const size_t i = order[k];
             const std::string& name = patterns[i];
             const bool gaps = name == "random_gaps" || name == "stream_random";
             const bool stalls = name == "random_backpressure" || name == "stream_random";

@@ -19,7 +19,7 @@ import pytest
 
 from lgn_hw import cli
 from lgn_hw.hdl import export
-from lgn_hw.hdl.export import result_bits
+from lgn_hw.hdl.export import result_words
 from lgn_hw.netlist import Layer, Netlist, evaluate, random_netlist
 from lgn_hw.verify import VerifyError
 from lgn_hw.verify.native import PATTERNS, _plan, build_native, hardware_words, load_test_set, verify_native
@@ -363,25 +363,23 @@ def test_quantized_inputs_are_checked_by_the_encoder(tmp_path, capsys):
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").glob("native-*"))
 
 
-def test_result_bits_are_the_port_layout_of_both_testbenches(tmp_path):
+def test_result_words_are_the_port_layout_of_both_testbenches():
     """One layout for an expected result: {out_scores, out_class}, the plain testbench's hex
-    word and (packed in uint32 words) the native harness's expected file."""
+    word and the native harness's expected file."""
     net = random_netlist(8, [12, 10], 10, seed=1)         # 10 classes: wider than 32 bits in all
     bits_in = np.random.default_rng(2).integers(0, 2, (20, 8))
     res = evaluate(net, bits_in)
-    bits = result_bits(net, res.classes, res.scores)
+    words = result_words(net, res.classes, res.scores)
     cw, w = net.class_width, net.score_width
-    assert bits.shape == (20, cw + 10 * w)
-    words = hardware_words(bits)
     assert words.dtype == np.dtype("<u4") and words.shape == (20, -(-(cw + 10 * w) // 32))
-    for cls, scores, row in zip(res.classes, res.scores, words):
-        whole = sum(int(x) << (32 * i) for i, x in enumerate(row))
+    values = [sum(int(x) << (32 * i) for i, x in enumerate(row)) for row in words]
+    for cls, scores, whole in zip(res.classes, res.scores, values):
         assert whole & ((1 << cw) - 1) == cls
         assert [(whole >> (cw + c * w)) & ((1 << w) - 1) for c in range(10)] == scores.tolist()
+        assert whole >> (cw + 10 * w) == 0
     from lgn_hw.hdl.export import _expected_words
 
-    hex_words = [int(line, 16) for line in _expected_words(net, bits_in).split()]
-    assert hex_words == [sum(int(x) << (32 * i) for i, x in enumerate(row)) for row in words]
+    assert [int(line, 16) for line in _expected_words(net, bits_in).split()] == values
 
 
 def test_bad_arguments(mutated, tmp_path):
