@@ -117,6 +117,7 @@ SWEEPS = {
         ("lut6-800-200", _lut(_MNIST_LUT, 6, [800, 200], tau=2.0)),
         ("lut6-2000-1000-200", _lut(_MNIST_LUT, 6, [2000, 1000, 200], tau=2.0)),
         ("lut6-2000-1000-500", _lut(_MNIST_LUT, 6, [2000, 1000, 500], tau=3.0)),
+        ("lut6-2000-800-500", _lut(_MNIST_LUT, 6, [2000, 800, 500], tau=3.0)),
         ("lut4-600-150", _lut(_MNIST_LUT, 4, [600, 150], tau=2.0)),
         ("lut4-1500-500", _lut(_MNIST_LUT, 4, [1500, 500], tau=3.0)),
     ],
@@ -395,7 +396,7 @@ def markdown(rows, dataset) -> str:
         lat = ("-" if r["latency_cycles"] is None else f"{r['latency_cycles']} cyc"
                + (f", {r['latency_ns']:.0f} ns" if r["latency_ns"] else ""))
         enc = _fmt(b["encoder"], "{:,}") if r["encoder_inside"] else "excl."
-        if r["encoder_inside"] and b["encoder"] is None:
+        if r["encoder_inside"] and b["encoder"] is None and r["lut6"] is not None:
             enc = "0"  # the encoder's bits are wires (thresholds that are one raw bit)
         out.append(f"| {r['design']} | {r.get('kind', 'gate')} | {r['estimator']} | {'x'.join(map(str, r['widths']))} | "
                    f"{_fmt(r['levels'])} | {r['discrete']:.2%} | {r['gap']:+.3f} | "
@@ -484,7 +485,11 @@ def plot(rows, dataset, path: Path) -> None:
         ax.set_xscale("log")
         ax.set_xlabel(xlabel, fontsize=8)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=6, loc="lower right")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6, loc="best")
+        else:
+            ax.text(0.5, 0.5, "no rows synthesized for this target", ha="center", transform=ax.transAxes,
+                    fontsize=8)
     axes[0].set_ylabel("discrete test accuracy (%)")
     fig.suptitle(f"{dataset}: accuracy vs LUTs, gates and LUT nodes", fontsize=9)
     fig.tight_layout()
