@@ -11,8 +11,8 @@ netlist of 9,000 gates, 64 inputs, 10 classes. The big core is random: 256 input
 folder (nothing cached, not even Verilator's runtime objects). Per core it prints
 
 * the native harness build: ``verilator`` and the C++ compile (``make``), wall and CPU seconds;
-* the check: ``verify_native`` end to end, split into its stages (stimulus, golden model and
-  packing, which run while the harness builds; writing the files; the harness itself). Every
+* the check: ``verify_native`` end to end, split into its stages (random stimulus, golden model
+  and packing, which run while the harness builds; writing the files; the harness itself). Every
   sample goes through all four handshake patterns (full rate with the latency check, random
   ``in_valid`` gaps, random ``out_ready`` backpressure, both), so a run of N samples checks 4 N
   results; "results/s" counts those, as the cocotb bench's figure does (2 results per sample);
@@ -127,8 +127,8 @@ def describe(name: str, res, t, timings) -> None:
         print(f"[{name}]   build: verilator {steps['verilate']['wall']:.1f} s wall {steps['verilate']['cpu']:.1f} s CPU, "
               f"C++ compile {steps['compile']['wall']:.1f} s wall {steps['compile']['cpu']:.1f} s CPU "
               f"(Verilator runtime objects {'cached' if steps['runtime_cached'] else 'compiled too'})", flush=True)
-    print(f"[{name}]   stages: stimulus {timings['stimulus']:.2f} s, golden model {timings['golden']:.2f} s and packing "
-          f"{timings['pack']:.2f} s (during the build), waiting for the build {timings['build_wait']:.1f} s, files "
+    print(f"[{name}]   stages: stimulus {timings['stimulus']:.2f} s, golden model {timings['golden']:.2f} s, packing "
+          f"{timings['pack']:.2f} s (all while the harness builds), then waiting for the build {timings['build_wait']:.1f} s, files "
           f"{timings['files']:.2f} s, harness {timings['harness']:.1f} s wall {timings['harness_cpu']:.1f} s CPU", flush=True)
     print(f"[{name}]   harness per pattern (samples/s, one thread each): "
           + ", ".join(f"{p} {res.tests[p]['results'] / max(res.tests[p]['seconds'], 1e-9):,.0f}" for p in PATTERNS),

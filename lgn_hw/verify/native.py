@@ -346,9 +346,9 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
     content; ``opt`` and ``jobs`` go to :func:`build_native`. ``threads`` patterns run at
     once, each on its own model (default: the CPUs this process may use). ``plusargs`` (``"+name=value"``)
     reach the design's ``$value$plusargs``. ``timings``, a dict, receives the wall seconds
-    of each stage: ``stimulus``, ``golden``, ``pack`` (both while the harness builds),
-    ``build_wait``, ``files``, ``harness`` (and ``harness_cpu``), and ``build``, the
-    :class:`NativeBuild`. Raises :class:`VerifyError` when the build fails or the harness
+    of each stage: ``stimulus``, ``golden``, ``pack`` (random stimulus, golden model and
+    packing run while the harness builds), ``build_wait``, ``files``, ``harness`` (and
+    ``harness_cpu``), and ``build``, the :class:`NativeBuild`. Raises :class:`VerifyError` when the build fails or the harness
     crashes.
     """
     timings = {} if timings is None else timings
@@ -385,17 +385,19 @@ def verify_native(export_dir, netlist=None, *, samples: int = 1000, seed: int = 
             raise ValueError("labels need inputs: pass the test set's inputs too")
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
             raise ValueError(f"samples must be a positive integer, not {samples!r}")
-        in_bits, y = core_inputs.random(samples, np.random.default_rng(seed)), None
-    else:
+        in_bits, y = None, None
+    else:   # read and checked before anything is built
         in_bits, y = load_test_set(net, inputs, labels, mode=mode)
-    bits = core_inputs.netlist_bits(in_bits)
     dims = core_dims(export)
-    timings["stimulus"] = time.perf_counter() - t0
 
-    # The golden model and the packing run while the harness builds (make and the compilers
-    # are other processes; the golden model's kernel runs outside the GIL).
+    # Random stimulus, the golden model and the packing run while the harness builds (make and
+    # the compilers are other processes; the golden model's kernel runs outside the GIL).
     with ThreadPoolExecutor(1) as pool:
         building = pool.submit(build_native, export.sources, export.top, build_dir, opt=opt, jobs=jobs)
+        if in_bits is None:
+            in_bits = core_inputs.random(samples, np.random.default_rng(seed))
+        bits = core_inputs.netlist_bits(in_bits)
+        timings["stimulus"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         golden = evaluate(net, bits)
         timings["golden"] = time.perf_counter() - t0
