@@ -50,14 +50,20 @@ def _reader_commands(top: str, sources: list[str]) -> dict:
 def _read_with(name: str, cmd: list[str], cwd: str) -> dict:
     from lgn_hw.tools import verilator_env
 
+    import resource
+
+    def children_cpu():
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
     env = verilator_env() if name == "verilator" else None
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), children_cpu()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, children_cpu() - c0
     errors = [ln for ln in (proc.stderr + proc.stdout).splitlines()
               if "rror" in ln or ln.startswith("%Error")]
     ok = proc.returncode == 0 and not errors
-    return {"seconds": seconds, "ok": ok,
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "ok": ok,
             "error": "" if ok else (errors[0] if errors else proc.stderr.strip()[-300:])[:300]}
 
 
@@ -114,7 +120,7 @@ def main() -> int:
     readers = ("iverilog", "verilator", "yosys") if args.readers else ()
     print(f"{'gates':>8} {'export s':>9} {'CPU s':>6} {'peak MB':>8} {'Verilog MB':>11} {'longest':>8} "
           f"{'latency':>8}" + (f" {'lint s':>7}" if args.lint else "")
-          + "".join(f" {name + ' s':>12}" for name in readers))
+          + "".join(f" {name + ' s (CPU)':>18}" for name in readers))
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="lgn-bench-") as out:
             cmd = [sys.executable, __file__, "--child", str(size), "--out", out,
@@ -128,7 +134,8 @@ def main() -> int:
         print(f"{r['gates']:>8} {r['seconds']:>9.1f} {r['cpu_seconds']:>6.1f} {r['peak_rss_mb']:>8.0f} "
               f"{r['verilog_bytes'] / 1e6:>11.2f} {r['longest_line']:>8} {r['latency']:>8}"
               + (f" {r['lint_seconds']:>7.1f}" if args.lint else "")
-              + "".join(f" {r[name]['seconds']:>9.1f} {'OK' if r[name]['ok'] else 'NO':>2}" for name in readers))
+              + "".join(f" {r[name]['seconds']:>7.1f} ({r[name]['cpu_seconds']:>5.1f}) {'OK' if r[name]['ok'] else 'NO':>2}"
+                        for name in readers))
         for name in readers:
             if not r[name]["ok"]:
                 print(f"         {name} failed: {r[name]['error']}")

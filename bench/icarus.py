@@ -18,7 +18,10 @@ emission must not cost logic (goal: within 2%).
 
 Measured 2026-12-01 (default net, 300 samples, --repeat 5, shared 2-core machine):
 49 cycles/s (old emission) -> 241-332 (cells of 64 gates joined by a tree) -> 1,004-1,026
-cycles/s now, 20.5-20.9x; LUTs 8,137 iCE40 (-0.1%) and 7,814 Xilinx (+0.1%), FFs equal.
+cycles/s now, 20.5-20.9x (CPU time swells by up to 20% when the machine is loaded: 891 at
+load 11); LUTs 8,137 iCE40 (-0.1%) and 7,809 Xilinx (+0.0%), FFs equal. ``--instructions``
+(callgrind, independent of load): 11.46 G for the cells of 64, 6.26 G now; instructions
+fall less than time (the old emission copied wide vectors: more cache misses per instruction).
 
 Why vvp was slow, and what fixed it (perf on vvp, and small variants of each block
 timed alone on random inputs, ms per cycle):
@@ -41,7 +44,8 @@ timed alone on random inputs, ms per cycle):
   is evaluated only at the clock edge) and are laid out so that each adder's first
   operand is one slice.
 * Gate layers (1.03 -> 0.62 ms): cells of 16 gates instead of 64 (a 64-piece operand
-  is a 3-level tree of concatenations, each re-sent on every piece change), and a
+  is a 3-level tree of concatenations, each re-sent on every piece change), joins of
+  4 pieces instead of 16 (one concatenation node per inversion pair), and a
   one-input gate inverts the opposite literal instead of ANDing the literal with
   itself (one bit-select instead of two; a third of the optimised demo's gates are
   pass-throughs).
@@ -65,6 +69,8 @@ from pathlib import Path
 
 BASELINE_CYCLES_PER_S = 49.0
 GOAL_RATIO = 20.0
+#: vvp instructions (callgrind) for the default net at 300 samples, by emission.
+BASELINE_INSTRUCTIONS = {"cells of 64 (60d954d)": 11_459_427_355}
 #: LUTs of the old emission (commit 60d954d) on the default net, and the allowed growth.
 BASELINE_LUTS = {"ice40-hx8k": 8143, "xilinx-7": 7809}
 LUT_TOLERANCE = 0.02
@@ -83,6 +89,8 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=300)
     ap.add_argument("--no-opt", action="store_true", help="export without the optimiser")
     ap.add_argument("--repeat", type=int, default=3, help="vvp runs; the least CPU time counts (default 3)")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count vvp's instructions under valgrind (callgrind): independent of machine load")
     ap.add_argument("--synth", action="store_true",
                     help="also count LUTs (Yosys, iCE40 HX8K and Xilinx 7) against the old emission's")
     args = ap.parse_args()
@@ -121,6 +129,15 @@ def main() -> int:
             print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
             return 1
         cycles = int(found.group(2))
+        instructions = None
+        if args.instructions:
+            if not shutil.which("valgrind"):
+                print("valgrind not found (Debian: apt-get install valgrind)", file=sys.stderr)
+                return 2
+            vg = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=callgrind.out",
+                                 "vvp", "-n", "sim"], cwd=out, capture_output=True, text=True)
+            counted = re.search(r"Collected : (\d+)", vg.stderr)
+            instructions = int(counted.group(1)) if counted else None
         luts = {}
         if args.synth:
             from lgn_hw.synth import synthesize
@@ -135,6 +152,12 @@ def main() -> int:
     print(f"vvp            {cycles} cycles in {sim_s:.2f} s CPU = {rate:.0f} cycles/s")
     print(f"vs baseline    {BASELINE_CYCLES_PER_S:.0f} cycles/s (demo core, old emission): "
           f"{rate / BASELINE_CYCLES_PER_S:.1f}x (goal {GOAL_RATIO:.0f}x)")
+    if instructions:
+        line = f"instructions   {instructions / 1e9:.2f} G for vvp (callgrind)"
+        if not args.netlist and args.samples == 300:
+            line += "; " + ", ".join(f"{name} {ref / 1e9:.2f} G = {ref / instructions:.1f}x"
+                                     for name, ref in BASELINE_INSTRUCTIONS.items())
+        print(line)
     for target, (count, ffs) in luts.items():
         ref = BASELINE_LUTS[target]
         line = f"{target:<14} {count} LUTs, {ffs} FFs"
