@@ -14,11 +14,16 @@ generation), ``verilator --lint-only`` and Yosys ``read_verilog`` + ``hierarchy 
 (each its wall time, OK or the first error line): issue 10 asks that a 100k- and a 1M-gate core
 parse in all three, and that no line be longer than a few thousand characters (Verilator
 refuses lines of more than 40,000 preprocessor tokens). Measured 2026-12-01 on this 2-core
-machine (shared, so wall times carry other load), after the 2048-bit register cut and the
-cells of 16 gates:
+machine at load ~11 (wall times swell; CPU in brackets), final emission of that day:
 
-    gates    export s  longest line  iverilog  verilator  yosys
-    100000      see the report in /work/coord/notes-hdl.md
+    gates   export s        peak MB  longest line  iverilog       verilator      yosys
+    100000  76.7 (20.9 CPU)     663       877      57.1 (18.3) OK  145.7 (23.2) OK  21.6 (3.0) OK
+
+(before: longest line 159,895 characters, which Verilator refused.) With layer outputs joined
+into one cell (since 3d829d2) a 4 x 250,000-gate core stopped inside Amaranth (no cell may be
+wider than 65,535 bits; wide signals are now one cell per 32,768 bits). Its export now runs,
+but Amaranth's netlist for it passed 15 GB of memory after 4 CPU minutes and was stopped
+(250,000 gates: 2.2 GB peak, Yosys 13 s), so the 1M-gate readers are not measured.
 """
 
 from __future__ import annotations

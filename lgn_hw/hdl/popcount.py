@@ -250,6 +250,7 @@ class Popcount(wiring.Component):
         for level in range(1, self.levels + 1):
             alive = [i for i, node in enumerate(nodes) if node[3] <= level < parent[i]]
             registered = self._registered(level)
+            chunks = _register_chunks(nodes, alive, level, width) if registered else []
             for c, vals in enumerate(values):
                 parts = []
                 for i in alive:
@@ -265,7 +266,6 @@ class Popcount(wiring.Component):
                 # One register per class, level and chunk of nodes (named c<class>_l<level>[_<chunk>]):
                 # a critical path names its adder, and no Verilog line grows with k.
                 value = dict(zip(alive, parts))
-                chunks = _register_chunks(nodes, alive, level, width)
                 for j, chunk in enumerate(chunks):
                     name = f"c{c}_l{level}" + (f"_{j}" if len(chunks) > 1 else "")
                     sig = _stage(m, [value[i] for i in chunk], registered, name)
