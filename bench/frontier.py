@@ -372,7 +372,7 @@ def table(rows, dataset) -> str:
             str(r["opt_gates"]), _fmt(r["lut6"]),
             _fmt(b["encoder"]) if r["encoder_inside"] else "excl.", _fmt(b["layers"]), _fmt(b["popcount"]),
             _fmt(b["argmax"]), _fmt(b["fifo"]), _fmt(r["ff"]), _fmt(r["lut4"]), _fmt(r["ecp5_comb"]),
-            "no fit" if r["pnr_failed"] else _fmt(r["fmax_mhz"], "{:.0f}"), _fmt(r["latency_cycles"]),
+            "no pnr" if r["pnr_failed"] else _fmt(r["fmax_mhz"], "{:.0f}"), _fmt(r["latency_cycles"]),
             _fmt(r["latency_ns"], "{:.0f}")] + extra)
     for name, acc, lut, ff, fmax in PUBLISHED.get(dataset, []):
         lines.append([f"[published] {name}", "", "", "", "", f"{acc:.2%}", "", "", "", "", _fmt(lut),
@@ -454,23 +454,27 @@ def plot(rows, dataset, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
-    panels = ((axes[0], "lut6", "xilinx-7 LUT6 (logic + LUT-RAM), encoder inside", ("gate", "lut6")),
-              (axes[1], "ecp5_comb", "ecp5-25k LUT4 sites (TRELLIS_COMB), encoder inside", ("gate", "lut4")))
-    for ax, key, xlabel, kinds in panels:
+    def lut4_sites(r):  # Yosys's count (nextpnr does not place every MNIST core): a CCU2 fills two LUT4 sites
+        return r["lut4"] + 2 * (r["ccu2"] or 0) if r.get("lut4") else None
+
+    panels = ((axes[0], lambda r: r.get("lut6"), "xilinx-7 LUT6 (logic + LUT-RAM), encoder inside", ("gate", "lut6")),
+              (axes[1], lut4_sites, "ecp5-25k LUT4 + 2 x CCU2 (Yosys), encoder inside", ("gate", "lut4")))
+    for ax, value, xlabel, kinds in panels:
         for kind in kinds:
             for est, colour in COLOURS.items():
-                pts = [r for r in rows if r.get("kind", "gate") == kind and r["estimator"] == est and r.get(key)]
+                pts = [r for r in rows if r.get("kind", "gate") == kind and r["estimator"] == est and value(r)]
                 if not pts:
                     continue
-                ax.scatter([r[key] for r in pts], [100 * r["discrete"] for r in pts], marker=MARKERS[kind],
+                ax.scatter([value(r) for r in pts], [100 * r["discrete"] for r in pts], marker=MARKERS[kind],
                            color=colour, label=f"{'gates' if kind == 'gate' else kind.upper() + ' nodes'}, {est}"
                            + ("" if all(r["encoder_inside"] for r in pts) else " (encoder excluded)"))
                 for r in pts:
-                    ax.annotate(r["design"], (r[key], 100 * r["discrete"]), fontsize=5.5, xytext=(3, 3),
+                    ax.annotate(r["design"], (value(r), 100 * r["discrete"]), fontsize=5.5, xytext=(3, 3),
                                 textcoords="offset points")
-        if key == "lut6":
+        if ax is axes[0]:
             pub = [p for p in PUBLISHED.get(dataset, []) if p[2]]
             if pub:
                 ax.scatter([p[2] for p in pub], [100 * p[1] for p in pub], marker="x", color="k",
@@ -482,7 +486,12 @@ def plot(rows, dataset, path: Path) -> None:
                 for acc, luts, _ in GOALS_MNIST:
                     ax.plot([luts], [100 * acc], marker="*", color="red", markersize=9, linestyle="none")
                 ax.plot([], [], marker="*", color="red", linestyle="none", label="goals (issues 12, 13)")
-        ax.set_xscale("log")
+        lo, hi = ax.get_xlim()
+        if hi > 10 * lo:  # log scale over more than a decade, plain numbers within one
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_xlabel(xlabel, fontsize=8)
         ax.grid(True, which="both", alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
