@@ -251,7 +251,7 @@ def recipes(hw: Path) -> list[dict]:
     from lgn_hw.hdl import render_template
     from lgn_hw.synth import get_target
     from lgn_hw.synth.report import split_cells
-    from lgn_hw.synth.tools import run_tool
+    from lgn_hw.tools import run_tool
 
     manifest = load_manifest(hw)
     core = manifest["top"]

@@ -68,3 +68,15 @@ def test_lut_ram_and_shift_registers_count_as_lut6(frontier, tmp_path):
     (tmp_path / "stat.json").write_text(json.dumps(stat))
     rep = {"top": "lgn_top", "luts": 15, "out_dir": str(tmp_path), "blocks": {}}
     assert frontier._xilinx_luts(rep) == (10 + 4 + 3 + 1 + 8, {"layers": 10, "argmax": 7, "fifo": 9})
+
+
+@pytest.mark.yosys
+def test_recipes_synthesize_the_export(frontier, tmp_path, monkeypatch):
+    """--recipes runs Yosys per recipe (it imported a tool module that no longer exists), the flat one too."""
+    hw = frontier._export(tmp_path, _design(tmp_path), Pipeline())
+    monkeypatch.setattr(frontier, "RECIPES", (("default", "xilinx", "", "-flatten"),
+                                              ("flat", "xilinx", "setattr -mod -unset keep_hierarchy {core}.*",
+                                               "-flatten")))
+    rows = frontier.recipes(hw)
+    assert [r["recipe"] for r in rows] == ["default", "flat"]
+    assert all(r["luts"] > 0 and r["ffs"] > 0 for r in rows)
