@@ -85,6 +85,9 @@ def register(sub):
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
     p.add_argument("--lr", type=float, help="learning rate (default 0.01)")
     p.add_argument("--weight-decay", type=float, help="default 0")
+    p.add_argument("--shift", type=int, metavar="PIXELS",
+                   help="move each training image by a random offset of up to PIXELS (0..4) each step "
+                        "(28 x 28 image datasets: mnist, fashion_mnist; default 0)")
     p.add_argument("--free-weight", type=float, metavar="W",
                    help="add W x (fraction of gates expected to read both inputs) to the loss: pushes "
                         "gates toward constants, wires and NOTs, which cost no logic after 'lgn-hw "

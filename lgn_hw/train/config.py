@@ -95,6 +95,7 @@ class TrainConfig:
     lr: float = 0.01
     weight_decay: float = 0.0
     free_weight: float = 0.0            # loss += free_weight * fraction of gates expected to cost logic
+    shift: int = 0                      # training images moved by up to this many pixels (28 x 28 datasets)
     schedule: str = "constant"
     batch_size: int = 128
     epochs: int = 50
@@ -115,6 +116,8 @@ class TrainConfig:
             v = getattr(self, name)
             if not (v > 0 and math.isfinite(v)):
                 raise ConfigError(f"'{name}' must be a positive finite number, not {v!r}")
+        if not 0 <= self.shift <= 4:
+            raise ConfigError(f"'shift' must be 0..4 pixels, not {self.shift!r}")
         for name in ("seed", "split_seed"):
             try:
                 check_seed(getattr(self, name), name)

@@ -115,6 +115,32 @@ def _generators(model):
     return gens
 
 
+def _image_shape(data) -> tuple[int, int, int]:
+    """``(28, 28, bits per pixel)`` of a 28 x 28 image dataset's input bits, which are pixel-major."""
+    if data.name not in ("mnist", "fashion_mnist") or data.num_features != 784 or data.num_inputs % 784:
+        raise ValueError(f"--shift moves 28 x 28 images (mnist, fashion_mnist), not {data.name}")
+    return 28, 28, data.num_inputs // 784
+
+
+def shift_images(x: torch.Tensor, image: tuple, most: int, generator: torch.Generator) -> torch.Tensor:
+    """Each row of ``x`` (an image's bits, pixel-major) moved by a random ``dy, dx`` in ``-most..most``.
+
+    Pixels moved in from outside are 0, all of their bits clear, as a black pixel's are.
+    """
+    h, w, c = image
+    n = x.shape[0]
+    img = x.reshape(n, h, w, c)
+    pad = torch.nn.functional.pad(img, (0, 0, most, most, most, most))
+    d = torch.randint(0, 2 * most + 1, (2, n), generator=generator, device=generator.device)
+    out = torch.empty_like(img)
+    for dy in range(2 * most + 1):
+        for dx in range(2 * most + 1):
+            rows = ((d[0] == dy) & (d[1] == dx)).nonzero().flatten().to(x.device)
+            if len(rows):
+                out[rows] = pad[rows, dy:dy + h, dx:dx + w]
+    return out.reshape(n, -1)
+
+
 @contextlib.contextmanager
 def claim_run_folder(out_dir: Path, *, resume: bool = False, overwrite: bool = False):
     """Hold ``out_dir`` for one run: create it, lock it (``flock`` on the folder itself: a second
@@ -232,6 +258,8 @@ class Trainer:
             data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, levels=cfg.levels,
                                 thresholds=cfg.thresholds, split_seed=cfg.split_seed)
         self.data = data
+        self.image = _image_shape(data) if cfg.shift else None
+        self.shift_gen = torch.Generator().manual_seed(cfg.seed + 7919)  # apart from the model's streams
         widths = cfg.width if isinstance(cfg.width, list) else [cfg.width] * cfg.layers
         if widths[-1] % data.num_classes:
             raise ValueError(f"the last layer's width {widths[-1]} is not a multiple of the "
@@ -365,6 +393,8 @@ class Trainer:
                 for step in range(start_step, self.steps_per_epoch):
                     idx = order[step * self.batch_per_rank:(step + 1) * self.batch_per_rank]
                     x, y = self.xtr[idx].float(), self.ytr[idx]
+                    if self.image is not None:
+                        x = shift_images(x, self.image, cfg.shift, self.shift_gen)
                     out = self.net(x)
                     loss = F.cross_entropy(out, y)
                     if cfg.free_weight:
