@@ -118,6 +118,8 @@ SWEEPS = {
         ("lut6-2000-1000-200", _lut(_MNIST_LUT, 6, [2000, 1000, 200], tau=2.0)),
         ("lut6-2000-1000-500", _lut(_MNIST_LUT, 6, [2000, 1000, 500], tau=3.0)),
         ("lut6-2000-800-500", _lut(_MNIST_LUT, 6, [2000, 800, 500], tau=3.0)),
+        # the mnist preset (train/presets.py): training images shifted by up to 1 pixel, 150 epochs
+        ("lut6-2500-500-shift1", _lut(_MNIST_LUT, 6, [2500, 500], tau=3.0, epochs=150, shift=1)),
         ("lut4-600-150", _lut(_MNIST_LUT, 4, [600, 150], tau=2.0)),
         ("lut4-1500-500", _lut(_MNIST_LUT, 4, [1500, 500], tau=3.0)),
     ],
