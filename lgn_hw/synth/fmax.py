@@ -113,7 +113,7 @@ def pick_pipeline(netlist, target: str, fmax_mhz: float, *, encoder: str = "host
         raise ValueError(f"the fmax goal must be a number of MHz in (0, 2000), not {fmax_mhz!r}")
     goal = float(fmax_mhz)
     evaluate = evaluate or _measure(netlist, tgt.name, goal, encoder, seed)
-    tried, reports = [], {}
+    tried, reports, met_goal = [], {}, {}
     place = _placement(netlist)
 
     def run(pipe: Pipeline) -> bool:
@@ -121,12 +121,12 @@ def pick_pipeline(netlist, target: str, fmax_mhz: float, *, encoder: str = "host
             rep = evaluate(pipe)
             reports[pipe] = rep
             fmax = rep.get("fmax_mhz")
-            met = fmax is not None and fmax >= goal
+            met_goal[pipe] = met = fmax is not None and fmax >= goal
             tried.append((pipe, rep["luts"], rep["ffs"], fmax, met))
             if progress:
                 progress(f"{str(pipe):<48}{rep['luts']:>8} LUTs{rep['ffs']:>8} FFs  "
                          f"{_mhz(fmax):>7} MHz  {'met' if met else 'missed'}")
-        return tried[[t[0] for t in tried].index(pipe)][4]
+        return met_goal[pipe]
 
     best = Pipeline(gate_every=GATE_STEPS[0], popcount_every=POPCOUNT_STEPS[0], argmax_registered=True)
     if not run(best):

@@ -262,6 +262,8 @@ class LogicLayer(_NodeLayer):
         self.weights = nn.Parameter(theta)
         self.register_buffer("gate_coeffs", torch.tensor(gates.COEFFS, dtype=torch.float32),
                              persistent=False)
+        self.register_buffer("costly_ops", torch.as_tensor(gates.DEPENDS_ON_A & gates.DEPENDS_ON_B),
+                             persistent=False)
 
     def gate_weights(self, batch_size: int | None = None) -> torch.Tensor:
         """This layer's gate weights ``w`` for the current mode (draws noise in training)."""
@@ -274,8 +276,7 @@ class LogicLayer(_NodeLayer):
         is taken from. The other ops (constants, pass-throughs, NOTs) vanish in
         the optimiser or fold into the gate that reads them.
         """
-        costly = torch.as_tensor(gates.DEPENDS_ON_A & gates.DEPENDS_ON_B, device=self.weights.device)
-        return torch.softmax(self.weights, dim=-1)[:, costly].sum()
+        return torch.softmax(self.weights, dim=-1)[:, self.costly_ops].sum()
 
     def ops(self) -> np.ndarray:
         """The discrete network's op codes: ``argmax theta`` per neuron (lowest op on ties)."""

@@ -259,7 +259,8 @@ class Trainer:
                                 thresholds=cfg.thresholds, split_seed=cfg.split_seed)
         self.data = data
         self.image = _image_shape(data) if cfg.shift else None
-        self.shift_gen = torch.Generator().manual_seed(cfg.seed + 7919)  # apart from the model's streams
+        self.shift_gen = (torch.Generator().manual_seed(cfg.seed + 7919)  # apart from the model's streams
+                          if cfg.shift else None)
         widths = cfg.width if isinstance(cfg.width, list) else [cfg.width] * cfg.layers
         if widths[-1] % data.num_classes:
             raise ValueError(f"the last layer's width {widths[-1]} is not a multiple of the "
