@@ -30,7 +30,7 @@ def _kinds(text):
 
 def register(sub):
     from ..data import DATASETS
-    from ..train.config import OPTIMIZERS, SCHEDULES
+    from ..train.config import CONNECTIONS, OPTIMIZERS, SCHEDULES
     from ..data.encoding import METHODS  # numpy only
     from ..train.presets import DATASET_PRESETS, ESTIMATOR_DEFAULTS  # torch-free; keys = ESTIMATORS (tested)
 
@@ -79,7 +79,9 @@ def register(sub):
     p.add_argument("--tau-f", type=float, help="decoupled_st forward temperature (default 0.1)")
     p.add_argument("--tau-b", type=float, help="decoupled_st backward temperature (default 2)")
     p.add_argument("--noise", choices=("neuron", "sample"), help="Gumbel noise per neuron or per sample")
-    p.add_argument("--connections", choices=("random", "unique"), help="how gates pick their inputs")
+    p.add_argument("--connections", choices=CONNECTIONS,
+                   help="how nodes pick their inputs: random (the default), unique (every input read, evenly) "
+                        "or learned (LUT layers: each input slot learns which input it reads)")
     p.add_argument("--init", choices=("gaussian", "residual"), help="initial gate logits")
     p.add_argument("--kernel", choices=("auto", "reference", "cpu", "triton"), help="logic-op kernel (default auto)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")

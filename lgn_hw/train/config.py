@@ -20,7 +20,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 __all__ = ["TrainConfig", "load_config", "ConfigError", "OPTIMIZERS", "SCHEDULES", "LAYER_KINDS",
-           "layer_plan"]
+           "CONNECTIONS", "layer_plan"]
 
 #: the largest config file read: a few dozen settings, or a width list of 10^5 layers, fit
 MAX_CONFIG_BYTES = 2**20
@@ -28,6 +28,8 @@ OPTIMIZERS = ("adam", "adamw")
 SCHEDULES = ("constant", "cosine")
 #: what a layer is made of: 2-input gates (LogicLayer) or k-input tables (LutLayer)
 LAYER_KINDS = ("gate", "lut")
+#: how nodes pick their inputs (:mod:`lgn_hw.train.layers`); "learned" is for LUT layers only
+CONNECTIONS = ("random", "unique", "learned")
 
 
 class ConfigError(ValueError):
@@ -139,7 +141,13 @@ class TrainConfig:
                               "(a CSV or NPZ file); built-in datasets have their own splits")
         if isinstance(self.width, list) and len(self.width) != self.layers:
             raise ConfigError(f"'width' lists {len(self.width)} widths but 'layers' is {self.layers}")
-        layer_plan(self.layers, self.layer_kind, self.k)
+        plan = layer_plan(self.layers, self.layer_kind, self.k)
+        if self.connections not in CONNECTIONS:
+            raise ConfigError(f"'connections' must be one of {', '.join(CONNECTIONS)}, not {self.connections!r}")
+        gate_layers = [i for i, (kind, _) in enumerate(plan) if kind == "gate"]
+        if self.connections == "learned" and gate_layers:
+            raise ConfigError(f"'connections' = 'learned' is for LUT layers, and layer {gate_layers[0]} is a gate "
+                              "layer (give 'layer_kind' = 'lut')")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -83,5 +83,5 @@ def _layer_ops(i, o, layer):
 
 def _netlist_layer(layer, ops):
     if layer.kind == "lut":
-        return LutLayer(layer.k, layer.idx.detach().cpu().numpy(), ops)
+        return LutLayer(layer.k, layer.inputs().detach().cpu().numpy(), ops)
     return Layer(layer.idx_a.detach().cpu().numpy(), layer.idx_b.detach().cpu().numpy(), ops)

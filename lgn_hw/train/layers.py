@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from .. import gates
+from .config import CONNECTIONS
 from .estimators import ESTIMATORS, check_estimator, gate_weights, table_probs
 from .kernels import KERNELS, LUT_K, logic_op, lut_op, lut_op_reference
 
@@ -29,7 +30,10 @@ __all__ = ["LogicLayer", "LutLayer", "NODE_LAYERS", "GroupSum", "CONNECTIONS", "
            "make_generator", "random_connections", "unique_connections", "random_lut_connections",
            "unique_lut_connections", "override_noise"]
 
-CONNECTIONS = ("random", "unique")
+#: Standard deviation of the initial input-choice logits of ``connections="learned"`` (the
+#: starting inputs get :data:`MAP_START_LOGIT` on top, so they win the first argmax).
+MAP_INIT_STD = 0.1
+MAP_START_LOGIT = 0.5
 INITS = ("gaussian", "residual")
 #: Logit given to the pass-through gate by ``init="residual"`` (its softmax weight is ~0.91).
 RESIDUAL_LOGIT = 5.0
@@ -249,6 +253,8 @@ class LogicLayer(_NodeLayer):
 
     def __init__(self, in_dim: int, out_dim: int, **options):
         super().__init__(in_dim, out_dim, **options)
+        if self.connections == "learned":
+            raise ValueError("'connections' = 'learned' is for LUT layers (layer_kind 'lut'), not gate layers")
         connect = random_connections if self.connections == "random" else unique_connections
         a, b = connect(self.in_dim, self.out_dim, self.generator)
         self.register_buffer("idx_a", a.to(torch.int64).contiguous())
@@ -300,8 +306,16 @@ class LutLayer(_NodeLayer):
     ``j``). Buffers: ``idx`` (``(out_dim, k)`` int64 connection indices, saved
     in ``state_dict``).
 
-    ``connections``: ``"random"`` (:func:`random_lut_connections`) or
-    ``"unique"`` (:func:`unique_lut_connections`). ``init``: ``"gaussian"``
+    ``connections``: ``"random"`` (:func:`random_lut_connections`),
+    ``"unique"`` (:func:`unique_lut_connections`) or ``"learned"``: each of the
+    ``out_dim * k`` input slots holds ``in_dim`` input-choice logits ``W``
+    (parameter ``map_logits``; N(0, :data:`MAP_INIT_STD`) with
+    :data:`MAP_START_LOGIT` added at random starting inputs) and reads input
+    ``argmax W`` (:meth:`inputs`, which ``idx`` follows). In training the slot's
+    value is the chosen input's, and its gradient ``g`` reaches that input
+    (straight through) and the logits as the gradient of
+    ``g * softmax(W) @ x``: a slot's logit grows where its input moves with
+    ``-g``. ``init``: ``"gaussian"``
     (``theta ~ N(0, 1)``) or ``"residual"``: every node starts as its first
     input, ``theta_j = +`` :data:`LUT_RESIDUAL_LOGIT` where bit ``k-1`` of ``j``
     is set, ``-`` elsewhere. ``estimator``, ``tau``, ``tau_f``, ``tau_b``,
@@ -323,8 +337,16 @@ class LutLayer(_NodeLayer):
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k not in LUT_K:
             raise ValueError(f"'k' must be an integer in {LUT_K[0]}..{LUT_K[-1]}, not {k!r}")
         self.k = int(k)
-        connect = random_lut_connections if self.connections == "random" else unique_lut_connections
-        self.register_buffer("idx", connect(self.in_dim, self.out_dim, self.k, self.generator).to(torch.int64))
+        connect = unique_lut_connections if self.connections == "unique" else random_lut_connections
+        start = connect(self.in_dim, self.out_dim, self.k, self.generator).to(torch.int64)
+        self.register_buffer("idx", start)
+        if self.connections == "learned":
+            logits = torch.randn(self.out_dim * self.k, self.in_dim, generator=self.generator,
+                                 device=self.generator.device).cpu() * MAP_INIT_STD
+            logits[torch.arange(self.out_dim * self.k), start.reshape(-1)] += MAP_START_LOGIT
+            self.map_logits = nn.Parameter(logits)
+            self.register_buffer("_slots", torch.arange(self.out_dim * self.k).reshape(self.out_dim, self.k),
+                                 persistent=False)
         size = 1 << self.k
         if self.init == "gaussian":
             theta = torch.randn(self.out_dim, size, generator=self.generator, device=self.generator.device).cpu()
@@ -332,6 +354,25 @@ class LutLayer(_NodeLayer):
             entries = torch.tensor(gates.lut_entries(gates.lut_pass_through(self.k), self.k))
             theta = (2.0 * entries - 1.0).mul(LUT_RESIDUAL_LOGIT).expand(self.out_dim, size).clone()
         self.weights = nn.Parameter(theta)
+
+    def inputs(self) -> torch.Tensor:
+        """The discrete nodes' inputs, ``(out_dim, k)`` int64: ``idx``, or with learned connections the
+        argmax of each slot's input-choice logits (lowest input on ties), which ``idx`` then follows."""
+        if self.connections != "learned":
+            return self.idx
+        with torch.no_grad():
+            choice = self.map_logits.argmax(dim=-1).reshape(self.out_dim, self.k)
+            self.idx.copy_(choice)
+        return choice  # not idx itself: autograd keeps it, and the next call rewrites idx
+
+    def _choose(self, x: torch.Tensor) -> torch.Tensor:
+        """Learned connections: ``(batch, out_dim * k)`` slot values, each the input its logits
+        pick (forward) with the gradient of ``softmax(logits) @ x`` for the logits (backward)."""
+        hard = x[:, self.inputs().reshape(-1)]
+        if not self.training:
+            return hard
+        soft = x.detach() @ torch.softmax(self.map_logits, dim=-1).to(x.dtype).t()
+        return hard + (soft - soft.detach())
 
     def table_probs(self, batch_size: int | None = None) -> torch.Tensor:
         """This layer's table values ``p`` for the current mode (draws noise in training)."""
@@ -349,9 +390,12 @@ class LutLayer(_NodeLayer):
         x = self._input(x)
         p = self.table_probs(batch_size=x.shape[0])
         self.last_ops = p.detach() != 0 if self._hard() else None
+        idx = self.inputs()
+        if self.connections == "learned":
+            x, idx = self._choose(x), self._slots
         if p.dim() == 3:
-            return lut_op_reference(x, self.idx, p)
-        return lut_op(x, self.idx, p, kernel=self.kernel)
+            return lut_op_reference(x, idx, p)
+        return lut_op(x, idx, p, kernel=self.kernel)
 
 
 #: The layer kinds a :class:`~lgn_hw.train.LogicNet` is built from.

@@ -182,7 +182,7 @@ def test_layer_survives_deepcopy_and_save():
 @pytest.mark.parametrize("kwargs,exc,msg", [
     (dict(in_dim=0), ValueError, r"^'in_dim' must be a positive integer, not 0$"),
     (dict(out_dim=2.5), TypeError, r"^'out_dim' must be a positive integer, not 2\.5$"),
-    (dict(connections="full"), ValueError, r"^'connections' must be one of \('random', 'unique'\), not 'full'$"),
+    (dict(connections="full"), ValueError, r"^'connections' must be one of \('random', 'unique', 'learned'\), not 'full'$"),
     (dict(init="zeros"), ValueError, r"^'init' must be one of \('gaussian', 'residual'\), not 'zeros'$"),
     (dict(kernel="cuda"), ValueError, r"^'kernel' must be one of .*, not 'cuda'$"),
     (dict(estimator="gumbel"), ValueError, r"^'estimator' must be one of .*, not 'gumbel'$"),
@@ -380,7 +380,7 @@ def test_lut_layer_state_dict_seed_and_deepcopy():
     (dict(k=7), ValueError, r"^'k' must be an integer in 2\.\.6, not 7$"),
     (dict(k=True), ValueError, r"^'k' must be an integer in 2\.\.6, not True$"),
     (dict(in_dim=0), ValueError, r"^'in_dim' must be a positive integer, not 0$"),
-    (dict(connections="full"), ValueError, r"^'connections' must be one of \('random', 'unique'\), not 'full'$"),
+    (dict(connections="full"), ValueError, r"^'connections' must be one of \('random', 'unique', 'learned'\), not 'full'$"),
     (dict(init="zeros"), ValueError, r"^'init' must be one of \('gaussian', 'residual'\), not 'zeros'$"),
     (dict(estimator="gumbel"), ValueError, r"^'estimator' must be one of .*, not 'gumbel'$"),
 ])
