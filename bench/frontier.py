@@ -122,6 +122,15 @@ SWEEPS = {
         ("lut6-2500-500-shift1", _lut(_MNIST_LUT, 6, [2500, 500], tau=3.0, epochs=150, shift=1)),
         ("lut4-600-150", _lut(_MNIST_LUT, 4, [600, 150], tau=2.0)),
         ("lut4-1500-500", _lut(_MNIST_LUT, 4, [1500, 500], tau=3.0)),
+        # Learned connections (each input slot learns its input; train --connections learned) and
+        # the 1-pixel shift: the small designs of issue 13's goals. The optimiser drops the
+        # first-layer nodes no slot of the last layer chose.
+        ("lut6-600-150-learned", _lut(_MNIST_LUT, 6, [600, 150], tau=2.0, epochs=100, shift=1,
+                                      connections="learned")),
+        ("lut6-1000-200-learned", _lut(_MNIST_LUT, 6, [1000, 200], tau=2.0, epochs=100, shift=1,
+                                       connections="learned")),
+        ("lut6-100-learned", _lut(_MNIST_LUT, 6, [100], tau=1.0, lr=0.05, epochs=60, shift=1,
+                                  connections="learned")),
     ],
 }
 QUICK = {
