@@ -61,7 +61,7 @@ DATASET_PRESETS: dict[str, tuple[dict, float | None]] = {
     "parity:8": (dict(layers=3, width=200, epochs=200, batch_size=16, lr=0.02), None),
     "majority:9": (dict(layers=2, width=200, epochs=60, batch_size=16, lr=0.02), None),
     "digits": (dict(layers=4, width=4000, epochs=40, batch_size=32, lr=0.01, tau=20.0), 0.97),
-    # MNIST-8k (8,000 training images, --data-dir): the point that meets issue 12's goal
+    # MNIST-8k (6,500 training images, --data-dir): the point that meets issue 12's goal
     # (>= 95% in <= 4,000 LUT6, encoder included): LUT-6 nodes 2500 + 500, one thermometer level
     # (q > 127, the pixel's top bit: the hardware encoder is wires), training images shifted by up
     # to 1 pixel, 150 epochs: 96.2% discrete test accuracy, 2,989 logic LUT6 on xilinx-7 (about

@@ -43,9 +43,11 @@ def _params(model_state):
 
 
 MIXED = dict(layer_kind=["lut", "gate"], k=[4, 2])
+LEARNED = dict(layer_kind="lut", k=[4, 3], connections="learned")
 
 
-@pytest.mark.parametrize("stop_at, kinds", [(3, {}), (7, {}), (3, MIXED)], ids=["mid", "boundary", "mixed"])
+@pytest.mark.parametrize("stop_at, kinds", [(3, {}), (7, {}), (3, MIXED), (5, LEARNED)],
+                         ids=["mid", "boundary", "mixed", "learned"])
 def test_resume_matches_uninterrupted_run(tmp_path, stop_at, kinds):
     # mid-epoch (3) and exactly at an epoch boundary region (7); a LUT-4 + gate network
     cfg = TrainConfig(**dict(TINY, estimator="gumbel_st", schedule="cosine", **kinds))
