@@ -131,6 +131,10 @@ SWEEPS = {
                                        connections="learned")),
         ("lut6-100-learned", _lut(_MNIST_LUT, 6, [100], tau=1.0, lr=0.05, epochs=60, shift=1,
                                   connections="learned")),
+        # The 300-LUT6 design: the argmax left combinational (export --no-argmax-reg) saves its
+        # delay lines (34 SRL16E on this core) and 5 LUTs.
+        ("lut6-300-50-learned-a0", _lut(_MNIST_LUT, 6, [300, 50], tau=1.0, lr=0.05, epochs=100, shift=1,
+                                        connections="learned", pipeline="gates=4,popcount=2,argmax=0")),
     ],
 }
 QUICK = {
@@ -352,6 +356,7 @@ def _row(dataset, name, tr, opt_gates, reports, manifest) -> dict:
         "discrete": tr["discrete"], "soft": tr["soft"], "gap": tr["gap"], "unused": tr["unused"],
         "gates": tr["gates"], "opt_gates": opt_gates, "train_s": tr["train_s"],
         "encoder_inside": (_export_key(manifest) or {}).get("encoder") == "hw",
+        "pipeline": str(Pipeline.from_dict(manifest["pipeline"])) if manifest else None,
         "lut6": lut6, "lut6_logic": x.get("luts"), "lut6_blocks": split, "ff": x.get("ffs"), "carry4": x.get("carries"),
         "lut4": e.get("luts"), "ccu2": e.get("carries"), "ecp5_comb": comb, "ecp5_ff": e.get("ffs"),
         "fmax_mhz": e.get("fmax_mhz"), "latency_cycles": e.get("latency_cycles") or x.get("latency_cycles"),
@@ -560,6 +565,9 @@ def main(argv=None) -> int:
     rows, futures = [], []
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         for name, settings in designs:
+            settings = dict(settings)
+            spec = settings.pop("pipeline", None)  # a row's own register placement (export --pipeline)
+            row_pipeline = Pipeline.parse(spec) if spec else pipeline
             d = out / name
             d.mkdir(exist_ok=True)
             if args.collect:
@@ -580,7 +588,7 @@ def main(argv=None) -> int:
                 rows.append(_row(args.dataset, name, tr, opt_gates, {t: r for t, r in reports.items() if r},
                                  manifest))
                 continue
-            hw = _export(d, opt, pipeline, args.encoder)
+            hw = _export(d, opt, row_pipeline, args.encoder)
             futures.append((name, tr, opt_gates, hw,
                             {t: pool.submit(_synth, hw, t) for t in _design_targets(settings, targets)}))
         for name, tr, opt_gates, hw, jobs in futures:
