@@ -80,3 +80,17 @@ def test_recipes_synthesize_the_export(frontier, tmp_path, monkeypatch):
     rows = frontier.recipes(hw)
     assert [r["recipe"] for r in rows] == ["default", "flat"]
     assert all(r["luts"] > 0 and r["ffs"] > 0 for r in rows)
+
+
+def test_every_sweep_row_is_a_valid_training_and_pipeline(frontier):
+    from lgn_hw.train import TrainConfig
+
+    for dataset, designs in {**frontier.SWEEPS, **{k + "-quick": v for k, v in frontier.QUICK.items()}}.items():
+        for name, settings in designs:
+            settings = dict(settings)
+            spec = settings.pop("pipeline", None)
+            TrainConfig(**settings)  # raises ConfigError naming the key
+            if spec:
+                assert str(frontier.Pipeline.parse(spec)) != str(frontier.Pipeline()), name
+    pipes = {name: s.get("pipeline") for name, s in frontier.SWEEPS["mnist"]}
+    assert pipes["lut6-300-50-learned-a0"] == "gates=4,popcount=2,argmax=0"
