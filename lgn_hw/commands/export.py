@@ -32,6 +32,15 @@ def register(sub):
                    help="a register after every R adder-tree levels; 0: combinational "
                         f"(default {Pipeline().popcount_every})")
     p.add_argument("--no-argmax-reg", action="store_true", help="leave the argmax tree combinational")
+    p.add_argument("--lut-size", type=int, metavar="K",
+                   help="shape the core for K-input LUTs: the popcount becomes counters of K-input "
+                        "functions (6 for Xilinx 7: fewer LUTs than the adder tree there; LUT4 "
+                        "targets do better with the default 0, carry-chain adders); same "
+                        "registers and latency")
+    p.add_argument("--stream", choices=("fifo", "stall"),
+                   help="output stage: 'fifo' (the default) a free-running datapath into an output "
+                        "FIFO; 'stall' no FIFO, the pipeline advances when out_ready | ~out_valid "
+                        "(fewer LUTs; in_ready then depends combinationally on out_ready)")
     p.add_argument("--fmax", type=float, metavar="MHZ",
                    help="pick the pipeline instead: the placement with the fewest FFs whose core "
                         "reaches MHZ on --target, found by synthesizing, placing and routing "
@@ -66,6 +75,10 @@ def pipeline_from_args(args) -> Pipeline:
             values["popcount_every"] = args.popcount_every
         if args.no_argmax_reg:
             values["argmax_registered"] = False
+        if args.lut_size is not None:
+            values["lut_size"] = args.lut_size
+        if args.stream is not None:
+            values["stream"] = args.stream
         return Pipeline.from_dict(values)
     except (TypeError, ValueError) as exc:
         raise UsageError(str(exc)) from None
@@ -78,9 +91,10 @@ def _check_fmax_args(args) -> None:
         raise UsageError("--target goes with --fmax (the device the clock goal is for)")
     if args.target is None:
         raise UsageError("--fmax needs --target (the device to reach the clock on)")
-    if args.pipeline or args.gate_every is not None or args.popcount_every is not None or args.no_argmax_reg:
+    if (args.pipeline or args.gate_every is not None or args.popcount_every is not None or args.no_argmax_reg
+            or args.lut_size is not None or args.stream is not None):
         raise UsageError("--fmax picks the pipeline: give it without --pipeline, --gate-every, "
-                         "--popcount-every or --no-argmax-reg")
+                         "--popcount-every, --no-argmax-reg, --lut-size or --stream")
     if not 0 < args.fmax < 2000:
         raise UsageError(f"--fmax must be a number of MHz in (0, 2000), not {args.fmax:g}")
     try:

@@ -5,10 +5,20 @@ Structure (each block is its own Verilog module)::
     in_data ─> input reg ─> GateLayer 0 ─> ... ─> GateLayer L-1 ─> Popcount ─> Argmax ─> FIFO ─> out_*
                  valid ──────────── shift register, same delay ────────────────────────> w_en
 
-The datapath is free-running: its registers have neither reset nor enable,
-so backpressure never fans out into it. A credit counter (samples accepted and
-not yet handed out) guards an output FIFO of ``latency + 1`` entries, which is
-enough for every sample in flight; ``in_ready`` is a register derived from it.
+Two output stages (:attr:`Pipeline.stream`):
+
+``"fifo"`` (the default)
+    The datapath is free-running: its registers have neither reset nor enable,
+    so backpressure never fans out into it. A credit counter (samples accepted and
+    not yet handed out) guards an output FIFO of ``latency + 1`` entries, which is
+    enough for every sample in flight; ``in_ready`` is a register derived from it.
+``"stall"``
+    No FIFO and no credits: every register of the core (datapath and valid bits)
+    advances only when ``out_ready | ~out_valid``, and ``in_ready`` is that enable,
+    so it depends combinationally on ``out_ready``. The results leave from the last
+    pipeline registers. It saves the FIFO's LUT-RAM and the counter; the enable
+    reaches every register (free on FPGA flip-flops, which have a clock enable, but
+    a net of that fanout).
 
 Latency (the number in the manifest): a sample transferred on rising edge
 ``t`` (``in_valid & in_ready``) is, with ``out_ready`` held high, transferred
@@ -17,14 +27,14 @@ out on rising edge ``t + latency`` (``out_valid & out_ready``); that is,
 It is::
 
     latency = 1 (input register) + gate registers + popcount registers
-              + argmax registers + 2 (FIFO write, FIFO output register)
+              + argmax registers + 2 (FIFO write, FIFO output register; "fifo" only)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.hdl import Cat, Const, EnableInserter, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
@@ -32,7 +42,7 @@ from amaranth.lib.wiring import In, Out
 from .. import gates
 from .encoder import CoreInputs, FeatureEncoder
 from .pipeline import Pipeline
-from .popcount import Argmax, Popcount, _popcount_levels
+from .popcount import Argmax, CounterPopcount, Popcount, _popcount_levels
 from .ports import CLOCK, RESET, core_ports
 from . import stage
 from .stage import _join, _levels, _name_segments, _registers, _stage
@@ -44,9 +54,10 @@ FIFO_LATENCY = 2
 
 
 def latency_of(netlist, pipeline: Pipeline, encoder: str = "host") -> dict:
-    """Latency in cycles, split by part: ``{"input", ["encoder",] "gates", "popcount", "argmax", "fifo", "total"}``.
+    """Latency in cycles, split by part: ``{"input", ["encoder",] "gates", "popcount", "argmax", ["fifo",] "total"}``.
 
-    ``"encoder"`` (one register after the compares) is there only for ``encoder="hw"``.
+    ``"encoder"`` (one register after the compares) is there only for ``encoder="hw"``,
+    ``"fifo"`` only for ``pipeline.stream == "fifo"``.
     """
     parts = {
         "input": INPUT_LATENCY,
@@ -54,7 +65,7 @@ def latency_of(netlist, pipeline: Pipeline, encoder: str = "host") -> dict:
         "gates": _registers(netlist.depth, pipeline.gate_every),
         "popcount": _registers(_popcount_levels(netlist.outputs_per_class), pipeline.popcount_every),
         "argmax": _levels(netlist.num_classes) if pipeline.argmax_registered else 0,
-        "fifo": FIFO_LATENCY,
+        **({"fifo": FIFO_LATENCY} if pipeline.stream == "fifo" else {}),
     }
     parts["total"] = sum(parts.values())
     return parts
@@ -207,8 +218,8 @@ class LgnCore(wiring.Component):
         self.inputs = CoreInputs(netlist, encoder)
         self.latency_parts = latency_of(netlist, pipeline, encoder)
         self.latency = self.latency_parts["total"]
-        #: Output FIFO entries: every sample in flight has a place (see module docstring).
-        self.fifo_depth = self.latency + 1
+        #: Output FIFO entries: every sample in flight has a place (see module docstring); 0 for "stall".
+        self.fifo_depth = self.latency + 1 if pipeline.stream == "fifo" else 0
         members = {}
         for port in core_ports(netlist, in_width=self.inputs.width):
             if port.name in (CLOCK, RESET):
@@ -251,8 +262,12 @@ class LgnCore(wiring.Component):
             where[order] = np.arange(layer.width)
             data, width, delay = gl.y, layer.width, delay + gl.latency
 
-        m.submodules.popcount = popcount = Popcount(
-            net.num_classes, net.outputs_per_class, every=pipe.popcount_every)
+        if pipe.lut_size:
+            popcount = CounterPopcount(net.num_classes, net.outputs_per_class, every=pipe.popcount_every,
+                                       lut=pipe.lut_size)
+        else:
+            popcount = Popcount(net.num_classes, net.outputs_per_class, every=pipe.popcount_every)
+        m.submodules.popcount = popcount
         m.d.comb += popcount.x.eq(data)
         m.submodules.argmax = argmax = Argmax(
             net.num_classes, net.score_width, net.class_width, registered=pipe.argmax_registered)
@@ -260,13 +275,27 @@ class LgnCore(wiring.Component):
         delay += popcount.latency + argmax.latency
 
         # Valid bits follow the datapath in a shift register (these, unlike the data, reset).
-        valid = accept
+        stall = pipe.stream == "stall"
+        valid = self.in_valid if stall else accept
         for i in range(delay):
             v = Signal(name=f"valid{i}")
             m.d.sync += v.eq(valid)
             valid = v
 
         cw = net.class_width
+        if stall:
+            # Every register of the core (the submodules' too) takes the enable; the results
+            # leave from the last registers, which hold while the consumer stalls.
+            advance = Signal()
+            m.d.comb += [
+                advance.eq(self.out_ready | ~self.out_valid),
+                self.in_ready.eq(advance),
+                self.out_valid.eq(valid),
+                self.out_class.eq(argmax.cls),
+                self.out_scores.eq(argmax.scores_out),
+            ]
+            return EnableInserter({"sync": advance})(m)
+
         m.submodules.fifo = fifo = SyncFIFOBuffered(width=cw + len(argmax.scores_out), depth=self.fifo_depth)
         m.d.comb += [
             fifo.w_en.eq(valid),

@@ -21,7 +21,7 @@ def simulate(net, pipeline, bits, *, valid_p=1.0, ready_p=1.0, seed=0, stall=0, 
     rng = np.random.default_rng(seed)
     n = len(bits)
     words = [_word(row) for row in bits]
-    log = {"results": [], "acc": [], "out": [], "ready": []}
+    log = {"results": [], "acc": [], "out": [], "ready": [], "out_valid": [], "out_ready": []}
     limit = 50 * n + 10 * core.latency + stall + 100
 
     async def bench(ctx):
@@ -47,6 +47,8 @@ def simulate(net, pipeline, bits, *, valid_p=1.0, ready_p=1.0, seed=0, stall=0, 
                 core.in_valid, core.in_ready, core.out_valid, core.out_ready,
                 core.out_class, core.out_scores)
             log["ready"].append(ir)
+            log["out_valid"].append(ov)
+            log["out_ready"].append(orr)
             if iv and ir:
                 log["acc"].append(cycle)
                 sent += 1
@@ -85,6 +87,10 @@ SHAPES = [
     (12, [20, 10], 10, Pipeline(1, 2, False)),               # 10 classes, k=1
     (6, [17, 30], 10, Pipeline(0, 1, True)),                 # 10 classes, k=3
     (10, [40, 44], 2, Pipeline(1, 0, True)),                 # k=22: 4 levels of adders
+    (10, [40, 44], 2, Pipeline(1, 1, True, lut_size=6)),  # k=22 from LUT-6 counters
+    (9, [11, 13, 7, 10, 9], 3, Pipeline(2, 1, True, stream="stall")),  # no FIFO: the pipeline stalls
+    (7, [6], 2, Pipeline(0, 0, False, stream="stall")),      # stalls with no register but the input's
+    (12, [20, 100], 10, Pipeline(lut_size=6, stream="stall")),  # both, 10 classes of 10 bits
 ]
 
 
@@ -97,7 +103,7 @@ def test_core_matches_golden_under_gaps_and_backpressure(shape):
     check_results(net, bits, log["results"])
 
 
-@pytest.mark.parametrize("shape", SHAPES[:4], ids=lambda s: f"in{s[0]}-{len(s[1])}L-C{s[2]}-{s[3]}")
+@pytest.mark.parametrize("shape", SHAPES[:4] + SHAPES[-3:], ids=lambda s: f"in{s[0]}-{len(s[1])}L-C{s[2]}-{s[3]}")
 def test_exact_latency_with_out_ready_high(shape):
     n_in, widths, classes, pipeline = shape
     net = random_netlist(n_in, widths, classes, seed=3)
@@ -125,6 +131,21 @@ def test_long_stall_fills_fifo_and_loses_nothing():
     # in_ready dropped: the credits stopped intake at the FIFO depth.
     assert len([c for c in log["acc"] if c < 3 * core.latency]) == core.fifo_depth
     assert 0 in log["ready"]
+
+
+@pytest.mark.parametrize("pipeline", [Pipeline(stream="stall"), Pipeline(1, 1, False, stream="stall")])
+def test_stall_stream_holds_results_and_loses_nothing(pipeline):
+    # A consumer that waits: one sample per register enters, the results stay put, in_ready is
+    # low exactly while a result waits (out_valid & ~out_ready, in the same cycle), and every
+    # sample comes out once.
+    net = random_netlist(8, [12, 9], 3, seed=8)
+    bits = np.random.default_rng(9).integers(0, 2, (40, 8))
+    latency = latency_of(net, pipeline)["total"]
+    core, log = simulate(net, pipeline, bits, ready_p=0.4, seed=3, stall=3 * latency)
+    check_results(net, bits, log["results"])
+    assert core.fifo_depth == 0 and latency == core.latency
+    assert len(log["acc"]) == len(bits) and len([c for c in log["acc"] if c < 3 * latency]) == latency
+    assert log["ready"] == [int(not (v and not r)) for v, r in zip(log["out_valid"], log["out_ready"])]
 
 
 def test_reset_holds_in_ready_low():

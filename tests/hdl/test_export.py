@@ -8,7 +8,8 @@ import pytest
 from lgn_hw.cli import main
 from lgn_hw.hdl import (LgnCore, ManifestError, Pipeline, core_ports, export, latency_of,
                         load_manifest)
-from lgn_hw.hdl.export import check_top_name
+from lgn_hw.hdl.export import check_top_name, load_export
+from lgn_hw.hdl.lint import split_modules
 from lgn_hw.netlist import load, random_netlist
 
 
@@ -75,12 +76,24 @@ def test_pipeline_dict_and_spec_round_trip():
     assert Pipeline.parse("gates=2") == Pipeline(2, Pipeline().popcount_every, True)
     assert Pipeline() == Pipeline(4, 2, True)
     assert Pipeline.parse("") == Pipeline()
+    q = Pipeline(2, 1, True, lut_size=6, stream="stall")
+    assert Pipeline.from_dict(q.to_dict()) == q and Pipeline.parse(str(q)) == q
+    assert str(q) == "gates=2,popcount=1,argmax=1,lut=6,stream=stall"
+    assert Pipeline.parse("lut=6,stream=stall") == Pipeline(lut_size=6, stream="stall")
+    # The defaults of the newer fields are left out, so a default core's manifest is as before,
+    # and a manifest from before them reads as the adder tree and the FIFO.
+    assert Pipeline().to_dict() == {"gate_every": 4, "popcount_every": 2, "argmax_registered": True}
+    old = Pipeline.from_dict({"gate_every": 4, "popcount_every": 2, "argmax_registered": True})
+    assert (old.lut_size, old.stream) == (0, "fifo")
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"gate_every": -1}, ValueError, r"^'gate_every' must be a non-negative integer, not -1$"),
     ({"popcount_every": 1.5}, TypeError, r"^'popcount_every' must be a non-negative integer, not 1\.5$"),
     ({"argmax_registered": 1}, TypeError, r"^'argmax_registered' must be a bool, not 1$"),
+    ({"lut_size": 7}, ValueError, r"^'lut_size' must be 0 \(no LUT shaping\) or a LUT size from 3 to 6, not 7$"),
+    ({"lut_size": "6"}, TypeError, r"^'lut_size' must be a non-negative integer, not '6'$"),
+    ({"stream": "credit"}, ValueError, r"^'stream' must be one of 'fifo', 'stall', not 'credit'$"),
 ])
 def test_pipeline_rejects_bad_values(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -92,6 +105,8 @@ def test_pipeline_rejects_bad_values(kwargs, error, match):
     ("speed=3", r"^pipeline spec items must be"),
     ("gates=two", r"^pipeline spec: gates needs an integer, not 'two'$"),
     ("argmax=2", r"^pipeline spec: argmax must be 0 or 1, not 2$"),
+    ("stream=wait", r"^'stream' must be one of 'fifo', 'stall', not 'wait'$"),
+    ("lut=x", r"^pipeline spec: lut needs an integer, not 'x'$"),
 ])
 def test_pipeline_spec_errors(spec, match):
     with pytest.raises(ValueError, match=match):
@@ -167,6 +182,30 @@ def test_cli_export_and_errors(tmp_path, capsys):
     assert "'gate_every' must be a non-negative integer, not -1" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "missing.lgn.json"), "--out", str(out)]) == 2
     assert "no such netlist file" in capsys.readouterr().err
+
+
+def test_cli_export_stall_stream_and_counters(tmp_path, capsys):
+    src = tmp_path / "net.lgn.json"
+    net = random_netlist(8, [10, 30], 3, seed=5)
+    net.save(src)
+    out = tmp_path / "out"
+    assert main(["export", str(src), "--out", str(out), "--no-opt", "--stream", "stall",
+                 "--lut-size", "6"]) == 0
+    text = capsys.readouterr().out
+    # k = 10: 3 adder levels, a register after 2; no FIFO in the latency
+    assert "pipeline    gates=4,popcount=2,argmax=1,lut=6,stream=stall" in text
+    assert "latency     4 cycles  input 1 + gates 0 + popcount 1 + argmax 2\n" in text
+    manifest = load_export(out).manifest
+    assert manifest["pipeline"] == {"gate_every": 4, "popcount_every": 2, "argmax_registered": True,
+                                    "lut_size": 6, "stream": "stall"}
+    assert manifest["fifo_depth"] == 0 and "fifo" not in manifest["latency_parts"]
+    assert set(split_modules((out / "lgn_top.v").read_text())) == {
+        "lgn_top", "lgn_top.layer0", "lgn_top.layer1", "lgn_top.popcount", "lgn_top.argmax"}
+    for argv, err in ((["--lut-size", "7"], "'lut_size' must be 0 (no LUT shaping) or a LUT size from 3 to 6, not 7"),
+                      (["--fmax", "50", "--target", "ecp5-25k", "--stream", "stall"],
+                       "--fmax picks the pipeline: give it without")):
+        assert main(["export", str(src), "--out", str(out), *argv]) == 2
+        assert err in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("gate_every", [0, 1])

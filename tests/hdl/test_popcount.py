@@ -9,6 +9,7 @@ from amaranth.hdl import ClockDomain, Module
 from amaranth.sim import Simulator
 
 from lgn_hw.hdl import Pipeline, Popcount, export, latency_of
+from lgn_hw.hdl.popcount import CounterPopcount, _counter_network
 from lgn_hw.hdl.lint import lint, split_modules
 from lgn_hw.hdl.popcount import _popcount_tree, _split
 from lgn_hw.netlist import random_netlist
@@ -128,3 +129,75 @@ def test_popcount_lines_are_short_and_stages_named(wide_export):
     # Per class, level and chunk of 64 tree nodes: c<class>_l<level>[_<chunk>].
     assert re.search(r"reg \[\d+:0\] c1_l1_15 ", pc) and re.search(r"reg \[\d+:0\] c0_l11 ", pc)
     assert re.search(r"reg \[\d+:0\] l1_c0_1 ", modules["lgn_top.argmax"])
+
+
+# -- counters of LUT-sized functions (CounterPopcount, Pipeline(lut_size=6)) ------------------
+
+def _run_counter(k, every, rows):
+    pc = CounterPopcount(CLASSES, k, every=every)
+    w = pc.score_width
+    cycles = rows.reshape(-1, CLASSES * k)
+    words = [int("".join(str(b) for b in row[::-1]), 2) for row in cycles]
+    got = []
+
+    async def bench(ctx):
+        for t in range(len(words) + pc.latency):
+            ctx.set(pc.x, words[t] if t < len(words) else 0)
+            if t >= pc.latency:
+                got.append(ctx.get(pc.scores))
+            await ctx.tick()
+
+    top = Module()
+    top.domains.sync = ClockDomain()
+    top.submodules.pc = pc
+    sim = Simulator(top)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return pc, np.array([(s >> (c * w)) & ((1 << w) - 1) for s in got for c in range(CLASSES)])
+
+
+# Exact plans (up to _EXACT_COUNTERS bits) and greedy ones beyond.
+COUNTER_KS = list(range(1, 17)) + [20, 24, 31, 40, 41, 64, 100]
+
+
+@pytest.mark.parametrize("every", [0, 1, 2])
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 7, 10, 15, 24, 41])  # the network itself: all of COUNTER_KS below
+def test_counter_popcount_matches_numpy(k, every):
+    rows = _samples(k, np.random.default_rng(k))
+    pc, scores = _run_counter(k, every, rows)
+    np.testing.assert_array_equal(scores, rows.sum(axis=1), err_msg=f"k={k} every={every}")
+    # The same ports and latency as the adder tree: the core's latency does not depend on the shape.
+    tree = Popcount(CLASSES, k, every=every)
+    tree._MustUse__silence = True
+    assert (pc.score_width, pc.latency) == (tree.score_width, tree.latency)
+
+
+@pytest.mark.parametrize("k", COUNTER_KS)
+def test_counter_network_is_lut_sized_and_counts(k):
+    """Every LUT of the network reads at most 6 signals, and the network, evaluated in Python
+    over every input (k <= 12) or random ones, gives the popcount."""
+    luts, outputs, depth = _counter_network(k, 6)
+    assert all(1 <= len(inputs) <= 6 for inputs, _, _ in luts)
+    assert len(outputs) == k.bit_length() and None not in outputs
+    rng = np.random.default_rng(k)
+    rows = (np.array(list(itertools.product((0, 1), repeat=k))) if k <= 12
+            else rng.integers(0, 2, (2000, k)))
+    values = list(rows.T) + [None] * len(luts)
+    for i, (inputs, weights, bit) in enumerate(luts):
+        values[k + i] = (sum(w * values[s] for s, w in zip(inputs, weights)) >> bit) & 1
+    got = sum(values[s] << j for j, s in enumerate(outputs))
+    np.testing.assert_array_equal(got, rows.sum(axis=1))
+    assert all(depth[k + i] > max(depth[s] for s in inputs) for i, (inputs, _, _) in enumerate(luts))
+
+
+def test_counter_plans_need_fewer_luts_than_adder_bits():
+    # The plan's LUT count (one per counter output bit), against what the Xilinx 7 flow measured
+    # for the adder tree (bench/overhead.py): 10 bits take 8 LUTs, not 12.
+    assert [len(_counter_network(k, 6)[0]) for k in (6, 10, 15, 32)] == [3, 8, 12, 30]
+
+
+@pytest.mark.parametrize("lut", [0, 2, 7, True, "6"])
+def test_counter_popcount_rejects_bad_lut_sizes(lut):
+    with pytest.raises(ValueError, match=r"^'lut' must be an integer from 3 to 6, not "):
+        CounterPopcount(2, 10, every=1, lut=lut)

@@ -21,6 +21,8 @@ def run_bench(folder, top):
     ((9, [11, 13, 12], 3), Pipeline()),
     ((6, [10], 10), Pipeline(0, 0, False)),
     ((12, [15, 14, 7], 1), Pipeline(2, 2, True)),
+    ((9, [11, 13, 40], 4), Pipeline(1, 1, True, lut_size=6, stream="stall")),
+    ((6, [10], 10), Pipeline(0, 0, False, stream="stall")),
 ])
 def test_testbench_passes(tmp_path, shape, pipeline):
     net = random_netlist(*shape, seed=sum(shape[1]))
