@@ -26,6 +26,7 @@ interrupted sweep resumes where it stopped; ``--only`` runs some designs.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 import sys
@@ -351,6 +352,7 @@ def _row(dataset, name, tr, opt_gates, reports, manifest) -> dict:
     comb = ((e.get("pnr_utilization") or {}).get("TRELLIS_COMB") or {}).get("used")
     return {
         "dataset": dataset, "design": name, "kind": _kind(s), "estimator": s.get("estimator", "soft"),
+        "connections": s.get("connections", "random"),
         "widths": s["width"] if isinstance(s["width"], list) else [s["width"]] * s["layers"],
         "levels": s.get("levels"), "epochs": s["epochs"], "inputs": tr["num_inputs"],
         "discrete": tr["discrete"], "soft": tr["soft"], "gap": tr["gap"], "unused": tr["unused"],
@@ -480,12 +482,15 @@ def plot(rows, dataset, path: Path) -> None:
               (axes[1], lut4_sites, "ecp5-25k LUT4 + 2 x CCU2 (Yosys), encoder inside", ("gate", "lut4")))
     for ax, value, xlabel, kinds in panels:
         for kind in kinds:
-            for est, colour in COLOURS.items():
-                pts = [r for r in rows if r.get("kind", "gate") == kind and r["estimator"] == est and value(r)]
+            for (est, colour), learned in itertools.product(COLOURS.items(), (False, True)):
+                pts = [r for r in rows if r.get("kind", "gate") == kind and r["estimator"] == est and value(r)
+                       and (r.get("connections") == "learned") == learned]
                 if not pts:
                     continue
                 ax.scatter([value(r) for r in pts], [100 * r["discrete"] for r in pts], marker=MARKERS[kind],
-                           color=colour, label=f"{'gates' if kind == 'gate' else kind.upper() + ' nodes'}, {est}"
+                           color=colour, edgecolors="k" if learned else "face",
+                           label=f"{'gates' if kind == 'gate' else kind.upper() + ' nodes'}, {est}"
+                           + (", learned inputs" if learned else "")
                            + ("" if all(r["encoder_inside"] for r in pts) else " (encoder excluded)"))
                 for r in pts:
                     ax.annotate(r["design"], (value(r), 100 * r["discrete"]), fontsize=5.5, xytext=(3, 3),
