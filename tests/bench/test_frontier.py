@@ -94,3 +94,16 @@ def test_every_sweep_row_is_a_valid_training_and_pipeline(frontier):
                 assert str(frontier.Pipeline.parse(spec)) != str(frontier.Pipeline()), name
     pipes = {name: s.get("pipeline") for name, s in frontier.SWEEPS["mnist"]}
     assert pipes["lut6-300-50-learned-a0"] == "gates=4,popcount=2,argmax=0"
+
+
+def test_a_row_with_the_same_training_reuses_it(frontier, tmp_path):
+    settings = {"dataset": "monk1", "layers": 1, "width": 20, "epochs": 1}
+    first = tmp_path / "a"
+    (first / "run").mkdir(parents=True)
+    (first / "run" / "best.lgn.json").write_text("{}")
+    (first / "train.json").write_text(json.dumps({"settings": dict(settings, data_dir=None), "discrete": 0.75}))
+    again = tmp_path / "a-l6"
+    again.mkdir()
+    tr = frontier._train(again, settings, None)  # no training: the other row's run is copied
+    assert tr["discrete"] == 0.75 and tr["trained_as"] == "a"
+    assert (again / "run" / "best.lgn.json").read_text() == "{}"
