@@ -365,10 +365,10 @@ class LutLayer(_NodeLayer):
             self.idx.copy_(choice)
         return choice  # not idx itself: autograd keeps it, and the next call rewrites idx
 
-    def _choose(self, x: torch.Tensor) -> torch.Tensor:
+    def _choose(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Learned connections: ``(batch, out_dim * k)`` slot values, each the input its logits
-        pick (forward) with the gradient of ``softmax(logits) @ x`` for the logits (backward)."""
-        hard = x[:, self.inputs().reshape(-1)]
+        pick (``idx``, forward) with the gradient of ``softmax(logits) @ x`` for the logits (backward)."""
+        hard = x[:, idx.reshape(-1)]
         if not self.training:
             return hard
         soft = x.detach() @ torch.softmax(self.map_logits, dim=-1).to(x.dtype).t()
@@ -392,7 +392,7 @@ class LutLayer(_NodeLayer):
         self.last_ops = p.detach() != 0 if self._hard() else None
         idx = self.inputs()
         if self.connections == "learned":
-            x, idx = self._choose(x), self._slots
+            x, idx = self._choose(x, idx), self._slots
         if p.dim() == 3:
             return lut_op_reference(x, idx, p)
         return lut_op(x, idx, p, kernel=self.kernel)
