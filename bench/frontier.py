@@ -93,6 +93,8 @@ SWEEPS = {
         ("lut4-500-200", _lut(_DIGITS_LUT, 4, [500, 200], tau=2.0)),
         ("lut4-1000-500", _lut(_DIGITS_LUT, 4, [1000, 500], tau=3.0)),
         ("lut4-1000-500-al", _lut(_DIGITS_LUT, 4, [1000, 500], tau=3.0, thresholds="aligned")),
+        ("lut6-200-50-learned", _lut(_DIGITS_LUT, 6, [200, 50], tau=1.5, connections="learned")),
+        ("lut6-500-200-learned", _lut(_DIGITS_LUT, 6, [500, 200], tau=2.0, connections="learned")),
     ],
     "mnist": [
         ("soft-2x2000-1000", dict(_MNIST, layers=3, width=[2000, 2000, 1000], tau=10.0)),
