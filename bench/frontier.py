@@ -310,19 +310,10 @@ def recipes(hw: Path) -> list[dict]:
             kind = target.classify(cell)
             if kind in ("lut", "ff", "carry"):
                 counts[{"lut": "luts", "ff": "ffs", "carry": "carries"}[kind]] += n
-            if family == "xilinx":
-                counts["luts"] += LUTRAM_LUTS.get(cell, 0) * n
+            counts["luts"] += target.lut_sites(cell) * n
         rows.append({"family": family, "recipe": name, "options": options, **counts,
                      "seconds": float((work / "seconds").read_text())})
     return rows
-
-
-#: LUT6 sites a Xilinx 7-series LUT-RAM / shift-register cell takes (SLICEM LUTs used as memory).
-#: Vivado's "CLB LUTs" count them; Yosys's stat lists them apart from LUT1..LUT6, so they are
-#: added here: the argmax's delay lines map to SRL16E and the FIFO to RAM32M.
-LUTRAM_LUTS = {"SRL16E": 1, "SRLC16E": 1, "SRLC32E": 1, "RAM32X1S": 1, "RAM64X1S": 1, "RAM32X1D": 2,
-               "RAM64X1D": 2, "RAM128X1S": 2, "RAM128X1D": 4, "RAM256X1S": 4, "RAM32M": 4, "RAM64M": 4,
-               "RAM32M16": 8, "RAM64M8": 8}
 
 
 def _xilinx_luts(rep: dict) -> tuple[int | None, dict]:
@@ -332,6 +323,8 @@ def _xilinx_luts(rep: dict) -> tuple[int | None, dict]:
 
     if not rep:
         return None, {}
+    if "lut_sites" in rep:  # reports from lgn-hw synth since it counts LUTs used as memory
+        return rep["lut_sites"], {b: v.get("lut_sites", v["luts"]) for b, v in (rep.get("blocks") or {}).items()}
     blocks = {b: v["luts"] for b, v in (rep.get("blocks") or {}).items()}
     stat = _json(Path(rep.get("out_dir") or "") / "stat.json")
     if not stat:
@@ -341,7 +334,7 @@ def _xilinx_luts(rep: dict) -> tuple[int | None, dict]:
     out = {}
     for b, cells in per_block.items():
         out[b] = sum(n for c, n in cells.items() if target.classify(c) == "lut") + sum(
-            LUTRAM_LUTS.get(c, 0) * n for c, n in cells.items())
+            target.lut_sites(c) * n for c, n in cells.items())
     return sum(out.values()), out
 
 

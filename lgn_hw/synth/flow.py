@@ -61,10 +61,12 @@ def _count_cells(target: Target, cells_by_type: dict, core: str) -> dict:
     counts = {"luts": 0, "ffs": 0, "carries": 0, "muxes": 0, "rams": 0, "io": 0, "const": 0}
     plural = {"lut": "luts", "ff": "ffs", "carry": "carries", "mux": "muxes", "ram": "rams",
               "io": "io", "const": "const"}
+    counts["lut_sites"] = 0  # LUTs plus LUTs used as memory (Xilinx SRL/LUT-RAM), as vendors count them
     for cell, n in cells_by_type.items():
         kind = target.classify(cell.lstrip("\\"))
         if kind is not None:
             counts[plural[kind]] += int(n)
+        counts["lut_sites"] += (int(n) if kind == "lut" else 0) + target.lut_sites(cell.lstrip("\\")) * int(n)
     # Yosys-internal bookkeeping cells ($scopeinfo after flatten) are not hardware.
     counts["cells_by_type"] = {k.lstrip("\\"): int(v) for k, v in sorted(cells_by_type.items())
                                if k.lstrip("\\") != core and not k.startswith("$")}
@@ -141,8 +143,8 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
     cells = _core_cells(tgt, json.loads((out / "stat.json").read_text()), core)
 
     pnr = {"fmax_mhz": None, "pnr_constraint_mhz": None, "utilization": {
-        "resource": "LUT", "used": cells["luts"], "available": tgt.capacity_luts,
-        "fraction": round(cells["luts"] / tgt.capacity_luts, 4)}, "pnr_utilization": None}
+        "resource": "LUT", "used": cells["lut_sites"], "available": tgt.capacity_luts,
+        "fraction": round(cells["lut_sites"] / tgt.capacity_luts, 4)}, "pnr_utilization": None}
     t_pnr = None
     if do_pnr:
         args = [*tgt.pnr_args, "--json", "netlist.json", *tgt.unconstrained_io,
@@ -171,6 +173,7 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         "placement": placement,
         "placement_note": PLACEMENT_NOTES[placement],
         "luts": cells["luts"],
+        "lut_sites": cells["lut_sites"],
         "ffs": cells["ffs"],
         "carries": cells["carries"],
         "muxes": cells["muxes"],

@@ -113,6 +113,10 @@ def format_report(report: dict) -> str:
     util = report.get("utilization") or {}
     lines = [format_table([report]), ""]
     lines.append(f"device      {report['device']} ({report['family']})")
+    sites = report.get("lut_sites")
+    if sites is not None and sites != report.get("luts"):
+        lines.append(f"LUT sites   {sites}: {report['luts']} logic LUTs + {sites - report['luts']} LUTs used as "
+                     "memory (shift registers, LUT-RAM), as the vendor's LUT count has them")
     if util.get("used") is not None:
         lines.append(f"utilisation {util['used']} / {util['available']} {util['resource']}")
     if report.get("fmax_mhz") is not None:
@@ -122,7 +126,9 @@ def format_report(report: dict) -> str:
     blocks = report.get("blocks") or {}
     if blocks:
         lines.append("blocks      " + ", ".join(
-            f"{name} {b['luts']} LUT / {b['ffs']} FF" + (f" / {b['carries']} carry" if b.get("carries") else "")
+            f"{name} {b['luts']} LUT"
+            + (f" (+{b['lut_sites'] - b['luts']} as memory)" if b.get("lut_sites", b["luts"]) != b["luts"] else "")
+            + f" / {b['ffs']} FF" + (f" / {b['carries']} carry" if b.get("carries") else "")
             for name, b in blocks.items()))
     lines.append(f"placement   {report['placement']}: {report['placement_note']}")
     lines.append(f"files       {report['out_dir']}")

@@ -24,6 +24,11 @@ class Target:
     capacity_luts: int          # for utilisation without place and route
     capacity_ffs: int
     cell_kinds: tuple           # (regex, kind) pairs classifying mapped cells
+    memory_luts: tuple = ()     # (cell, LUT sites) of LUT-RAM / shift-register cells
+
+    def lut_sites(self, cell_type: str) -> int:
+        """LUT sites one ``cell_type`` cell takes when it is a LUT used as memory, else 0."""
+        return dict(self.memory_luts).get(cell_type, 0)
 
     def classify(self, cell_type: str) -> str | None:
         """``'lut'``, ``'ff'``, ``'carry'``, ``'mux'``, ``'ram'`` (block or LUT RAM, shift
@@ -49,6 +54,13 @@ _GOWIN_CELLS = ((r"LUT[1-4]", "lut"), (r"RAM16\w*|SDPB?|DPB?|SPX?9?", "ram"), (r
                 (r"DFF\w*", "ff"), (r"ALU", "carry"), (r"MUX2_LUT[5-8]", "mux"),
                 (r"[IOT]BUF|IOBUF", "io"))
 
+#: LUT6 sites a Xilinx 7-series LUT-RAM / shift-register cell takes (SLICEM LUTs used as memory).
+#: Vivado's "CLB LUTs" count them; Yosys's stat lists them apart from LUT1..LUT6: the argmax's
+#: delay lines map to SRL16E and the output FIFO to RAM32M.
+_XILINX_MEMORY_LUTS = (("SRL16E", 1), ("SRLC16E", 1), ("SRLC32E", 1), ("RAM32X1S", 1), ("RAM64X1S", 1),
+                       ("RAM32X1D", 2), ("RAM64X1D", 2), ("RAM128X1S", 2), ("RAM128X1D", 4), ("RAM256X1S", 4),
+                       ("RAM32M", 4), ("RAM64M", 4), ("RAM32M16", 8), ("RAM64M8", 8))
+
 # Per family: place-and-route tool (None: synthesis only), its options for unconstrained
 # pins, the utilisation entry that counts logic cells, and the cell classes.
 _FAMILIES = {
@@ -62,7 +74,8 @@ _FAMILIES = {
 def _target(name, family, device, pnr_args, freq_mhz, luts, ffs) -> Target:
     pnr_tool, unconstrained_io, logic_resource, cells = _FAMILIES[family]
     return Target(name, family, device, f"synth_{family}.ys.tmpl", pnr_tool, pnr_args,
-                  unconstrained_io, logic_resource, freq_mhz, luts, ffs, cells)
+                  unconstrained_io, logic_resource, freq_mhz, luts, ffs, cells,
+                  _XILINX_MEMORY_LUTS if family == "xilinx" else ())
 
 
 TARGETS = {t.name: t for t in (

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from lgn_hw.synth import format_report, synthesize
+from lgn_hw.synth import format_report, get_target, synthesize
+from lgn_hw.synth.flow import _count_cells
 from lgn_hw.synth.report import split_cells
 
 
@@ -30,7 +31,20 @@ def test_blocks_partition_the_core(tiny_export, tmp_path):
     report = synthesize(tiny_export, "xilinx-7", out_dir=tmp_path)
     blocks = report["blocks"]
     assert set(blocks) == {"layers", "popcount", "argmax", "fifo"}
-    for key in ("luts", "ffs", "carries"):
+    for key in ("luts", "lut_sites", "ffs", "carries"):
         assert sum(b[key] for b in blocks.values()) == report[key], key
+    # the FIFO's storage is LUT-RAM: LUT sites the logic LUT count leaves out, and the utilisation counts
+    assert blocks["fifo"]["lut_sites"] > blocks["fifo"]["luts"]
+    assert report["utilization"]["used"] == report["lut_sites"] > report["luts"]
+    assert re.search(rf"^LUT sites   {report['lut_sites']}: {report['luts']} logic LUTs \+ \d+ LUTs used as memory",
+                     format_report(report), re.M)
     assert blocks["popcount"]["luts"] > 0 and blocks["fifo"]["ffs"] > 0
     assert re.search(r"^blocks\s+layers \d+ LUT / \d+ FF.*, popcount \d+ LUT", format_report(report), re.M)
+
+
+def test_luts_used_as_memory_count_as_lut_sites_on_xilinx_only():
+    cells = {"LUT6": 10, "INV": 1, "SRL16E": 3, "RAM32M": 2, "RAM64X1D": 1, "FDRE": 5}
+    xilinx = _count_cells(get_target("xilinx-7"), cells, "top")
+    assert (xilinx["luts"], xilinx["rams"], xilinx["lut_sites"]) == (11, 6, 11 + 3 + 8 + 2)
+    ice40 = _count_cells(get_target("ice40-hx8k"), {"SB_LUT4": 7, "SB_RAM40_4K": 1}, "top")
+    assert ice40["lut_sites"] == ice40["luts"] == 7  # block RAM is not a LUT
