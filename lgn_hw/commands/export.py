@@ -34,9 +34,9 @@ def register(sub):
     p.add_argument("--no-argmax-reg", action="store_true", help="leave the argmax tree combinational")
     p.add_argument("--lut-size", type=int, metavar="K",
                    help="shape the core for K-input LUTs: the popcount becomes counters of K-input "
-                        "functions (6 for Xilinx 7: fewer LUTs than the adder tree there; LUT4 "
-                        "targets do better with the default 0, carry-chain adders); same "
-                        "registers and latency")
+                        "functions and the argmax compares with them where that pays (6 for "
+                        "Xilinx 7: fewer LUTs there; LUT4 targets do better with the default 0, "
+                        "carry-chain adders); same registers and latency")
     p.add_argument("--stream", choices=("fifo", "stall"),
                    help="output stage: 'fifo' (the default) a free-running datapath into an output "
                         "FIFO; 'stall' no FIFO, the pipeline advances when out_ready | ~out_valid "

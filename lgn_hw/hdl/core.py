@@ -270,7 +270,8 @@ class LgnCore(wiring.Component):
         m.submodules.popcount = popcount
         m.d.comb += popcount.x.eq(data)
         m.submodules.argmax = argmax = Argmax(
-            net.num_classes, net.score_width, net.class_width, registered=pipe.argmax_registered)
+            net.num_classes, net.score_width, net.class_width, registered=pipe.argmax_registered,
+            lut=pipe.lut_size)
         m.d.comb += argmax.scores.eq(popcount.scores)
         delay += popcount.latency + argmax.latency
 

@@ -37,7 +37,9 @@ class Pipeline:
         ECP5, Gowin); ``K`` (3 to 6): the core is shaped for ``K``-input LUTs: the popcount
         is counters whose every output bit is one ``K``-input function
         (:class:`~lgn_hw.hdl.popcount.CounterPopcount`; ``6`` for Xilinx 7, where 10 bits
-        take 8-10 LUT6 instead of 12). The registers and the latency do not change.
+        take 8-10 LUT6 instead of 12), and the argmax compares with ``K``-input functions
+        where that pays (:func:`~lgn_hw.hdl.popcount.lut_compare_fits`: 4-bit scores for
+        ``6``, 58 LUT6 instead of 73 for 10 classes). The registers and the latency do not change.
     ``stream``
         ``"fifo"``: a free-running datapath into an output FIFO of ``latency + 1`` entries
         with a credit counter (no backpressure into the datapath, ``in_ready`` a register);

@@ -279,6 +279,45 @@ def _counter_table(weights, bit) -> int:
         sum(w for i, w in enumerate(weights) if j >> (k - 1 - i) & 1) >> bit & 1 for j in range(1 << k)])
 
 
+class _ClassCounter(wiring.Component):
+    """One class of :class:`CounterPopcount`: the popcount of ``x`` from the LUTs of
+    :func:`_counter_network`, with ``registers`` stages at evenly spaced LUT depths."""
+
+    def __init__(self, k: int, lut: int, registers: int):
+        self.k, self.lut, self.registers = k, lut, registers
+        super().__init__({"x": In(k), "score": Out(k.bit_length())})
+
+    def elaborate(self, platform):
+        m = Module()
+        k, regs = self.k, self.registers
+        luts, outputs, depth = _counter_network(k, self.lut)
+        top = max(depth, default=0)
+        cuts = [math.ceil(j * top / (regs + 1)) for j in range(1, regs + 1)]  # register j after this depth
+        stage_of = lambda d: sum(t < d for t in cuts)  # noqa: E731  (registers before LUT depth d)
+        read_at = [0] * len(depth)  # the last stage that reads each signal
+        for i, (inputs, _, _) in enumerate(luts):
+            for s in inputs:
+                read_at[s] = max(read_at[s], stage_of(depth[k + i]))
+        for s in outputs:
+            read_at[s] = regs
+        # value[s][t]: signal s as seen in stage t (after t registers).
+        value = [{0: self.x[s]} for s in range(k)] + [None] * len(luts)
+        for t in range(regs + 1):
+            for i, (inputs, weights, bit) in enumerate(luts):
+                if stage_of(depth[k + i]) == t:
+                    expr = gates.lut_hdl_expr(_counter_table(weights, bit), len(inputs),
+                                              [value[s][t] for s in inputs])
+                    value[k + i] = {t: _shared(m, expr, f"n{i}")}
+            if t == regs:
+                break
+            alive = [s for s in range(len(depth)) if value[s] is not None and t in value[s] and read_at[s] > t]
+            reg = _stage(m, [value[s][t] for s in alive], True, f"l{t + 1}")
+            for j, s in enumerate(alive):
+                value[s][t + 1] = reg[j]
+        m.d.comb += self.score.eq(Cat(*(value[s][regs] for s in outputs)))
+        return m
+
+
 class CounterPopcount(wiring.Component):
     """Per class, the popcount of ``k`` consecutive bits from counters of at most ``lut`` inputs.
 
@@ -286,12 +325,17 @@ class CounterPopcount(wiring.Component):
     each output bit of each counter (:func:`_counter_plan`) is one expression of at most
     ``lut`` inputs (:func:`lgn_hw.gates.lut_hdl_expr`), which synthesis maps to one LUT, where
     the adder tree spends a LUT per adder output bit on a carry chain plus inverters.
-    Measured on Xilinx 7 (``bench/overhead.py``, LUT6 per class): k = 10: 8 against 10-12,
-    k = 15: 12 against 14, k = 32: 30 against 41.
+
+    Each class is its own module (``c<class>``, registers ``l<stage>`` inside), which the
+    synthesis scripts keep apart: Yosys's LUT mapper then finds the planned LUTs, where over
+    all classes at once it spent 9.8 per class of 10 bits instead of 8. Measured on Xilinx 7,
+    LUT6 per class (registered every 2 levels; adder tree in brackets): 10 bits 8-10 (12),
+    15 bits 12-14 (14), 16 bits 13 (21), 24 bits 20 (27), 32 bits 30 (42), 100 bits 106 (121);
+    20 bits 25 (23) is the one size seen worse (the mapper's choice, not the plan's 17; the
+    lower figure of a range is with the stall stream's clock enable); ``bench/overhead.py``.
 
     The registers are those of the adder tree (``levels // every``), placed at evenly spaced
-    LUT depths; a value read past a register passes through it. Class ``c``'s register after
-    stage ``s`` is ``c<c>_l<s>``.
+    LUT depths; a value read past a register passes through it.
     """
 
     def __init__(self, num_classes: int, k: int, *, every: int, lut: int = 6):
@@ -308,37 +352,13 @@ class CounterPopcount(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        k, n, regs = self.k, self.num_classes, self.latency
-        luts, outputs, depth = _counter_network(k, self.lut)
-        top = max(depth, default=0)
-        cuts = [math.ceil(j * top / (regs + 1)) for j in range(1, regs + 1)]  # register j after this depth
-        stage_of = lambda d: sum(t < d for t in cuts)  # noqa: E731  (registers before LUT depth d)
-        read_at = [0] * len(depth)  # the last stage that reads each signal
-        for i, (inputs, _, _) in enumerate(luts):
-            for s in inputs:
-                read_at[s] = max(read_at[s], stage_of(depth[k + i]))
-        for s in outputs:
-            if s is not None:
-                read_at[s] = regs
-        tables = [_counter_table(w, bit) for _, w, bit in luts]
+        k = self.k
         _name_segments(m, self.x)
         scores = []
-        for c in range(n):
-            x = self.x[c * k: (c + 1) * k]
-            # value[s][t]: signal s as seen in stage t (after t registers).
-            value = [{0: x[s]} for s in range(k)] + [None] * len(luts)
-            for t in range(regs + 1):
-                for i, (inputs, _, _) in enumerate(luts):
-                    if stage_of(depth[k + i]) == t:
-                        expr = gates.lut_hdl_expr(tables[i], len(inputs), [value[s][t] for s in inputs])
-                        value[k + i] = {t: _shared(m, expr, f"c{c}_n{i}")}
-                if t == regs:
-                    break
-                alive = [s for s in range(len(depth)) if value[s] is not None and t in value[s] and read_at[s] > t]
-                reg = _stage(m, [value[s][t] for s in alive], True, f"c{c}_l{t + 1}")
-                for j, s in enumerate(alive):
-                    value[s][t + 1] = reg[j]
-            scores.append(Cat(*(Const(0, 1) if s is None else value[s][regs] for s in outputs)))
+        for c in range(self.num_classes):
+            m.submodules[f"c{c}"] = counter = _ClassCounter(k, self.lut, self.latency)
+            m.d.comb += counter.x.eq(self.x[c * k: (c + 1) * k])
+            scores.append(counter.score)
         _stage(m, scores, False, "scores", out=self.scores)
         return m
 
@@ -448,20 +468,67 @@ class Popcount(wiring.Component):
         return m
 
 
+#: Verilog attributes of a delay line that should stay flip-flops: Yosys (``keep``) and Vivado
+#: (``shreg_extract``) would otherwise make a chain of 3 or more registers a shift register
+#: in a LUT (Xilinx SRL16E), and LUTs are what the small cores run out of, not flip-flops.
+FLIP_FLOPS = {"keep": 1, "shreg_extract": "no"}
+
+
+def _greater_table(n: int, carry: bool) -> int:
+    """The table of ``a > b`` (or ``a == b`` and the carry-in) for ``n``-bit ``a``, ``b``; inputs
+    ``a`` MSB first, then ``b`` MSB first, then the carry."""
+    k = 2 * n + carry
+    entries = []
+    for j in range(1 << k):
+        a, b, c = j >> (k - n), (j >> carry) & ((1 << n) - 1), j & carry
+        entries.append(int(a > b or (a == b and c)))
+    return gates.lut_from_entries(entries)
+
+
+def _lut_greater(m, a, b, lut: int, name: str):
+    """``a > b`` (unsigned, equal widths) as a chain of ``lut``-input functions, low bits first:
+    the lowest ``lut // 2`` bits in one, then ``(lut - 1) // 2`` more per function with the
+    carry from below."""
+    w = len(a)
+    lo, carry = 0, None
+    while lo < w:
+        n = min(w - lo, (lut - (carry is not None)) // 2)
+        bits = list(range(lo + n - 1, lo - 1, -1))
+        inputs = [a[i] for i in bits] + [b[i] for i in bits] + ([carry] if carry is not None else [])
+        sig = Signal(name=f"{name}_gt{lo + n}")
+        m.d.comb += sig.eq(gates.lut_hdl_expr(_greater_table(n, carry is not None), len(inputs), inputs))
+        lo, carry = lo + n, sig
+    return carry
+
+
+def lut_compare_fits(score_width: int, lut: int) -> bool:
+    """Whether :class:`Argmax` compares with ``lut``-input functions (:func:`_lut_greater`):
+    when the compare takes two of them and the second, with the two score bits a select reads,
+    fits one LUT, so that synthesis makes each select bit one LUT after the first compare LUT.
+    For LUT6 that is 4-bit scores (8 to 15 bits per class). Measured on Xilinx 7 (10 classes,
+    registered argmax, LUT6): 4-bit scores 58 against 73 for ``>``; 3 bits (one LUT either
+    way) 49 against 43, 5 bits 91 against 82, 7 bits 117 against 113: those keep ``>``."""
+    return bool(lut) and lut // 2 < score_width and 2 * (score_width - lut // 2) + 3 <= lut
+
+
 class Argmax(wiring.Component):
     """The class with the highest score, lowest index on ties (``torch.argmax``).
 
     A tree of compare/select over contiguous class ranges: the right (higher
     index) candidate wins only with a strictly greater score. With
     ``registered``, a register follows every level, and the scores travel
-    beside it in a shift register of equal length.
+    beside it in a shift register of equal length, of flip-flops (:data:`FLIP_FLOPS`).
+    With ``lut`` (a LUT size, see :func:`lut_compare_fits`), each compare is built from
+    ``lut``-input functions instead of ``>``.
     """
 
-    def __init__(self, num_classes: int, score_width: int, class_width: int, *, registered: bool):
+    def __init__(self, num_classes: int, score_width: int, class_width: int, *, registered: bool,
+                 lut: int = 0):
         self.num_classes = num_classes
         self.score_width = score_width
         self.class_width = class_width
         self.registered = bool(registered)
+        self.lut = lut if lut_compare_fits(score_width, lut) else 0
         self.levels = _levels(num_classes)
         self.latency = self.levels if self.registered else 0
         super().__init__({
@@ -482,17 +549,22 @@ class Argmax(wiring.Component):
             for j in range(0, len(cands), 2):
                 if j + 1 < len(cands):
                     (lo, _, ia, sa), (_, hi, ib, sb) = cands[j], cands[j + 1]
-                    right = sb > sa
+                    right = (_lut_greater(m, sb, sa, self.lut, f"l{level}_c{lo}_{hi}") if self.lut
+                             else sb > sa)
                     value = Cat(Mux(right, ib, ia), Mux(right, sb, sa))
                 else:
                     lo, hi, ia, sa = cands[j]
                     value = Cat(ia, sa)
-                # Named l<level>_c<lo>_<hi>: the winner of classes lo..hi after this level.
-                sig = _stage(m, value, self.registered, f"l{level}_c{lo}_{hi}")
+                # Named l<level>_c<lo>_<hi>: the winner of classes lo..hi after this level. A
+                # candidate that passes the next levels would make a shift register (flip-flops
+                # instead, as for the scores); every bit of these is read, so none is kept in vain.
+                sig = _stage(m, value, self.registered, f"l{level}_c{lo}_{hi}",
+                             attrs=None if last else FLIP_FLOPS)
                 nxt.append((lo, hi, sig[:cw], sig[cw:]))
             cands = nxt
             if self.registered and not last:  # (unregistered, a stage would only rename the input)
-                scores = _stage(m, scores, True, f"scores{level}")
+                scores = _stage(m, scores, True, f"scores{level}", attrs=FLIP_FLOPS)
         m.d.comb += self.cls.eq(cands[0][2])
-        _stage(m, scores, self.registered and self.levels > 0, "scores_out", out=self.scores_out)
+        _stage(m, scores, self.registered and self.levels > 0, "scores_out", out=self.scores_out,
+               attrs=FLIP_FLOPS)
         return m

@@ -104,7 +104,7 @@ def _register_groups(parts):
     return groups + [group]
 
 
-def _stage(m, value, registered: bool, name: str, *, out=None):
+def _stage(m, value, registered: bool, name: str, *, out=None, attrs=None):
     """A wide signal holding ``value``: a plain wire, or registers without reset or enable.
 
     ``value`` may be a list of pieces. A wire joins them with :func:`_join`.
@@ -118,6 +118,7 @@ def _stage(m, value, registered: bool, name: str, *, out=None):
     the port's name is the stage's name in the Verilog: a signal of the same
     value under another name would become the port's name (Amaranth names a
     port after the first signal it finds with exactly the port's bits).
+    ``attrs`` go to the registers (Verilog attributes).
     """
     parts = list(value) if isinstance(value, (list, tuple)) else [value]
     if registered:
@@ -125,7 +126,7 @@ def _stage(m, value, registered: bool, name: str, *, out=None):
         regs = []
         for i, group in enumerate(groups):
             reg_name = f"{name}_{i}" if len(groups) > 1 else "" if out is not None else name
-            reg = Signal(sum(len(p) for p in group), name=reg_name, reset_less=True)
+            reg = Signal(sum(len(p) for p in group), name=reg_name, reset_less=True, attrs=attrs or {})
             m.d.sync += reg.eq(Cat(*group))
             regs.append(reg)
         sig = regs[0] if len(regs) == 1 else _join(regs)

@@ -25,7 +25,8 @@ def split_cells(stat: dict, core: str) -> tuple[dict, dict]:
     for name, entry in modules.items():
         if name != core and not name.startswith(core + "."):
             continue
-        block = name[len(core) + 1:] if name != core else "layers"
+        # A block's own kept submodules (the popcount's per-class counters) count as the block.
+        block = name[len(core) + 1:].split(".")[0] if name != core else "layers"
         block = block if block in BLOCKS else "layers"
         counts = blocks.setdefault(block, {})
         for cell, n in entry.get("num_cells_by_type", {}).items():

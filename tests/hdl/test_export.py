@@ -200,7 +200,8 @@ def test_cli_export_stall_stream_and_counters(tmp_path, capsys):
                                     "lut_size": 6, "stream": "stall"}
     assert manifest["fifo_depth"] == 0 and "fifo" not in manifest["latency_parts"]
     assert set(split_modules((out / "lgn_top.v").read_text())) == {
-        "lgn_top", "lgn_top.layer0", "lgn_top.layer1", "lgn_top.popcount", "lgn_top.argmax"}
+        "lgn_top", "lgn_top.layer0", "lgn_top.layer1", "lgn_top.popcount", "lgn_top.argmax",
+        "lgn_top.popcount.c0", "lgn_top.popcount.c1", "lgn_top.popcount.c2"}  # no FIFO; a module per class
     for argv, err in ((["--lut-size", "7"], "'lut_size' must be 0 (no LUT shaping) or a LUT size from 3 to 6, not 7"),
                       (["--fmax", "50", "--target", "ecp5-25k", "--stream", "stall"],
                        "--fmax picks the pipeline: give it without")):

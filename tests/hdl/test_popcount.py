@@ -5,11 +5,11 @@ import re
 
 import numpy as np
 import pytest
-from amaranth.hdl import ClockDomain, Module
+from amaranth.hdl import ClockDomain, Module, Signal
 from amaranth.sim import Simulator
 
 from lgn_hw.hdl import Pipeline, Popcount, export, latency_of
-from lgn_hw.hdl.popcount import CounterPopcount, _counter_network
+from lgn_hw.hdl.popcount import Argmax, CounterPopcount, _counter_network
 from lgn_hw.hdl.lint import lint, split_modules
 from lgn_hw.hdl.popcount import _popcount_tree, _split
 from lgn_hw.netlist import random_netlist
@@ -201,3 +201,83 @@ def test_counter_plans_need_fewer_luts_than_adder_bits():
 def test_counter_popcount_rejects_bad_lut_sizes(lut):
     with pytest.raises(ValueError, match=r"^'lut' must be an integer from 3 to 6, not "):
         CounterPopcount(2, 10, every=1, lut=lut)
+
+
+# -- the argmax ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("registered", [False, True])
+@pytest.mark.parametrize("classes, width, lut", [(10, 4, 6), (10, 4, 0), (5, 4, 6), (3, 2, 6), (7, 5, 6)])
+def test_argmax_matches_numpy_with_ties(classes, width, lut, registered):
+    am = Argmax(classes, width, max(1, (classes - 1).bit_length()), registered=registered, lut=lut)
+    assert am.lut == (lut if (width, lut) == (4, 6) else 0)  # the LUT compare only where it pays
+    rng = np.random.default_rng(classes * width)
+    scores = rng.integers(0, 1 << width, (300, classes))
+    scores[::3] = rng.integers(0, 2, (100, classes)) * ((1 << width) - 1)  # many ties at the top
+    words = [sum(int(s) << (c * width) for c, s in enumerate(row)) for row in scores]
+    got = []
+
+    async def bench(ctx):
+        for t in range(len(words) + am.latency):
+            ctx.set(am.scores, words[t] if t < len(words) else 0)
+            if t >= am.latency:
+                got.append((ctx.get(am.cls), ctx.get(am.scores_out)))
+            await ctx.tick()
+
+    top = Module()
+    top.domains.sync = ClockDomain()
+    top.submodules.am = am
+    sim = Simulator(top)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    assert [c for c, _ in got] == np.argmax(scores, axis=1).tolist()  # lowest index on ties
+    assert [s for _, s in got] == words
+
+
+@pytest.mark.parametrize("width, lut", [(w, k) for w in range(1, 6) for k in (4, 5, 6)])
+def test_lut_greater_is_greater(width, lut):
+    from lgn_hw.hdl.popcount import _lut_greater
+
+    m = Module()
+    a, b = Signal(width), Signal(width)
+    gt = _lut_greater(m, a, b, lut, "cmp")
+    pairs = list(itertools.product(range(1 << width), repeat=2))
+    got = []
+
+    async def bench(ctx):
+        for x, y in pairs:
+            ctx.set(a, x)
+            ctx.set(b, y)
+            got.append(ctx.get(gt))
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == [int(x > y) for x, y in pairs]
+
+
+def test_argmax_delay_lines_stay_flip_flops(tmp_path):
+    # Yosys maps a chain of 3 or more plain registers to SRL16E shift registers on Xilinx
+    # (45 of them in a 10-class core: a LUT each); the attributes keep them flip-flops.
+    export(random_netlist(8, [12, 40], 10, seed=2), tmp_path, pipeline=Pipeline(lut_size=6))
+    argmax = split_modules((tmp_path / "lgn_top.v").read_text())["lgn_top.argmax"]
+    for reg in ("scores1", "scores2", "scores3", "scores_out", "l1_c8_9", "l2_c8_9", "l3_c8_9"):
+        assert re.search(rf'\(\* keep = 32\'d1 \*\)\s*\(\* shreg_extract = "no" \*\)\s*(output \[\d+:0\] {reg};\s*)?'
+                         rf'reg \[\d+:0\] {reg} ', argmax), reg
+    assert re.search(r';\s*reg \[\d+:0\] l4_c0_9 ', argmax)  # no attribute on the last level: its unused bits go
+
+
+def test_per_class_counter_modules_count_as_the_popcount_block():
+    # CounterPopcount's classes are modules of their own (kept apart in synthesis); the
+    # report counts their cells as the popcount's, not as the layers'.
+    from lgn_hw.synth.report import split_cells
+
+    stat = {"modules": {
+        "\\top": {"num_cells_by_type": {"LUT6": 100, "\\top.popcount": 1}},
+        "\\top.popcount": {"num_cells_by_type": {"\\top.popcount.c0": 1, "\\top.popcount.c1": 1}},
+        "\\top.popcount.c0": {"num_cells_by_type": {"LUT6": 8, "FDRE": 4}},
+        "\\top.popcount.c1": {"num_cells_by_type": {"LUT6": 7}},
+    }}
+    total, blocks = split_cells(stat, "top")
+    assert blocks == {"layers": {"LUT6": 100}, "popcount": {"LUT6": 15, "FDRE": 4}}
+    assert total == {"LUT6": 115, "FDRE": 4}
