@@ -340,6 +340,7 @@ class CounterPopcount(wiring.Component):
 
     def __init__(self, num_classes: int, k: int, *, every: int, lut: int = 6):
         if isinstance(lut, bool) or not isinstance(lut, int) or not 3 <= lut <= 6:
+            self._MustUse__silence = True  # never built: no "created but never used" warning
             raise ValueError(f"'lut' must be an integer from 3 to 6, not {lut!r}")
         self.num_classes = num_classes
         self.k = k
