@@ -147,6 +147,14 @@ SWEEPS = {
                                            connections="learned", pipeline="argmax=0,lut=6")),
         ("lut6-300-50-learned-a0-stall", _lut(_MNIST_LUT, 6, [300, 50], tau=1.0, lr=0.05, epochs=100, shift=1,
                                               connections="learned", pipeline="argmax=0,lut=6,stream=stall")),
+        ("lut6-300-50-learned", _lut(_MNIST_LUT, 6, [300, 50], tau=1.0, lr=0.05, epochs=100, shift=1,
+                                     connections="learned")),
+        ("lut6-300-50-learned-l6-stall", _lut(_MNIST_LUT, 6, [300, 50], tau=1.0, lr=0.05, epochs=100, shift=1,
+                                              connections="learned", pipeline="lut=6,stream=stall")),
+        ("lut6-100-learned-l6-stall", _lut(_MNIST_LUT, 6, [100], tau=1.0, lr=0.05, epochs=60, shift=1,
+                                           connections="learned", pipeline="lut=6,stream=stall")),
+        ("lut6-1000-200-learned-l6-stall", _lut(_MNIST_LUT, 6, [1000, 200], tau=2.0, epochs=100, shift=1,
+                                                connections="learned", pipeline="lut=6,stream=stall")),
     ],
 }
 QUICK = {

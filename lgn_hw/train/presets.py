@@ -64,7 +64,7 @@ DATASET_PRESETS: dict[str, tuple[dict, float | None]] = {
     # MNIST-8k (6,500 training images, --data-dir): LUT-6 nodes 1000 + 200 whose input slots learn
     # their inputs (connections="learned"), one thermometer level (q > 127, the pixel's top bit:
     # the hardware encoder is wires), training images shifted by up to 1 pixel, 100 epochs:
-    # 96.07% discrete test accuracy at 969 LUT6 on xilinx-7 counting LUT-RAM/SRL cells
+    # 96.07% discrete test accuracy at 910 LUT6 on xilinx-7 counting LUT-RAM/SRL cells
     # (bench/frontier.py lut6-1000-200-learned; the optimiser keeps 534 of the 1,200 nodes), which
     # meets issue 13's goal (>= 95% in <= 1,000 LUT6, encoder included). The previous preset, 2500 +
     # 500 with random connections and 150 epochs, reached 96.20% at 3,100 LUT6.
