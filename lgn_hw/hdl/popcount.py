@@ -318,7 +318,22 @@ class _ClassCounter(wiring.Component):
         return m
 
 
-class CounterPopcount(wiring.Component):
+class _ClassScores(wiring.Component):
+    """What both popcounts share: per class the count of ``k`` consecutive bits of ``x``, class ``c``
+    at ``scores[c*W +: W]`` with ``W = k.bit_length()``, and the adder tree's register count
+    (``levels // every``) as the latency, whatever the shape."""
+
+    def __init__(self, num_classes: int, k: int, *, every: int):
+        self.num_classes = num_classes
+        self.k = k
+        self.every = every
+        self.score_width = k.bit_length()
+        self.levels = _popcount_levels(k)
+        self.latency = _registers(self.levels, every)
+        super().__init__({"x": In(num_classes * k), "scores": Out(num_classes * self.score_width)})
+
+
+class CounterPopcount(_ClassScores):
     """Per class, the popcount of ``k`` consecutive bits from counters of at most ``lut`` inputs.
 
     The same ports, score layout and latency as :class:`Popcount`, for LUT-``lut`` targets:
@@ -342,14 +357,8 @@ class CounterPopcount(wiring.Component):
         if isinstance(lut, bool) or not isinstance(lut, int) or not 3 <= lut <= 6:
             self._MustUse__silence = True  # never built: no "created but never used" warning
             raise ValueError(f"'lut' must be an integer from 3 to 6, not {lut!r}")
-        self.num_classes = num_classes
-        self.k = k
-        self.every = every
         self.lut = lut
-        self.score_width = k.bit_length()
-        self.levels = _popcount_levels(k)
-        self.latency = _registers(self.levels, every)
-        super().__init__({"x": In(num_classes * k), "scores": Out(num_classes * self.score_width)})
+        super().__init__(num_classes, k, every=every)
 
     def elaborate(self, platform):
         m = Module()
@@ -364,7 +373,7 @@ class CounterPopcount(wiring.Component):
         return m
 
 
-class Popcount(wiring.Component):
+class Popcount(_ClassScores):
     """Per class, the popcount of ``k`` consecutive bits: a tree of carry-chain adders.
 
     Class ``c`` reads ``x[c*k : (c+1)*k]`` and its score leaves at
@@ -393,15 +402,6 @@ class Popcount(wiring.Component):
     inputs on the demo-shaped core (``bench/icarus.py``), with the same cells
     for synthesis (the iCE40 and Xilinx LUT counts stayed the same).
     """
-
-    def __init__(self, num_classes: int, k: int, *, every: int):
-        self.num_classes = num_classes
-        self.k = k
-        self.every = every
-        self.score_width = k.bit_length()
-        self.levels = _popcount_levels(k)
-        self.latency = _registers(self.levels, every)
-        super().__init__({"x": In(num_classes * k), "scores": Out(num_classes * self.score_width)})
 
     def _registered(self, level):
         return bool(self.every) and level % self.every == 0

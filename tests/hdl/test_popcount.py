@@ -28,8 +28,8 @@ def _samples(k, rng):
     return np.concatenate([rows, rows[:pad]])
 
 
-def _run(k, every, rows):
-    pc = Popcount(CLASSES, k, every=every)
+def _run(k, every, rows, block=Popcount):
+    pc = block(CLASSES, k, every=every)
     w = pc.score_width
     cycles = rows.reshape(-1, CLASSES * k)
     words = [int("".join(str(b) for b in row[::-1]), 2) for row in cycles]
@@ -133,30 +133,6 @@ def test_popcount_lines_are_short_and_stages_named(wide_export):
 
 # -- counters of LUT-sized functions (CounterPopcount, Pipeline(lut_size=6)) ------------------
 
-def _run_counter(k, every, rows):
-    pc = CounterPopcount(CLASSES, k, every=every)
-    w = pc.score_width
-    cycles = rows.reshape(-1, CLASSES * k)
-    words = [int("".join(str(b) for b in row[::-1]), 2) for row in cycles]
-    got = []
-
-    async def bench(ctx):
-        for t in range(len(words) + pc.latency):
-            ctx.set(pc.x, words[t] if t < len(words) else 0)
-            if t >= pc.latency:
-                got.append(ctx.get(pc.scores))
-            await ctx.tick()
-
-    top = Module()
-    top.domains.sync = ClockDomain()
-    top.submodules.pc = pc
-    sim = Simulator(top)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
-    return pc, np.array([(s >> (c * w)) & ((1 << w) - 1) for s in got for c in range(CLASSES)])
-
-
 # Exact plans (up to _EXACT_COUNTERS bits) and greedy ones beyond.
 COUNTER_KS = list(range(1, 17)) + [20, 24, 31, 40, 41, 64, 100]
 
@@ -165,7 +141,7 @@ COUNTER_KS = list(range(1, 17)) + [20, 24, 31, 40, 41, 64, 100]
 @pytest.mark.parametrize("k", [1, 2, 3, 5, 7, 10, 15, 24, 41])  # the network itself: all of COUNTER_KS below
 def test_counter_popcount_matches_numpy(k, every):
     rows = _samples(k, np.random.default_rng(k))
-    pc, scores = _run_counter(k, every, rows)
+    pc, scores = _run(k, every, rows, CounterPopcount)
     np.testing.assert_array_equal(scores, rows.sum(axis=1), err_msg=f"k={k} every={every}")
     # The same ports and latency as the adder tree: the core's latency does not depend on the shape.
     tree = Popcount(CLASSES, k, every=every)
