@@ -7,8 +7,8 @@
 For each netlist (optimised as ``lgn-hw export`` does, encoder inside when it has a
 quantized one), each core shape is exported and synthesized for ``xilinx-7``
 (Yosys); the table lists per block (encoder, layers, popcount, argmax, fifo) the
-logic LUTs and, after the slash, the LUT6 sites with LUT-RAM and SRL counted as the
-frontier bench does (``bench/frontier.py``: RAM32M = 4, SRL16E = 1), then the
+logic LUTs and, after the slash, the LUT6 sites with LUT-RAM and SRL counted
+(``lgn-hw synth``'s ``lut_sites``: RAM32M = 4, SRL16E = 1), then the
 totals, the ratio of the total to the ``default`` shape's and to the default shape's
 before these changes (:data:`BEFORE`, for the built-in designs). Shapes
 (``lgn_hw.hdl.Pipeline``):
@@ -43,7 +43,6 @@ clock enable and 10 without (small100 lut6 against small).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import tempfile
@@ -66,18 +65,11 @@ CONFIGS = {
     "small-a0": Pipeline(lut_size=6, stream="stall", argmax_registered=False),
 }
 BLOCKS = ("encoder", "layers", "popcount", "argmax", "fifo")
-DESIGNS = [Path("/work/coord/small100.lgn.json"), Path("/work/coord/small600.lgn.json")]
+#: Trained MNIST-8k LUT-6 netlists with learned connections (``lgn-hw train``, README), kept in the repo.
+DESIGNS = [ROOT / "bench" / "designs" / "small100.lgn.json", ROOT / "bench" / "designs" / "small600.lgn.json"]
 #: LUT6 sites (LUT-RAM and SRL included) of the default shape before this bench's changes
 #: (commit 6c30d2e), for the ratio column "vs before".
 BEFORE = {"small100": 397, "small600": 705, "random-mid": 2240}
-
-
-def _frontier():
-    """bench/frontier.py, for its count of LUT6 sites (LUT-RAM and SRL included): one definition."""
-    spec = importlib.util.spec_from_file_location("bench_frontier", ROOT / "bench" / "frontier.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def mid_size():
@@ -85,15 +77,14 @@ def mid_size():
     return random_netlist(256, [2000, 2000, 1000], 10, seed=1)
 
 
-def measure(net, pipeline, work: Path, frontier) -> dict:
+def measure(net, pipeline, work: Path) -> dict:
     """Export ``net`` with ``pipeline`` into ``work``, synthesize for xilinx-7: per block
-    ``(logic LUTs, LUT6 sites)`` and the totals."""
+    ``(logic LUTs, LUT6 sites)`` (the synthesis report's ``luts`` and ``lut_sites``) and the totals."""
     export(net, work, pipeline=pipeline, encoder=choose_encoder(net, "auto"), quiet=True)
     rep = synthesize(work, "xilinx-7", pnr=False)
-    sites_total, sites = frontier._xilinx_luts(rep)
-    logic = {b: v["luts"] for b, v in rep["blocks"].items()}
-    return {"blocks": {b: (logic.get(b, 0), sites.get(b, 0)) for b in BLOCKS},
-            "luts": rep["luts"], "sites": sites_total, "ffs": rep["ffs"],
+    blocks = rep["blocks"]
+    return {"blocks": {b: (blocks[b]["luts"], blocks[b]["lut_sites"]) if b in blocks else (0, 0) for b in BLOCKS},
+            "luts": rep["luts"], "sites": rep["lut_sites"], "ffs": rep["ffs"],
             "latency": rep["latency_cycles"]}
 
 
@@ -110,7 +101,6 @@ def main(argv=None) -> int:
     designs = [(p.stem.removesuffix(".lgn"), load(p)) for p in (args.netlists or [d for d in DESIGNS if d.exists()])]
     if not args.netlists:
         designs.append(("random-mid", mid_size()))
-    frontier = _frontier()
     rows = []
     print("per block: logic LUT / LUT6 sites with LUT-RAM and SRL (xilinx-7, Yosys)")
     print(f"{'design':<12} {'shape':<9} " + " ".join(f"{b:>11}" for b in BLOCKS)
@@ -120,7 +110,7 @@ def main(argv=None) -> int:
             net = optimize(net)[0]
             base = None
             for config in names:
-                r = measure(net, CONFIGS[config], Path(tmp) / f"{name}-{config}", frontier)
+                r = measure(net, CONFIGS[config], Path(tmp) / f"{name}-{config}")
                 base = base or r["sites"]
                 rows.append({"design": name, "shape": config, "pipeline": str(CONFIGS[config]), **r})
                 cells = " ".join(f"{f'{a}/{b}':>11}" for a, b in r["blocks"].values())
