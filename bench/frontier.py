@@ -77,6 +77,10 @@ def _lut(base: dict, k: int, widths, **settings) -> dict:
 # pixel's top bit, so the encoder is wires (3 levels cost about one LUT6 per bit layer 0 reads).
 _DIGITS_LUT = dict(dataset="digits", batch_size=32, lr=0.02, epochs=40)
 _MNIST_LUT = dict(dataset="mnist", batch_size=64, lr=0.02, epochs=30, levels=1)
+_LEARNED = _lut(_MNIST_LUT, 6, [1000, 200], tau=2.0, epochs=100, shift=1, connections="learned")
+_LEARNED_1000 = _LEARNED  # the mnist preset (train/presets.py)
+_LEARNED_100 = dict(_LEARNED, layers=1, width=[100], tau=1.0, lr=0.05, epochs=60)
+_LEARNED_300 = dict(_LEARNED, width=[300, 50], tau=1.0, lr=0.05)
 SWEEPS = {
     "digits": [
         ("soft-4x4000", dict(_DIGITS, layers=4, width=4000)),  # the preset (train/presets.py)
@@ -128,33 +132,21 @@ SWEEPS = {
         # Learned connections (each input slot learns its input; train --connections learned) and
         # the 1-pixel shift: the small designs of issue 13's goals. The optimiser drops the
         # first-layer nodes no slot of the last layer chose.
-        ("lut6-600-150-learned", _lut(_MNIST_LUT, 6, [600, 150], tau=2.0, epochs=100, shift=1,
-                                      connections="learned")),
-        ("lut6-1000-200-learned", _lut(_MNIST_LUT, 6, [1000, 200], tau=2.0, epochs=100, shift=1,
-                                       connections="learned")),
-        ("lut6-100-learned", _lut(_MNIST_LUT, 6, [100], tau=1.0, lr=0.05, epochs=60, shift=1,
-                                  connections="learned")),
-        # The 300-LUT6 design: the argmax left combinational (export --no-argmax-reg) saves its
-        # delay lines (34 SRL16E on this core) and 5 LUTs.
-        ("lut6-300-50-learned-a0", _lut(_MNIST_LUT, 6, [300, 50], tau=1.0, lr=0.05, epochs=100, shift=1,
-                                        connections="learned", pipeline="gates=4,popcount=2,argmax=0")),
-        # The same trainings (reused, not repeated) exported for 6-input LUTs (export --lut-size 6:
-        # the popcount as counters of 6-input functions) and, for the smallest, without the FIFO
-        # (--stream stall: the datapath stalls under backpressure).
-        ("lut6-1000-200-learned-l6", _lut(_MNIST_LUT, 6, [1000, 200], tau=2.0, epochs=100, shift=1,
-                                          connections="learned", pipeline="lut=6")),
-        ("lut6-300-50-learned-a0-l6", _lut(_MNIST_LUT, 6, [300, 50], tau=1.0, lr=0.05, epochs=100, shift=1,
-                                           connections="learned", pipeline="argmax=0,lut=6")),
-        ("lut6-300-50-learned-a0-stall", _lut(_MNIST_LUT, 6, [300, 50], tau=1.0, lr=0.05, epochs=100, shift=1,
-                                              connections="learned", pipeline="argmax=0,lut=6,stream=stall")),
-        ("lut6-300-50-learned", _lut(_MNIST_LUT, 6, [300, 50], tau=1.0, lr=0.05, epochs=100, shift=1,
-                                     connections="learned")),
-        ("lut6-300-50-learned-l6-stall", _lut(_MNIST_LUT, 6, [300, 50], tau=1.0, lr=0.05, epochs=100, shift=1,
-                                              connections="learned", pipeline="lut=6,stream=stall")),
-        ("lut6-100-learned-l6-stall", _lut(_MNIST_LUT, 6, [100], tau=1.0, lr=0.05, epochs=60, shift=1,
-                                           connections="learned", pipeline="lut=6,stream=stall")),
-        ("lut6-1000-200-learned-l6-stall", _lut(_MNIST_LUT, 6, [1000, 200], tau=2.0, epochs=100, shift=1,
-                                                connections="learned", pipeline="lut=6,stream=stall")),
+        ("lut6-600-150-learned", dict(_LEARNED, width=[600, 150], tau=2.0)),
+        ("lut6-1000-200-learned", _LEARNED_1000),
+        ("lut6-100-learned", _LEARNED_100),
+        ("lut6-300-50-learned", _LEARNED_300),
+        # The same trainings (reused, not repeated) exported otherwise: -a0 the argmax left
+        # combinational (10 LUT6 fewer on 300 + 50), -l6 for 6-input LUTs (export --lut-size 6: the
+        # popcount as counters of 6-input functions), -stall without the FIFO (--stream stall: the
+        # datapath stalls under backpressure).
+        ("lut6-300-50-learned-a0", dict(_LEARNED_300, pipeline="gates=4,popcount=2,argmax=0")),
+        ("lut6-300-50-learned-a0-l6", dict(_LEARNED_300, pipeline="argmax=0,lut=6")),
+        ("lut6-300-50-learned-a0-stall", dict(_LEARNED_300, pipeline="argmax=0,lut=6,stream=stall")),
+        ("lut6-300-50-learned-l6-stall", dict(_LEARNED_300, pipeline="lut=6,stream=stall")),
+        ("lut6-100-learned-l6-stall", dict(_LEARNED_100, pipeline="lut=6,stream=stall")),
+        ("lut6-1000-200-learned-l6", dict(_LEARNED_1000, pipeline="lut=6")),
+        ("lut6-1000-200-learned-l6-stall", dict(_LEARNED_1000, pipeline="lut=6,stream=stall")),
     ],
 }
 QUICK = {
