@@ -63,10 +63,11 @@ def _count_cells(target: Target, cells_by_type: dict, core: str) -> dict:
               "io": "io", "const": "const"}
     counts["lut_sites"] = 0  # LUTs plus LUTs used as memory (Xilinx SRL/LUT-RAM), as vendors count them
     for cell, n in cells_by_type.items():
-        kind = target.classify(cell.lstrip("\\"))
+        cell, n = cell.lstrip("\\"), int(n)
+        kind = target.classify(cell)
         if kind is not None:
-            counts[plural[kind]] += int(n)
-        counts["lut_sites"] += (int(n) if kind == "lut" else 0) + target.lut_sites(cell.lstrip("\\")) * int(n)
+            counts[plural[kind]] += n
+        counts["lut_sites"] += (n if kind == "lut" else 0) + target.lut_sites(cell) * n
     # Yosys-internal bookkeeping cells ($scopeinfo after flatten) are not hardware.
     counts["cells_by_type"] = {k.lstrip("\\"): int(v) for k, v in sorted(cells_by_type.items())
                                if k.lstrip("\\") != core and not k.startswith("$")}

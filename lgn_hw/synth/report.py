@@ -83,7 +83,9 @@ def _pipeline_text(p) -> str:
     if not isinstance(p, dict):
         return "-"
     return (f"g{p.get('gate_every', '?')}/p{p.get('popcount_every', '?')}"
-            f"/a{int(bool(p.get('argmax_registered')))}")
+            f"/a{int(bool(p.get('argmax_registered')))}"
+            + (f"/l{p['lut_size']}" if p.get("lut_size") else "")
+            + ("/stall" if p.get("stream") == "stall" else ""))
 
 
 def _row(report: dict) -> list[str]:

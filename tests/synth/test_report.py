@@ -48,3 +48,14 @@ def test_luts_used_as_memory_count_as_lut_sites_on_xilinx_only():
     assert (xilinx["luts"], xilinx["rams"], xilinx["lut_sites"]) == (11, 6, 11 + 3 + 8 + 2)
     ice40 = _count_cells(get_target("ice40-hx8k"), {"SB_LUT4": 7, "SB_RAM40_4K": 1}, "top")
     assert ice40["lut_sites"] == ice40["luts"] == 7  # block RAM is not a LUT
+
+
+def test_the_table_names_the_core_shape():
+    from lgn_hw.hdl import Pipeline
+    from lgn_hw.synth.report import format_table
+
+    def row(pipe):
+        return format_table([{"target": "xilinx-7", "pipeline": pipe.to_dict(), "luts": 1}]).splitlines()[2]
+
+    assert row(Pipeline()).split()[1] == "g4/p2/a1"  # as before the new fields
+    assert row(Pipeline(lut_size=6, stream="stall")).split()[1] == "g4/p2/a1/l6/stall"
