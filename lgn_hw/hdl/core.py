@@ -40,7 +40,7 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .. import gates
-from .encoder import CoreInputs, FeatureEncoder
+from .encoder import CoreInputs, FeatureEncoder, encoder_fields, encoder_is_wiring
 from .pipeline import Pipeline
 from .popcount import Argmax, CounterPopcount, Popcount, _popcount_levels
 from .ports import CLOCK, RESET, core_ports
@@ -56,12 +56,13 @@ FIFO_LATENCY = 2
 def latency_of(netlist, pipeline: Pipeline, encoder: str = "host") -> dict:
     """Latency in cycles, split by part: ``{"input", ["encoder",] "gates", "popcount", "argmax", ["fifo",] "total"}``.
 
-    ``"encoder"`` (one register after the compares) is there only for ``encoder="hw"``,
+    ``"encoder"`` is there only for ``encoder="hw"``: one register after the compares, or 0 when every
+    compare layer 0 reads is a single input bit (MNIST's ``q > 127``: wires, nothing to register),
     ``"fifo"`` only for ``pipeline.stream == "fifo"``.
     """
     parts = {
         "input": INPUT_LATENCY,
-        **({"encoder": FeatureEncoder.LATENCY} if encoder == "hw" else {}),
+        **({"encoder": _encoder_latency(netlist)} if encoder == "hw" else {}),
         "gates": _registers(netlist.depth, pipeline.gate_every),
         "popcount": _registers(_popcount_levels(netlist.outputs_per_class), pipeline.popcount_every),
         "argmax": _levels(netlist.num_classes) if pipeline.argmax_registered else 0,
@@ -201,6 +202,39 @@ def _bits_read(netlist) -> np.ndarray:
     return mask
 
 
+def _core_encoder(netlist) -> FeatureEncoder:
+    """The core's hardware encoder: the compares layer 0 reads, registered unless they are wires."""
+    return FeatureEncoder(netlist.encoder, used=_bits_read(netlist), registered=None)
+
+
+def _encoder_latency(netlist) -> int:
+    """The latency of :func:`_core_encoder` (without building it)."""
+    return 0 if encoder_is_wiring(encoder_fields(netlist.encoder), _bits_read(netlist)) else FeatureEncoder.LATENCY
+
+
+def _input_register(m, in_data, reads) -> Signal:
+    """``in_data`` through the input register, of the bits marked in ``reads`` only (others 0)."""
+    reads = np.asarray(reads, dtype=bool)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], reads.astype(np.int8), [0]])))
+    runs = list(zip(edges[0::2].tolist(), edges[1::2].tolist()))  # [lo, hi) of each run of read bits
+    if not runs:
+        return Const(0, len(in_data))
+    if len(runs) == 1 and runs[0] == (0, len(in_data)):
+        read = in_data
+    else:  # gathered into one wire first, so the register is cut by width alone
+        read = _stage(m, [in_data[lo:hi] for lo, hi in runs], False, "in_read")
+    reg = _stage(m, read, True, "in_reg")
+    pieces, at, pos = [], 0, 0
+    for lo, hi in runs:
+        if lo > at:
+            pieces.append(Const(0, lo - at))
+        pieces.append(reg[pos: pos + hi - lo])
+        at, pos = hi, pos + hi - lo
+    if at < len(in_data):
+        pieces.append(Const(0, len(in_data) - at))
+    return _stage(m, pieces, False, "in_bits")
+
+
 class LgnCore(wiring.Component):
     """The lgn-hw core for one netlist (ports and protocol: DESIGN.md section 3).
 
@@ -233,11 +267,14 @@ class LgnCore(wiring.Component):
         accept = self.in_valid & self.in_ready
         delay = INPUT_LATENCY
 
-        data = _stage(m, self.in_data, True, "in_reg")
-        if self.inputs.fields is not None:  # raw features: compares and matches, then a register
+        enc = _core_encoder(net) if self.inputs.fields is not None else None
+        # The input register holds only the bits of in_data that something reads (an MNIST core
+        # reads the top bit of a few hundred of its 784 8-bit pixels); the rest are constant 0.
+        data = _input_register(m, self.in_data, enc.reads if enc is not None else _bits_read(net))
+        if enc is not None:  # raw features: compares and matches, then a register unless they are wires
             # Only the bits layer 0 reads: the encoder keeps its own hierarchy in synthesis, where
             # unread compares would otherwise survive.
-            m.submodules.encoder = enc = FeatureEncoder(net.encoder, used=_bits_read(net))
+            m.submodules.encoder = enc
             m.d.comb += enc.x.eq(data)
             data, delay = enc.y, delay + enc.latency
         width = net.num_inputs

@@ -27,7 +27,7 @@ from .stage import _join, _stage
 
 import numpy as np
 
-__all__ = ["FeatureField", "encoder_fields", "input_width", "FeatureEncoder",
+__all__ = ["FeatureField", "encoder_fields", "input_width", "FeatureEncoder", "compare_reads", "encoder_is_wiring",
            "pack_features", "unpack_features", "random_features", "CoreInputs", "ENCODER_MODES", "choose_encoder"]
 
 
@@ -133,25 +133,84 @@ def _range(f: FeatureField) -> tuple[int, int]:
     return int_range(f.width, f.signed)
 
 
+def compare_reads(f: FeatureField, used) -> np.ndarray:
+    """Which of feature ``f``'s ``width`` bits its compares marked in ``used`` depend on.
+
+    A thermometer bit ``q > t`` is ``q >= c`` with ``c = t + 1 = m * 2^z``, which equals
+    ``floor(q / 2^z) >= m`` (signed or unsigned): it reads bits ``z .. width-1`` only
+    (``z`` at most ``width - 1``; a constant off the grid reads nothing). So MNIST's
+    ``q > 127`` on an 8-bit pixel reads bit 7 alone, and a core registers only the
+    input bits some compare reads. One-hot matches and ``q != 0`` read every bit.
+    """
+    used = np.asarray(used, dtype=bool)
+    reads = np.zeros(f.width, dtype=bool)
+    lo, hi = _range(f)
+    if f.kind != "thermometer":
+        reads[:] = used.any()
+        return reads
+    for t, u in zip(f.constants, used):
+        if not u or not lo <= t < hi:
+            continue
+        c = (t + 1) & ((1 << f.width) - 1)
+        z = min((c & -c).bit_length() - 1 if c else f.width - 1, f.width - 1)
+        reads[z:] = True
+    return reads
+
+
+def _single_bit(f: FeatureField, used) -> bool:
+    """Every used output of feature ``f`` is one input bit or its inverse (no logic)."""
+    used = np.asarray(used, dtype=bool)
+    if not used.any():
+        return True
+    if f.kind != "thermometer":
+        return f.width == 1
+    alone = np.eye(len(f.constants), dtype=bool)
+    return all(compare_reads(f, alone[j]).sum() <= 1 for j in np.flatnonzero(used))
+
+
+def encoder_is_wiring(fields, used) -> bool:
+    """Every output marked in ``used`` (one mark per encoder bit) is one input bit or its inverse."""
+    used, bit = np.asarray(used, dtype=bool), 0
+    for f in fields:
+        if not _single_bit(f, used[bit: bit + f.num_bits]):
+            return False
+        bit += f.num_bits
+    return True
+
+
 class FeatureEncoder(wiring.Component):
     """Raw features ``x`` (packed integer fields) to input bits ``y``; a register after it if ``registered``."""
 
-    #: The core registers the encoder's bits: the compares are a few LUT levels of their own.
+    #: The core registers the encoder's bits when a compare is a few LUT levels of its own.
     LATENCY = 1
 
-    def __init__(self, encoder: dict, *, registered: bool = True, used=None):
+    def __init__(self, encoder: dict, *, registered: bool | None = True, used=None):
         self.fields = encoder_fields(encoder)
         total = sum(f.num_bits for f in self.fields)
         #: which output bits are computed; the others are constant 0 (nothing reads them)
         self.used = np.ones(total, dtype=bool) if used is None else np.asarray(used, dtype=bool)
         if self.used.shape != (total,):
             raise ValueError(f"'used' must mark each of the {total} encoder bits, not shape {self.used.shape}")
-        self.registered = bool(registered)
+        #: which bits of ``x`` the computed outputs depend on (:func:`compare_reads`)
+        self.reads = np.zeros(sum(f.width for f in self.fields), dtype=bool)
+        for f, used in self._fields_used():
+            self.reads[f.offset: f.offset + f.width] = compare_reads(f, used)
+        #: every computed output is one bit of ``x`` or its inverse: the encoder is only wires
+        self.is_wiring = encoder_is_wiring(self.fields, self.used)
+        # registered=None: a register only where the compares are logic of their own
+        self.registered = (not self.is_wiring) if registered is None else bool(registered)
         self.latency = self.LATENCY if self.registered else 0
         super().__init__({
             "x": In(sum(f.width for f in self.fields)),
             "y": Out(sum(f.num_bits for f in self.fields)),
         })
+
+    def _fields_used(self):
+        """Each field with the marks of ``used`` for its output bits."""
+        bit = 0
+        for f in self.fields:
+            yield f, self.used[bit: bit + f.num_bits]
+            bit += f.num_bits
 
     def elaborate(self, platform):
         m = Module()

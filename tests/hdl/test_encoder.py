@@ -1,5 +1,6 @@
 """The hardware encoder in the Amaranth simulator against ``Encoder.encode_int``."""
 
+import re
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
@@ -188,3 +189,51 @@ def test_only_the_bits_layer_0_reads_are_computed():
     sim.run()
     full = Encoder.from_dict(enc).encode_int(np.array([[3, 2], [1, 0], [2, 1]]))
     np.testing.assert_array_equal(np.array(got), full * _bits_read(net))
+
+
+@pytest.mark.parametrize("width", range(1, 7))
+@pytest.mark.parametrize("is_signed", [False, True])
+def test_a_compare_reads_only_the_bits_it_depends_on(width, is_signed):
+    from lgn_hw.hdl.encoder import FeatureField, compare_reads
+
+    if is_signed and width == 1:
+        return
+    lo, hi = (-(1 << (width - 1)), (1 << (width - 1)) - 1) if is_signed else (0, (1 << width) - 1)
+    q = np.arange(lo, hi + 1)
+    for t in range(lo, hi):
+        f = FeatureField(0, "thermometer", 0, width, is_signed, (t,))
+        reads = compare_reads(f, [True])
+        keep = sum(1 << i for i in range(width) if reads[i])
+        u = (q & ((1 << width) - 1)) & keep  # the unread bits forced to 0, as the input register does
+        kept = u - ((u >> (width - 1)) << width) if is_signed else u
+        np.testing.assert_array_equal(kept > t, q > t, err_msg=f"t={t} reads={reads}")
+        # No bit more than needed: the lowest bit read can change the outcome.
+        low = int(np.argmax(reads))
+        flips = ((q ^ (1 << low)) - (((q ^ (1 << low)) & ((1 << width) - 1)) >> (width - 1) << width)
+                 if is_signed else q ^ (1 << low))
+        assert ((flips > t) != (q > t)).any()
+
+
+def test_an_mnist_like_core_registers_only_the_bits_its_compares_read():
+    from lgn_hw.hdl import Pipeline, latency_of
+    from lgn_hw.hdl.core import LgnCore
+    from lgn_hw.hdl.encoder import CoreInputs
+    from lgn_hw.netlist.model import Layer, Netlist
+    from test_core_sim import check_results, simulate
+
+    # 30 8-bit pixels, one level q > 127 (bit 7 alone); layer 0 reads pixels 3, 4, 10 and 29.
+    enc = {"type": "features", "features": [
+        {"kind": "thermometer", "thresholds": [127], "width": 8, "signed": False, "scale": 1, "offset": 0}] * 30}
+    net = Netlist(30, [Layer([3, 10, 29, 4], [4, 3, 10, 29], [1, 6, 7, 14])], 2, 1.0, enc, {})
+    core = LgnCore(net, Pipeline(), encoder="hw")
+    # The compares are wires: no encoder register, one cycle less than before.
+    assert core.latency_parts["encoder"] == 0
+    assert core.latency == latency_of(net, Pipeline(), "hw")["total"] == latency_of(net, Pipeline())["total"]
+    from amaranth.back import verilog
+
+    text = verilog.convert(core, name="lgn_top")
+    widths = [int(w) + 1 for w in re.findall(r"reg \[(\d+):0\] in_reg\b", text)]
+    assert widths == [4]  # 4 flip-flops, not 240
+    words = CoreInputs(net, "hw").random(60, np.random.default_rng(0))
+    core, log = simulate(net, Pipeline(), words, valid_p=0.7, ready_p=0.8, seed=1, encoder="hw")
+    check_results(net, CoreInputs(net, "hw").netlist_bits(words), log["results"])
