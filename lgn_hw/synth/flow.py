@@ -11,6 +11,7 @@ places the bare core with one pin per port bit (only tiny cores fit).
 from __future__ import annotations
 
 import json
+import re
 import logging
 import math
 import os
@@ -82,6 +83,20 @@ def _core_cells(target: Target, stat: dict, core: str) -> dict:
     return counts
 
 
+def logic_depth(path: Path) -> int | None:
+    """The longest path in cells between registers from Yosys ``ltp -noff`` output (None if absent).
+
+    Yosys prints ``Longest topological path in <module> (length=N)``; with a wrapper around the
+    core the longest of the modules is the one that counts.
+    """
+    try:
+        text = path.read_text(errors="replace")[:1 << 20]
+    except OSError:
+        return None
+    found = [int(n) for n in re.findall(r"Longest topological path in .* \(length=(\d+)\)", text)]
+    return max(found) if found else None
+
+
 def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, seed=0,
                pnr=True) -> dict:
     """Synthesize the core exported in ``export_dir`` for ``target``; return the report dict.
@@ -114,7 +129,7 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
     out.mkdir(parents=True, exist_ok=True)
     out = out.resolve()
     # Files the tools write by name: removed first, so no output goes through a planted link.
-    clear_outputs(out, ["stat.json", "netlist.json", "pnr.json"])
+    clear_outputs(out, ["stat.json", "netlist.json", "pnr.json", "ltp.txt"])
     freq = freq if freq is not None else tgt.default_freq_mhz
 
     # Resolve every tool first, so a missing one fails before minutes of synthesis.
@@ -142,6 +157,7 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
     run_tool("yosys", ["-q", "-s", script.name], cwd=out, log_name="yosys.log")
     t_synth = time.perf_counter() - t0
     cells = _core_cells(tgt, json.loads((out / "stat.json").read_text()), core)
+    depth = logic_depth(out / "ltp.txt")
 
     pnr = {"fmax_mhz": None, "pnr_constraint_mhz": None, "utilization": {
         "resource": "LUT", "used": cells["lut_sites"], "available": tgt.capacity_luts,
@@ -182,6 +198,7 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         "luts_per_gate": round(cells["luts"] / gates, 4) if gates else None,
         "cells_by_type": cells["cells_by_type"],
         "blocks": cells["blocks"],
+        "logic_depth": depth,
         "utilization": pnr["utilization"],
         "pnr_utilization": pnr["pnr_utilization"],
         "freq_target_mhz": freq if do_pnr else None,

@@ -142,3 +142,19 @@ def test_every_target_has_its_template():
 
     for target in TARGETS.values():
         assert (resource_dir("hdl_templates") / target.yosys_script).is_file()
+
+
+@pytest.mark.yosys
+def test_logic_depth_counts_the_cells_between_registers(tmp_path):
+    # Six gate layers with no register between them against one register after every layer:
+    # the report's logic depth (Yosys ltp on the flattened netlist, registers cut) must see it.
+    from lgn_hw.hdl import Pipeline, export
+    from lgn_hw.netlist import random_netlist
+
+    net = random_netlist(40, [60] * 6, 2, seed=3)
+    depth = {}
+    for every in (0, 1):
+        hw = tmp_path / f"g{every}"
+        export(net, hw, pipeline=Pipeline(gate_every=every, popcount_every=1), quiet=True)
+        depth[every] = synthesize(hw, "xilinx-7")["logic_depth"]
+    assert isinstance(depth[1], int) and 1 <= depth[1] < depth[0]
