@@ -107,3 +107,43 @@ def test_a_row_with_the_same_training_reuses_it(frontier, tmp_path):
     tr = frontier._train(again, settings, None)  # no training: the other row's run is copied
     assert tr["discrete"] == 0.75 and tr["trained_as"] == "a"
     assert (again / "run" / "best.lgn.json").read_text() == "{}"
+
+
+def _fake_row(frontier, design, acc, lut6, ff, seed=0):
+    tr = {"settings": {"width": [10], "layers": 1, "epochs": 1, "seed": seed}, "num_inputs": 8, "discrete": acc,
+          "soft": acc, "gap": 0.0, "unused": 0, "gates": 10, "train_s": 1.0}
+    rep = {"luts": lut6, "lut_sites": lut6, "ffs": ff, "logic_depth": 3,
+           "blocks": {"layers": {"luts": lut6, "lut_sites": lut6, "ffs": ff}}}
+    manifest = {"netlist_sha256": "x", "pipeline": Pipeline().to_dict(), "encoder": {"mode": "hw"}}
+    return frontier._row("mnist", design, tr, 10, {"xilinx-7": rep}, manifest)
+
+
+def test_seeds_make_one_row_of_their_mean_and_range(frontier):
+    rows = [_fake_row(frontier, "d", acc, lut, ff, seed)
+            for seed, (acc, lut, ff) in enumerate([(0.97, 600, 400), (0.98, 640, 420), (0.975, 620, 410)])]
+    row = frontier.aggregate(rows)
+    assert row["seeds"] == 3 and row["discrete"] == pytest.approx(0.975)
+    assert row["discrete_spread"] == [0.97, 0.98] and row["lut6"] == 620 and row["ff"] == 410
+    assert row["ff_blocks"]["layers"] == 410 and row["depth_lut6"] == 3
+    assert [s["seed"] for s in row["per_seed"]] == [0, 1, 2]
+    assert frontier.aggregate(rows[:1]) is rows[0]
+
+
+def test_a_full_mnist_goal_needs_three_seeds_and_checks_the_ffs(frontier):
+    one = [_fake_row(frontier, "d", 0.976, 650, 500)]
+    line = frontier.goals(one, "mnist", full_mnist=True)[0]
+    assert "not yet a result (needs 3)" in line and "FFs 500 against 2 x DWN's = 844: MET" in line
+    three = frontier.aggregate([_fake_row(frontier, "d", a, 650, 900, s) for s, a in enumerate([0.976, 0.977, 0.975])])
+    line = frontier.goals([three], "mnist", full_mnist=True)[0]
+    assert ": MET;" in line and "FFs 900 against 2 x DWN's = 844: NOT MET" in line
+    low = frontier.aggregate([_fake_row(frontier, "d", a, 650, 400, s) for s, a in enumerate([0.976, 0.970, 0.975])])
+    assert ": NOT MET;" in frontier.goals([low], "mnist", full_mnist=True)[0]
+
+
+def test_the_official_mnist_is_told_from_mnist_8k_by_its_training_images(frontier, tmp_path):
+    import gzip
+
+    with gzip.open(tmp_path / "train-labels-idx1-ubyte.gz", "wb") as f:
+        f.write((2049).to_bytes(4, "big") + (60000).to_bytes(4, "big"))
+    assert frontier.mnist_training_images(tmp_path) == 60000
+    assert frontier.mnist_training_images(tmp_path / "nothing") is None
