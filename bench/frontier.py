@@ -37,6 +37,7 @@ from pathlib import Path
 from lgn_hw.hdl import Pipeline, export, load_manifest
 from lgn_hw.netlist import load
 from lgn_hw.synth import ToolFailed, synthesize
+from lgn_hw.train.presets import FULL_MNIST_TRAIN
 
 TARGETS = ("xilinx-7", "ecp5-25k")
 ICE40 = "ice40-hx8k"  # --targets ...,ice40-hx8k adds the iCE40 goal's columns
@@ -49,7 +50,6 @@ GOALS_FULL_MNIST = ((0.975, 692, "DWN small's LUTs"), (0.98, 1413, "DWN medium's
                     (0.95, 200, "no published design this small"))
 GOAL_FF_RATIO = 2.0  # FFs at most 2x DWN's at each size (issue 20)
 GOAL_ICE40_PER_GATE, GOAL_ICE40_FMAX = 0.5, 100.0
-FULL_MNIST_TRAIN = 60000
 
 #: Published MNIST rows quoted by issue 20 (60,000 training images, 10,000 test images, Vivado on
 #: large UltraScale+ parts, out of context; DWN's LUTs exclude its thermometer encoder, ours include
@@ -618,16 +618,13 @@ def plot(rows, dataset, path: Path, full_mnist: bool = False) -> None:
 
 
 def mnist_training_images(data_dir) -> int | None:
-    """The number of training images in an MNIST folder, read from the IDX label file's header."""
-    import gzip
+    """The number of training images in an MNIST folder (None when it holds none)."""
+    from lgn_hw.data.datasets import mnist_training_images as count
 
-    for name in ("train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte"):
-        path = Path(data_dir) / name
-        if path.is_file():
-            with (gzip.open if name.endswith(".gz") else open)(path, "rb") as f:
-                head = f.read(8)
-            return int.from_bytes(head[4:8], "big") if len(head) == 8 else None
-    return None
+    try:
+        return count(data_dir)
+    except (OSError, ValueError):  # DataFileError is an OSError
+        return None
 
 
 def _seed_dir(d: Path, seed: int) -> Path:

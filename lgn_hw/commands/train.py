@@ -32,7 +32,7 @@ def register(sub):
     from ..data import DATASETS
     from ..train.config import CONNECTIONS, OPTIMIZERS, SCHEDULES
     from ..data.encoding import METHODS  # numpy only
-    from ..train.presets import DATASET_PRESETS, ESTIMATOR_DEFAULTS  # torch-free; keys = ESTIMATORS (tested)
+    from ..train.presets import DATASET_PRESETS, ESTIMATOR_DEFAULTS, PRESET_SIZES  # torch-free; keys = ESTIMATORS (tested)
 
     p = sub.add_parser(
         "train", help="train a logic-gate network on a dataset",
@@ -57,9 +57,12 @@ def register(sub):
     p.add_argument("--overwrite", action="store_true",
                    help="replace the previous run in --out (its files are deleted); without it, or "
                    "--resume, a folder holding a run is refused")
-    p.add_argument("--preset", action=argparse.BooleanOptionalAction, default=None,
+    p.add_argument("--preset", nargs="?", const=True, default=None, metavar="SIZE",
                    help="start from the measured configuration of --dataset; the default for the datasets "
-                   f"that have one ({', '.join(DATASET_PRESETS)}); --no-preset starts from the plain defaults")
+                   f"that have one ({', '.join(DATASET_PRESETS)}). mnist has sizes (--preset "
+                   f"{'|'.join(PRESET_SIZES['mnist'])}, default medium), points of the accuracy-per-LUT "
+                   "frontier; on the official MNIST (60,000 training images) its epochs are fewer")
+    p.add_argument("--no-preset", dest="preset", action="store_false", help="start from the plain defaults")
     p.add_argument("--data-dir", help="directory with MNIST / Fashion-MNIST / CIFAR-10 files")
     p.add_argument("--levels", type=int, help="thermometer thresholds per feature (dataset default "
                    "otherwise; 8 for --data)")
@@ -137,12 +140,19 @@ def resolve_config(args):
     if args.resume:
         settings = dict(load_checkpoint(Path(args.out) / CHECKPOINT)["config"])
         base = "the checkpoint's settings"
-    elif args.preset is True and given.get("data") is not None:
+    elif args.preset not in (None, False) and given.get("data") is not None:
         raise ValueError("--preset is for the built-in datasets, not --data files")
     elif args.preset or (args.preset is None and given.get("data") is None and dataset in DATASET_PRESETS):
-        # ValueError (exit 2) for a dataset without a preset
-        settings = preset_config(dataset, given.get("estimator")).to_dict()
-        base = f"the measured {dataset} preset (--no-preset for the plain defaults)"
+        # ValueError (exit 2) for a dataset without a preset or a size it does not have
+        size = args.preset if isinstance(args.preset, str) else None
+        images = None
+        if dataset == "mnist" and given.get("data_dir") is not None:
+            from ..data.datasets import mnist_training_images
+
+            images = mnist_training_images(given["data_dir"])
+        settings = preset_config(dataset, given.get("estimator"), size=size, train_images=images).to_dict()
+        base = (f"the measured {dataset} preset{f' {size}' if size else ''}"
+                + (f" for {images:,} training images" if images else "") + " (--no-preset for the plain defaults)")
     else:  # ValueError (exit 2) names a bad estimator
         settings = estimator_defaults(str(given.get("estimator", TrainConfig.estimator)))
         base = "the defaults"

@@ -190,6 +190,13 @@ def _mnist(base, data_dir, levels, method, split_seed):
                                            "class_names": list(_CLASS_NAMES[base])})
 
 
+def mnist_training_images(data_dir) -> int:
+    """How many training images the MNIST files in ``data_dir`` hold (60,000 for the official set)."""
+    label, subdirs, source = _MNIST_SOURCES["mnist"]
+    paths = find_files(data_dir, subdirs, _MNIST_FILES, dataset=label, source=source)
+    return len(read_idx(paths[1]))
+
+
 #: the published class names of the file-based datasets, by label
 _CLASS_NAMES = {
     "mnist": tuple(str(i) for i in range(10)),

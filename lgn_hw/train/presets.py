@@ -35,7 +35,8 @@ from __future__ import annotations
 
 from .config import TrainConfig
 
-__all__ = ["ESTIMATOR_DEFAULTS", "DATASET_PRESETS", "estimator_defaults", "preset_config"]
+__all__ = ["ESTIMATOR_DEFAULTS", "DATASET_PRESETS", "PRESET_SIZES", "estimator_defaults", "preset_config",
+           "preset_sizes"]
 
 #: Settings each estimator needs on top of the TrainConfig defaults (see the module docstring).
 ESTIMATOR_DEFAULTS: dict[str, dict] = {
@@ -73,6 +74,31 @@ DATASET_PRESETS: dict[str, tuple[dict, float | None]] = {
 }
 
 
+#: Named sizes of a dataset's preset (``train --preset NAME``), points on the accuracy-per-LUT
+#: frontier; each replaces some settings of :data:`DATASET_PRESETS`' entry, which is ``medium``.
+#: MNIST: LUT-6 nodes with learned connections, the widths of ``bench/frontier.py``'s rows on the
+#: official MNIST (one row per goal of issue 20: at most 200, 692, 1,413 and 4,082 LUT6 with the
+#: encoder; export tiny and small with ``--lut-size 6 --stream stall``, see docs/results.md).
+PRESET_SIZES: dict[str, dict[str, dict]] = {
+    "mnist": {
+        "tiny": dict(width=[150, 30], tau=1.0, lr=0.05),
+        "small": dict(width=[600, 120], tau=2.0),
+        "medium": {},
+        "large": dict(width=[2500, 500], tau=3.0),
+    },
+}
+
+#: Epochs of the MNIST presets on the official 60,000 training images (55,000 after the validation
+#: split): 8.5 times the steps of an MNIST-8k epoch, so fewer epochs than the 8k preset's 100.
+FULL_MNIST_EPOCHS = 20
+FULL_MNIST_TRAIN = 60000
+
+
+def preset_sizes(dataset: str) -> list[str]:
+    """The named sizes of ``dataset``'s preset (empty when it has only the one)."""
+    return list(PRESET_SIZES.get(dataset, {}))
+
+
 def estimator_defaults(estimator: str) -> dict:
     """A copy of the settings ``estimator`` needs (:data:`ESTIMATOR_DEFAULTS`)."""
     if estimator not in ESTIMATOR_DEFAULTS:
@@ -80,16 +106,26 @@ def estimator_defaults(estimator: str) -> dict:
     return dict(ESTIMATOR_DEFAULTS[estimator])
 
 
-def preset_config(dataset: str, estimator: str | None = None, **overrides) -> TrainConfig:
+def preset_config(dataset: str, estimator: str | None = None, *, size: str | None = None,
+                  train_images: int | None = None, **overrides) -> TrainConfig:
     """The preset :class:`TrainConfig` of ``dataset``.
 
-    Precedence: the dataset preset, then (when ``estimator`` is given and
-    differs from the preset's) that estimator's :data:`ESTIMATOR_DEFAULTS`,
-    then ``overrides``.
+    Precedence: the dataset preset (of the named ``size``, :data:`PRESET_SIZES`;
+    on the official MNIST, ``train_images`` >= 60,000, with :data:`FULL_MNIST_EPOCHS`),
+    then (when ``estimator`` is given and differs from the preset's) that estimator's
+    :data:`ESTIMATOR_DEFAULTS`, then ``overrides``.
     """
     if dataset not in DATASET_PRESETS:
         raise ValueError(f"no preset for dataset {dataset!r} (presets: {', '.join(DATASET_PRESETS)})")
     settings = dict(DATASET_PRESETS[dataset][0], dataset=dataset)
+    if size is not None:
+        sizes = PRESET_SIZES.get(dataset, {})
+        if size not in sizes:
+            raise ValueError(f"the {dataset} preset has no size {size!r}"
+                             + (f" (sizes: {', '.join(sizes)})" if sizes else " (it has one size only)"))
+        settings.update(sizes[size])
+    if dataset == "mnist" and train_images is not None and train_images >= FULL_MNIST_TRAIN:
+        settings["epochs"] = FULL_MNIST_EPOCHS
     if estimator is not None and estimator != settings.get("estimator", "soft"):
         settings.update(estimator_defaults(estimator), estimator=estimator)
     settings.update(overrides)

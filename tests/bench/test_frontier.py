@@ -143,7 +143,10 @@ def test_a_full_mnist_goal_needs_three_seeds_and_checks_the_ffs(frontier):
 def test_the_official_mnist_is_told_from_mnist_8k_by_its_training_images(frontier, tmp_path):
     import gzip
 
-    with gzip.open(tmp_path / "train-labels-idx1-ubyte.gz", "wb") as f:
-        f.write((2049).to_bytes(4, "big") + (60000).to_bytes(4, "big"))
+    for name, head in (("train-labels-idx1-ubyte.gz", [60000]), ("train-images-idx3-ubyte.gz", [60000, 1, 1]),
+                       ("t10k-labels-idx1-ubyte.gz", [1]), ("t10k-images-idx3-ubyte.gz", [1, 1, 1])):
+        with gzip.open(tmp_path / name, "wb") as f:
+            f.write(bytes([0, 0, 8, len(head)]) + b"".join(d.to_bytes(4, "big") for d in head)
+                    + bytes(int(np.prod(head))))
     assert frontier.mnist_training_images(tmp_path) == 60000
     assert frontier.mnist_training_images(tmp_path / "nothing") is None

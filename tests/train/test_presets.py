@@ -92,3 +92,41 @@ def test_cli_preset_and_estimator_errors(tmp_path, capsys):
     toml.write_text('estimator = "hardest"\n')
     assert main(["train", "--config", str(toml), "--out", str(tmp_path / "b")]) == 2
     assert "'estimator' must be one of" in capsys.readouterr().err
+
+
+def test_mnist_preset_sizes_and_the_official_sets_epochs(tmp_path):
+    import gzip
+
+    import numpy as np
+
+    from lgn_hw.train.presets import FULL_MNIST_EPOCHS, PRESET_SIZES
+
+    def idx(path, arr):
+        dims = b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+        with gzip.open(path, "wb") as f:
+            f.write(bytes([0, 0, 8, arr.ndim]) + dims + arr.astype(np.uint8).tobytes())
+
+    def data(n):
+        d = tmp_path / f"mnist{n}"
+        d.mkdir()
+        idx(d / "train-images-idx3-ubyte.gz", np.zeros((n, 28, 28)))
+        idx(d / "train-labels-idx1-ubyte.gz", np.arange(n) % 10)
+        idx(d / "t10k-images-idx3-ubyte.gz", np.zeros((10, 28, 28)))
+        idx(d / "t10k-labels-idx1-ubyte.gz", np.arange(10))
+        return str(d)
+
+    medium = preset_config("mnist")
+    assert preset_config("mnist", size="medium") == medium
+    assert set(PRESET_SIZES["mnist"]) == {"tiny", "small", "medium", "large"}
+    widths = [preset_config("mnist", size=s).width[0] for s in ("tiny", "small", "medium", "large")]
+    assert widths == sorted(widths) and len(set(widths)) == 4
+    with pytest.raises(ValueError, match=r"no size 'huge' \(sizes: tiny, small, medium, large\)"):
+        preset_config("mnist", size="huge")
+    with pytest.raises(ValueError, match="one size only"):
+        preset_config("digits", size="small")
+    # The CLI: the size by name, and fewer epochs on the official 60,000 images than on MNIST-8k.
+    small = _resolved(tmp_path, "--dataset", "mnist", "--preset", "small", "--data-dir", data(6500))
+    assert small.width == PRESET_SIZES["mnist"]["small"]["width"] and small.epochs == medium.epochs
+    full = _resolved(tmp_path, "--dataset", "mnist", "--preset", "--data-dir", data(60000))
+    assert full.width == medium.width and full.epochs == FULL_MNIST_EPOCHS < medium.epochs
+    assert _resolved(tmp_path, "--dataset", "mnist", "--no-preset").layer_kind == "gate"
