@@ -44,6 +44,7 @@ from ..netlist.model import Netlist, PathError, atomic_write_text, class_width, 
 from ..resources import resource_dir
 from .core import LgnCore, latency_of
 from .encoder import CoreInputs
+from .names import check_file_name
 from .pipeline import Pipeline
 from .ports import core_dims, core_ports
 
@@ -429,6 +430,11 @@ def _inside(folder: Path, name, what: str) -> Path:
     if not isinstance(name, str) or not name or "\0" in name:
         raise ManifestError(f"{folder / MANIFEST}: {what} must be a file name, not {name!r}")
     rel = Path(name)
+    if not rel.is_absolute() and ".." not in rel.parts:
+        try:   # names are data: one plain line of [A-Za-z0-9_.-], never a script's text (issue 22)
+            check_file_name(name, what)
+        except ValueError as exc:
+            raise ManifestError(f"{folder / MANIFEST}: {exc}") from None
     if rel.is_absolute() or ".." in rel.parts:
         raise ManifestError(f"{folder / MANIFEST}: {what} {name!r} must be a path inside the folder "
                             "(no absolute path, no '..')")

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..hdl import as_export, render_template
+from ..hdl.names import tool_copies
 from ..netlist.model import atomic_write_text
 from ..tools import clear_outputs, find_tool, run_tool
 from .report import parse_pnr, split_cells
@@ -123,7 +124,8 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         tools[tgt.pnr_tool] = find_tool(tgt.pnr_tool)
 
     placement = "none" if not do_pnr else ("wrapper" if ooc else "bare")
-    sources = list(export.sources)
+    # The tools read copies under generated names: no name from the folder goes into a script.
+    sources = tool_copies(export.sources, out)
     top = core
     if placement == "wrapper":
         top = f"{core}_ooc"
