@@ -167,6 +167,11 @@ def claim_run_folder(out_dir: Path, *, resume: bool = False, overwrite: bool = F
             raise RunFolderError(f"{out_dir}: another training is writing to this folder; "
                                  "wait for it to end or choose another --out") from None
         previous = [name for name in RUN_FILES if (out_dir / name).exists()]
+        if previous == [CONFIG] and not resume:
+            # a run that died before its first checkpoint (two SIGTERMs, killed for memory) left only
+            # its settings: nothing to continue or to lose, so the folder counts as empty (issue 22)
+            (out_dir / CONFIG).unlink()
+            previous = []
         if previous and not (resume or overwrite):
             raise RunFolderError(f"{out_dir} already holds a run ({', '.join(previous)}); continue it "
                                  "with --resume, replace it with --overwrite or choose another --out")
@@ -316,6 +321,8 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "generators": [g.get_state() for g in _generators(self.model)],
             "torch_rng": torch.get_rng_state(),
+            "shift_rng": (self.shift_gen.get_state() if self.shift_gen is not None
+                          else torch.empty(0, dtype=torch.uint8)),
             "epoch": epoch,
             "step_in_epoch": step,
             "epoch_accum": list(acc),
@@ -348,6 +355,12 @@ class Trainer:
             for g, s in zip(gens, state["generators"]):
                 g.set_state(s)
             torch.set_rng_state(state["torch_rng"])
+            if self.shift_gen is not None:   # the images move on as they would have (issue 22)
+                if "shift_rng" in state and state["shift_rng"].numel():
+                    self.shift_gen.set_state(state["shift_rng"])
+                else:
+                    logger.warning("%s: made before the shift generator was saved; the resumed run "
+                                   "shifts its images differently from an uninterrupted one", path)
             epoch, step = int(state["epoch"]), int(state["step_in_epoch"])
             acc, elapsed = [float(state["epoch_accum"][0]), int(state["epoch_accum"][1]),
                             int(state["epoch_accum"][2])], float(state["elapsed"])
