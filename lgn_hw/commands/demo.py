@@ -131,6 +131,9 @@ def run(args) -> int:
     # FPGA then reads raw pixels, and the synthesis estimate counts the encoder's LUTs too.
     manifest = export(hw_net, out / "hw", encoder=choose_encoder(hw_net), quiet=args.quiet)
     hw = load_export(out / "hw")
+    from ..hdl.digest import core_digest
+
+    hw_core = core_digest(hw, hw_net)   # what the verification records name
     summary["latency"] = manifest["latency"]
     summary["encoder"] = (f"in the core: in_data carries {hw.inputs.count} raw features, {hw.in_width} bits"
                           if hw.encoder == "hw" else f"on the host: in_data carries {hw.in_width} input bits")
@@ -162,7 +165,7 @@ def run(args) -> int:
             summary["verify"][sim] = f"FAILED: {exc}"
             failed = True
             continue
-        write_verify_record(out / "hw", res, seed=i, gap_prob=0.3, stall_prob=0.3)  # verify()'s defaults
+        write_verify_record(out / "hw", res, core=hw_core, seed=i, gap_prob=0.3, stall_prob=0.3)  # verify()'s defaults
         if res.passed:
             summary["verify"][sim] = (f"passed ({res.samples} test samples, random handshakes and full rate: "
                                       f"{res.checked} results checked; {res.throughput:.2f} results/cycle, "

@@ -103,12 +103,14 @@ def register(sub):
     p.add_argument("--seed", type=seed, help="training seed (default 0)")
     p.add_argument("--split-seed", type=seed, help="seed of the dataset split (default 0)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--force", action="store_true",
+                   help="train even when the memory estimate (printed first) exceeds the device's memory")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=run)
 
 
 #: flag destinations that are settings (everything else steers the command)
-_NOT_SETTINGS = {"out", "config", "resume", "overwrite", "preset", "quiet", "func", "command", "verbose"}
+_NOT_SETTINGS = {"out", "config", "resume", "overwrite", "preset", "quiet", "func", "command", "verbose", "force"}
 
 
 def overrides_from_args(args) -> dict:
@@ -153,6 +155,7 @@ def resolve_config(args):
         settings = preset_config(dataset, given.get("estimator"), size=size, train_images=images).to_dict()
         base = (f"the measured {dataset} preset{f' {size}' if size else ''}"
                 + (f" for {images:,} training images" if images else "") + " (--no-preset for the plain defaults)")
+        _check_preset_shape(dataset, settings, given)
     else:  # ValueError (exit 2) names a bad estimator
         settings = estimator_defaults(str(given.get("estimator", TrainConfig.estimator)))
         base = "the defaults"
@@ -164,9 +167,37 @@ def resolve_config(args):
     if flags:
         parts.append("flags " + " ".join(f"{k}={v}" for k, v in flags.items()))
     width = cfg.width if isinstance(cfg.width, list) else f"{cfg.layers} x {cfg.width}"
-    summary = (f"{cfg.data or cfg.dataset}: {', then '.join(parts)} -> {width}, {cfg.estimator}, "
+    note = _preset_kind_note(dataset, cfg, given) if base.startswith("the measured") else ""
+    summary = (f"{cfg.data or cfg.dataset}: {note}{', then '.join(parts)} -> {width}, {cfg.estimator}, "
                f"{cfg.epochs} epochs, batch {cfg.batch_size}, lr {cfg.lr}")
     return cfg, summary
+
+
+_SHAPE = ("layers", "width")
+_KIND = ("layer_kind", "k", "connections")
+
+
+def _check_preset_shape(dataset, settings, given) -> None:
+    """``--layers`` without ``--width`` against a preset whose width lists one entry per layer."""
+    width = settings.get("width")
+    if "layers" in given and "width" not in given and isinstance(width, list) and len(width) != given["layers"]:
+        raise ValueError(f"--layers {given['layers']} does not fit the {dataset} preset's widths "
+                         f"{','.join(map(str, width))} (one per layer): give --width too (N for every "
+                         "layer, or N,N,... one per layer), or --no-preset")
+
+
+def _preset_kind_note(dataset, cfg, given) -> str:
+    """Words for the run's first line when the preset, not the user's shape flags, decides the node kind."""
+    if not any(k in given for k in _SHAPE) or any(k in given for k in _KIND):
+        return ""
+    kinds = set(cfg.layer_kind) if isinstance(cfg.layer_kind, list) else {cfg.layer_kind}
+    if kinds == {"gate"} and cfg.connections != "learned":
+        return ""
+    k = cfg.k if not isinstance(cfg.k, list) else "/".join(map(str, cfg.k))
+    what = f"LUT-{k} nodes" + (" with learned connections (width x k x inputs logits a layer)"
+                               if cfg.connections == "learned" else f" ({cfg.connections} connections)")
+    return (f"NOTE the {dataset} preset makes these layers {what}, not 2-input gates "
+            "(--layer-kind gate --connections random for gates, or --no-preset); ")
 
 
 def _fit_width(args, cfg, summary, num_classes):
@@ -198,9 +229,14 @@ def run(args) -> int:
                                      thresholds=cfg.thresholds, split_seed=cfg.split_seed)
             cfg, summary = _fit_width(args, cfg, summary, dataset.num_classes)
         if not args.quiet:
+            from ..train.memory import estimate_memory, known_inputs
+
+            inputs = dataset.num_inputs if dataset is not None else known_inputs(cfg)
             print(f"settings       {summary}", flush=True)
+            print(f"memory         {estimate_memory(cfg, inputs).describe()}"
+                  + ("" if inputs else ", inputs not yet counted"), flush=True)
         result = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet,
-                       dataset=dataset)
+                       dataset=dataset, force=args.force)
     except (ValueError, DataFileError) as exc:  # ConfigError, CheckpointError, bad dataset name, ...
         raise UsageError(str(exc)) from None
     # no netlist: not rank 0 under torchrun, or stopped before the first epoch ended

@@ -6,6 +6,7 @@ import sys
 import time
 
 from ..cli import MAX_SAMPLES, UsageError, count, seed
+from ..hdl.digest import core_digest
 from ..hdl.export import load_export
 from ..tools import SIMULATORS, ToolNotFound
 from ..verify import VerifyError, verify
@@ -70,6 +71,8 @@ def run(args) -> int:
     t0 = time.perf_counter()
     try:
         export = load_export(args.dir)
+        # The core as loaded: the record names these bytes, and none is written if they change meanwhile.
+        core = core_digest(export, export.reference(args.netlist))
         if bench == "native":
             from ..verify.native import verify_native
 
@@ -84,7 +87,7 @@ def run(args) -> int:
         print(f"lgn-hw verify: {exc}", file=sys.stderr)
         print("FAIL")
         return 1
-    _record(args.dir, result, seed=args.seed, gap_prob=args.gap_prob, stall_prob=args.stall_prob,
+    _record(args.dir, result, core=core, seed=args.seed, gap_prob=args.gap_prob, stall_prob=args.stall_prob,
             inputs=args.inputs)
     print(result.summary())
     if not args.quiet:
@@ -102,7 +105,7 @@ def _record(export_dir, result, **settings) -> None:
 
     try:
         write_verify_record(export_dir, result, **settings)
-    except OSError as exc:  # a read-only export folder must not hide the result
+    except (OSError, ValueError) as exc:  # a read-only or re-exported folder must not hide the result
         logging.getLogger(__name__).warning("no verification record in %s: %s", export_dir, exc)
 
 

@@ -13,21 +13,20 @@ sources resolved inside the folder, the netlist copy, and every claim of the
 manifest checked against what the sources and the netlist show. Every stage
 that works on an export (lint, equiv, verify, synth, board, UART simulation,
 classify) takes that object. :func:`export` writes all or nothing: the files
-go to a sibling folder that then takes the output folder's place.
+go to a sibling folder and then move into the locked output folder, which must
+be an export or empty (:mod:`lgn_hw.hdl.folder`); the old core's files and
+records go with it, nothing else.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
 import json
 import logging
 import os
 import re
 import shutil
 import signal
-import stat
 import string
 import sys
 import tempfile
@@ -44,6 +43,8 @@ from ..netlist.model import Netlist, PathError, atomic_write_text, class_width, 
 from ..resources import resource_dir
 from .core import LgnCore, latency_of
 from .encoder import CoreInputs
+from .folder import check_export_target, claim_export_folder, move_in
+from .names import check_file_name
 from .pipeline import Pipeline
 from .ports import core_dims, core_ports
 
@@ -225,6 +226,7 @@ def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipelin
         raise ValueError(f"output folder must not be the root of the file system, not {str(out)!r}")
     netlist.validate()
     check_exportable(netlist)
+    check_export_target(out)   # a folder of someone's own files is refused before any work
 
     from tqdm.auto import tqdm
 
@@ -238,16 +240,18 @@ def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipelin
     bar.update(2)
     bar.set_postfix_str("writing files")
 
-    # All or nothing: everything is written into a sibling folder, which then takes out's place.
+    # All or nothing: everything is written into a sibling folder, then moved into the locked out
+    # (an export or an empty folder; only the old export's own files and records go: folder.py).
     out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
-    try:
-        manifest = _write_files(stage, netlist, core, verilog_text, top, pipeline, testbench,
-                                samples, seed, bar)
-        _swap_in(stage, out, written=set(_export_files(manifest)))
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
+    with claim_export_folder(out) as old:
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
+        try:
+            manifest = _write_files(stage, netlist, core, verilog_text, top, pipeline, testbench,
+                                    samples, seed, bar)
+            move_in(stage, out, written=set(_export_files(manifest)), old=old)
+        finally:
+            if stage.exists():
+                shutil.rmtree(stage, ignore_errors=True)
     bar.update(bar.total - bar.n)
     bar.close()
     return manifest
@@ -308,7 +312,7 @@ def _write_files(out: Path, netlist, core, verilog_text, top, pipeline, testbenc
 
 
 
-# -- all-or-nothing replacement of the output folder ------------------------------------------------
+# -- the export's own files; the folder is replaced in folder.py ------------------------------------------------
 
 def _export_files(manifest) -> list[str]:
     """The plain file names an export's manifest lists as its own (Verilog, netlist copy, bench)."""
@@ -320,7 +324,14 @@ def _export_files(manifest) -> list[str]:
     tb = manifest.get("testbench")
     if isinstance(tb, dict):
         names += [tb.get("file"), tb.get("inputs"), tb.get("expected")]
-    return [n for n in names if isinstance(n, str) and n and Path(n).name == n]
+    return [n for n in names if isinstance(n, str) and _is_plain(n)]
+
+
+def _is_plain(name: str) -> bool:
+    try:
+        return check_file_name(name) == name
+    except ValueError:
+        return False
 
 
 @contextlib.contextmanager
@@ -337,65 +348,6 @@ def _interrupt_deferred():
         signal.signal(signal.SIGINT, previous)
     if caught:
         raise KeyboardInterrupt
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap the folders ``a`` and ``b`` (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
-        return False   # e.g. a file system without the flag: fall back to two renames
-    raise OSError(err, f"cannot swap {a} and {b}: {os.strerror(err)}")
-
-
-def _swap_in(stage: Path, out: Path, *, written: set) -> None:
-    """Make the complete export in ``stage`` the folder ``out``, in one step that Ctrl-C cannot split.
-
-    Entries of an existing ``out`` that the new export does not write and the
-    old manifest does not list (synthesis results, equivalence logs, a user's
-    files) are moved over; the old export's own files are dropped.
-    """
-    with _interrupt_deferred():
-        if not out.exists():
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(stage, 0o777 & ~umask)
-            os.rename(stage, out)
-            return
-        os.chmod(stage, stat.S_IMODE(out.stat().st_mode))
-        try:
-            stale = set(_export_files(_read_json(out / MANIFEST)))
-        except ManifestError:
-            stale = {MANIFEST}
-        if not _exchange(stage, out):
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.rmdir(old)
-            os.rename(out, old)
-            os.rename(stage, out)
-            os.rename(old, stage)
-        kept = []
-        for entry in sorted(os.listdir(stage)):
-            if entry in written or entry in stale:
-                continue
-            try:
-                os.rename(stage / entry, out / entry)
-            except OSError as exc:
-                kept.append(f"{entry} ({exc.strerror})")
-        if kept:
-            log.warning("could not move %s into the new export %s; they stay in %s",
-                        ", ".join(kept), out, stage)
-            os.rename(stage, Path(tempfile.mkdtemp(prefix=f".{out.name}.kept-", dir=out.parent)))
-        else:
-            shutil.rmtree(stage)
 
 
 # -- reading an export folder -----------------------------------------------------------------------
@@ -429,6 +381,11 @@ def _inside(folder: Path, name, what: str) -> Path:
     if not isinstance(name, str) or not name or "\0" in name:
         raise ManifestError(f"{folder / MANIFEST}: {what} must be a file name, not {name!r}")
     rel = Path(name)
+    if not rel.is_absolute() and ".." not in rel.parts:
+        try:   # names are data: one plain line of [A-Za-z0-9_.-], never a script's text (issue 22)
+            check_file_name(name, what)
+        except ValueError as exc:
+            raise ManifestError(f"{folder / MANIFEST}: {exc}") from None
     if rel.is_absolute() or ".." in rel.parts:
         raise ManifestError(f"{folder / MANIFEST}: {what} {name!r} must be a path inside the folder "
                             "(no absolute path, no '..')")

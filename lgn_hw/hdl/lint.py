@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..tools import find_tool, verilator_env
 from .export import as_export, render_template
+from .names import tool_copies
 from .ports import core_ports
 
 __all__ = ["LintError", "LintReport", "lint", "split_modules", "parse_ports"]
@@ -185,16 +186,21 @@ def _run_verilator(export, report: LintReport) -> None:
     version = subprocess.run([exe, "--version"], env=env, capture_output=True, text=True)
     report.verilator = version.stdout.strip()
     with tempfile.TemporaryDirectory(prefix="lgn-lint-") as work:
+        # Verilator reads copies under generated names: no name from the folder goes into its
+        # configuration or command line (issue 22); messages are mapped back to the real names.
+        copies = [p.name for p in tool_copies(export.sources, work)]
         waivers = Path(work) / WAIVERS
         waivers.write_text("".join(
-            render_template(WAIVERS, top=export.top, verilog=name) for name in export.source_names))
-        cmd = [exe, "--lint-only", "-Wall", "--top-module", export.top, str(waivers),
-               *export.source_names]
+            render_template(WAIVERS, top=export.top, verilog=name) for name in copies))
+        cmd = [exe, "--lint-only", "-Wall", "--top-module", export.top, WAIVERS, *copies]
         log.info("running %s", " ".join(cmd))
-        proc = subprocess.run(cmd, cwd=export.folder, env=env, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=Path(work), env=env, capture_output=True, text=True)
+    stderr = proc.stderr
+    for copy, name in zip(copies, export.source_names):
+        stderr = stderr.replace(copy, name)
     report.waivers = Path(WAIVERS)
-    if proc.returncode != 0 or "%Warning" in proc.stderr or "%Error" in proc.stderr:
-        lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("%")]
+    if proc.returncode != 0 or "%Warning" in stderr or "%Error" in stderr:
+        lines = [ln for ln in stderr.splitlines() if ln.startswith("%")]
         shown = "; ".join(lines[:5]) + (f"; ... ({len(lines)} lines)" if len(lines) > 5 else "")
-        raise LintError(f"verilator --lint-only -Wall: {shown or proc.stderr.strip()[:500]}")
+        raise LintError(f"verilator --lint-only -Wall: {shown or stderr.strip()[:500]}")
 

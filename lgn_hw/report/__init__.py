@@ -253,23 +253,48 @@ def _hw_row(rep) -> list:
             "-" if frac is None else f"{util.get('used')} / {util.get('available')} {util.get('resource')} ({frac:.1%})"]
 
 
-def _hardware_section(exports) -> str:
+def _synth_reports(exp, digest) -> tuple[list, list]:
+    """The synthesis reports of the export ``exp`` that name its core, and a note for each other one.
+
+    Only ``synth-*/report.json`` files inside the folder are read (no link out), bounded, as strict
+    JSON objects; a report is shown only when its hashes match the core the folder holds now."""
+    from .records import matches_core, read_json_inside
+
+    reports, notes = [], []
+    for d in sorted(exp.folder.glob("synth-*")):
+        if not (d / "report.json").exists() and not (d / "report.json").is_symlink():
+            continue
+        try:
+            rep = read_json_inside(exp.folder, f"{d.name}/report.json", "synthesis report")
+        except ValueError as exc:
+            notes.append(f"not shown: {exc}")
+            continue
+        if not isinstance(rep, dict):
+            notes.append(f"{d.name}/report.json must hold a JSON object, not {type(rep).__name__}; not shown")
+        elif not matches_core(rep, digest):
+            notes.append(f"{d.name}/report.json was made for another core than the one the folder holds "
+                         "(or names none); not shown")
+        else:
+            reports.append(rep)
+    return reports, notes
+
+
+def _hardware_section(exports, digests) -> str:
     from ..synth.report import BLOCKS
 
     parts = ["<section id='hardware'><h2>Hardware</h2>"]
     found = 0
-    for n, exp in enumerate(exports):
-        exp = Path(exp)
-        manifest = _read_json(exp / "manifest.json")
-        parts.append(f"<h3>{_e(exp)}</h3>")
-        parts.append(_kv([("core", f"{manifest.get('top')}: {manifest.get('gates')} gates, "
-                                   f"{manifest.get('num_inputs')} inputs, {manifest.get('num_classes')} classes"),
-                          ("pipeline", json.dumps(manifest.get("pipeline"))),
-                          ("latency", f"{manifest.get('latency')} cycles "
-                                      f"({', '.join(f'{k} {v}' for k, v in (manifest.get('latency_parts') or {}).items())})")]))
-        reports = [_read_json(p) for p in sorted(exp.glob("synth-*/report.json"))]
+    for n, (exp, digest) in enumerate(zip(exports, digests)):
+        parts.append(f"<h3>{_e(exp.folder)}</h3>")
+        parts.append(_kv([("core", f"{exp.top}: {exp.gates} gates, "
+                                   f"{exp.num_inputs} inputs, {exp.num_classes} classes"),
+                          ("pipeline", json.dumps(exp.pipeline.to_dict())),
+                          ("latency", f"{exp.latency} cycles "
+                                      f"({', '.join(f'{k} {v}' for k, v in exp.latency_parts.items() if k != 'total')})")]))
+        reports, notes = _synth_reports(exp, digest)
+        parts.extend(f"<p class='note'>{_e(note)}</p>" for note in notes)
         if not reports:
-            parts.append(f"<p class='note'>No synthesis report under {_e(exp)} (lgn-hw synth {_e(exp)} "
+            parts.append(f"<p class='note'>No synthesis report under {_e(exp.folder)} (lgn-hw synth {_e(exp.folder)} "
                          f"--target ... writes one).</p>")
             continue
         found += len(reports)
@@ -303,24 +328,25 @@ def _hardware_section(exports) -> str:
     return "".join(parts)
 
 
-def _verification_section(exports, cycles: int) -> str:
-    from .records import read_verify_records
+def _verification_section(exports, digests, cycles: int) -> str:
+    from .records import inside_file, read_verify_records
     from .waves import read_vcd, waveform_svg
 
     parts = ["<section id='verification'><h2>Verification</h2>"]
     drawn = False
-    for n, exp in enumerate(exports):
-        recs = read_verify_records(exp)
-        parts.append(f"<h3>{_e(exp)}</h3>")
+    for n, (exp, digest) in enumerate(zip(exports, digests)):
+        recs = read_verify_records(exp, digest)
+        parts.append(f"<h3>{_e(exp.folder)}</h3>")
+        for r in recs:
+            if "error" in r:
+                parts.append(f"<p class='note'>{_e(r['error'])}</p>")
+        recs = [r for r in recs if "error" not in r]
         if not recs:
-            parts.append(f"<p class='note'>No verification record in {_e(exp)} (lgn-hw verify {_e(exp)} writes "
-                         f"verify-SIM.json).</p>")
+            parts.append(f"<p class='note'>No verification record of this core in {_e(exp.folder)} "
+                         f"(lgn-hw verify {_e(exp.folder)} writes verify-SIM.json).</p>")
             continue
         rows, tests = [], []
         for r in recs:
-            if "error" in r:
-                rows.append([r["sim"], "-", None, None, None, "-", "-", None, None, r["error"]])
-                continue
             status = "PASS" if r.get("passed") else f"FAIL: {r.get('first_failure') or ', '.join(r.get('failed_tests') or [])}"
             rows.append([r.get("sim"), r.get("bench"), r.get("samples"), r.get("checked"), r.get("mismatches"),
                          ", ".join(r.get("tests") or {}), f"gap {r.get('gap_prob')}, stall {r.get('stall_prob')}",
@@ -343,11 +369,11 @@ def _verification_section(exports, cycles: int) -> str:
                 continue
             if not wave.endswith(".vcd"):
                 parts.append(f"<p class='note'>The {_e(r.get('sim'))} waveform is {_e(Path(wave).suffix)} "
-                             f"({_e(wave)}); the drawing reads VCD: lgn-hw verify {_e(exp)} --sim verilator "
+                             f"({_e(wave)}); the drawing reads VCD: lgn-hw verify {_e(exp.folder)} --sim verilator "
                              f"--bench cocotb --waves records one.</p>")
                 continue
-            try:
-                w = read_vcd(wave, cycles)
+            try:   # only a plain file name inside the folder (the record keeps its own copy there)
+                w = read_vcd(inside_file(exp.folder, wave, "waveform"), cycles)
             except ValueError as exc:
                 parts.append(f"<p class='note'>{_e(exc)}</p>")
                 continue
@@ -397,18 +423,31 @@ def build_report(run_dir, exports=(), frontier=None, *, cycles: int = 24) -> str
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ReportError(f"{run_dir}: not a run folder")
+    from ..hdl.digest import core_digest
+    from ..hdl.export import load_export
+
     for exp in exports:
-        if not (Path(exp) / "manifest.json").is_file():
+        if not (Path(exp) / "manifest.json").exists():
             raise ReportError(f"{exp}: not an export folder (no manifest.json)")
+    loaded = []
+    for exp in exports:   # every claim checked, names confined to the folder (lgn_hw.hdl.load_export)
+        try:
+            loaded.append(load_export(exp))
+        except ValueError as exc:
+            raise ReportError(f"{exp}: not a usable export folder: {exc}") from None
+    try:
+        digests = [core_digest(exp) for exp in loaded]
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"cannot hash the Verilog of an export folder: {exc}") from None
     config = _read_json(run_dir / "config.json")
     rows = read_metrics(run_dir / "metrics.jsonl")
     body = [_run_section(run_dir, config, rows), _training_section(rows)]
     net_path = run_dir / "best.lgn.json"
     if net_path.is_file():
         body.append(_network_section(net_path))
-    body.append(_hardware_section(list(exports)))
-    if exports:
-        body.append(_verification_section(list(exports), cycles))
+    body.append(_hardware_section(loaded, digests))
+    if loaded:
+        body.append(_verification_section(loaded, digests, cycles))
     if frontier is not None:
         body.append(_frontier_section(Path(frontier)))
     title = f"lgn-hw report: {config.get('dataset') or config.get('data')}"

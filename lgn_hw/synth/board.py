@@ -108,7 +108,8 @@ def build_board(export_dir, board: str, out_dir, *, program: bool = False,
         raise ValueError(f"'baud' must be an integer from 1200 to 3000000, not {baud!r}")
     spec = BOARDS[board]
     export = as_export(export_dir)
-    sources = {name: src.read_text() for name, src in zip(export.source_names, export.sources)}
+    # Generated names: the build scripts Amaranth writes never hold a name from the folder.
+    sources = {f"source_{i}.v": src.read_text() for i, src in enumerate(export.sources)}
     env = tool_env(spec.tools)
     if program:
         prog = os.environ.get(tool_env_var(spec.programmer), spec.programmer)

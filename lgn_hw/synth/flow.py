@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 from ..hdl import as_export, render_template
+from ..hdl.digest import sources_sha256
+from ..hdl.names import tool_copies
 from ..netlist.model import atomic_write_text
 from ..tools import clear_outputs, find_tool, run_tool
 from .report import parse_pnr, split_cells
@@ -138,7 +140,9 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         tools[tgt.pnr_tool] = find_tool(tgt.pnr_tool)
 
     placement = "none" if not do_pnr else ("wrapper" if ooc else "bare")
-    sources = list(export.sources)
+    # The tools read copies under generated names: no name from the folder goes into a script.
+    sources = tool_copies(export.sources, out)
+    sources_digest = sources_sha256(sources)   # the exact bytes Yosys reads (the report names them)
     top = core
     if placement == "wrapper":
         top = f"{core}_ooc"
@@ -187,6 +191,7 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         "num_classes": export.num_classes,
         "pipeline": export.pipeline.to_dict(),
         "netlist_sha256": export.netlist.sha256(),
+        "sources_sha256": sources_digest,
         "placement": placement,
         "placement_note": PLACEMENT_NOTES[placement],
         "luts": cells["luts"],

@@ -10,11 +10,14 @@ import torch
 from ..netlist.model import atomic_path
 
 __all__ = ["atomic_path", "save_checkpoint", "load_checkpoint", "CheckpointError", "RunFolderError",
-           "CHECKPOINT_KEYS"]
+           "CHECKPOINT_KEYS", "OPTIONAL_KEYS"]
 
 #: what a checkpoint holds beside its "format" (the trainer's state, checked before a resume)
 CHECKPOINT_KEYS = ("config", "model", "optimizer", "scheduler", "generators", "torch_rng", "epoch",
                    "step_in_epoch", "epoch_accum", "history", "best", "elapsed")
+#: what a checkpoint holds since a later version (an older one resumes without): the --shift
+#: generator's state (an empty tensor when the run does not shift)
+OPTIONAL_KEYS = ("shift_rng",)
 
 
 class CheckpointError(ValueError):

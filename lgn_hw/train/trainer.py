@@ -55,6 +55,7 @@ from .discretize import to_netlist
 from .distributed import DistInfo, setup, teardown
 from .layers import NODE_LAYERS
 from .metrics import evaluate_metrics, soft_accuracy, discrete_accuracy, gate_histogram
+from .memory import check_memory, known_inputs
 from .model import build_model
 
 __all__ = ["Trainer", "TrainResult", "train", "claim_run_folder", "CHECKPOINT", "BEST", "METRICS",
@@ -166,6 +167,11 @@ def claim_run_folder(out_dir: Path, *, resume: bool = False, overwrite: bool = F
             raise RunFolderError(f"{out_dir}: another training is writing to this folder; "
                                  "wait for it to end or choose another --out") from None
         previous = [name for name in RUN_FILES if (out_dir / name).exists()]
+        if previous == [CONFIG] and not resume:
+            # a run that died before its first checkpoint (two SIGTERMs, killed for memory) left only
+            # its settings: nothing to continue or to lose, so the folder counts as empty (issue 22)
+            (out_dir / CONFIG).unlink()
+            previous = []
         if previous and not (resume or overwrite):
             raise RunFolderError(f"{out_dir} already holds a run ({', '.join(previous)}); continue it "
                                  "with --resume, replace it with --overwrite or choose another --out")
@@ -191,7 +197,8 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = False,
-                 quiet: bool = False, dataset=None, callback=None, handle_signals: bool = True):
+                 quiet: bool = False, dataset=None, callback=None, handle_signals: bool = True,
+                 force: bool = False):
         if not isinstance(config, TrainConfig):
             raise TypeError(f"'config' must be a TrainConfig, not {type(config).__name__}")
         self.config = config
@@ -202,6 +209,7 @@ class Trainer:
         self.callback = callback
         self.handle_signals = handle_signals
         self._dataset = dataset
+        self.force = force   # run even when the memory estimate exceeds the device's memory
         self._stop = False
         self._epoch_lines = False
 
@@ -222,6 +230,10 @@ class Trainer:
         info = setup(cfg.device)
         self.info = info
         try:
+            # A request that cannot fit is refused before the folder is claimed or anything allocated
+            # (the inputs counted as far as the config tells them; again exactly once the data is in).
+            inputs = self._dataset.num_inputs if self._dataset is not None else known_inputs(cfg)
+            check_memory(cfg, info.device, inputs, force=self.force)
             with contextlib.ExitStack() as stack:
                 self._claim(stack, info)
                 return self._run(cfg, info)
@@ -266,6 +278,8 @@ class Trainer:
             raise ValueError(f"the last layer's width {widths[-1]} is not a multiple of the "
                              f"{data.num_classes} classes of {data.name} (e.g. "
                              f"{widths[-1] - widths[-1] % data.num_classes or data.num_classes})")
+        check_memory(cfg, info.device, data.num_inputs, num_train=len(data.train), data_inputs=data.num_inputs,
+                     force=self.force)
         k = widths[-1] // data.num_classes
         self.tau = cfg.tau if cfg.tau is not None else round(math.sqrt(k), 3)
         torch.manual_seed(cfg.seed)
@@ -307,6 +321,8 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "generators": [g.get_state() for g in _generators(self.model)],
             "torch_rng": torch.get_rng_state(),
+            "shift_rng": (self.shift_gen.get_state() if self.shift_gen is not None
+                          else torch.empty(0, dtype=torch.uint8)),
             "epoch": epoch,
             "step_in_epoch": step,
             "epoch_accum": list(acc),
@@ -339,6 +355,12 @@ class Trainer:
             for g, s in zip(gens, state["generators"]):
                 g.set_state(s)
             torch.set_rng_state(state["torch_rng"])
+            if self.shift_gen is not None:   # the images move on as they would have (issue 22)
+                if "shift_rng" in state and state["shift_rng"].numel():
+                    self.shift_gen.set_state(state["shift_rng"])
+                else:
+                    logger.warning("%s: made before the shift generator was saved; the resumed run "
+                                   "shifts its images differently from an uninterrupted one", path)
             epoch, step = int(state["epoch"]), int(state["step_in_epoch"])
             acc, elapsed = [float(state["epoch_accum"][0]), int(state["epoch_accum"][1]),
                             int(state["epoch_accum"][2])], float(state["elapsed"])
@@ -560,7 +582,8 @@ class Trainer:
 
 
 def train(config: TrainConfig, out_dir, *, resume: bool = False, overwrite: bool = False, quiet: bool = False,
-          dataset=None, callback=None) -> TrainResult:
-    """Train ``config`` into ``out_dir`` (see :class:`Trainer`)."""
+          dataset=None, callback=None, force: bool = False) -> TrainResult:
+    """Train ``config`` into ``out_dir`` (see :class:`Trainer`); ``force`` runs a network whose memory
+    estimate (:func:`lgn_hw.train.memory.check_memory`) exceeds the device's memory."""
     return Trainer(config, out_dir, resume=resume, overwrite=overwrite, quiet=quiet, dataset=dataset,
-                   callback=callback).run()
+                   callback=callback, force=force).run()

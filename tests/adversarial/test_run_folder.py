@@ -8,7 +8,7 @@ import torch
 
 from lgn_hw.cli import main
 from lgn_hw.train import TrainConfig, train
-from lgn_hw.train.checkpoint import CHECKPOINT_KEYS, CheckpointError, RunFolderError, load_checkpoint, \
+from lgn_hw.train.checkpoint import CHECKPOINT_KEYS, OPTIONAL_KEYS, CheckpointError, RunFolderError, load_checkpoint, \
     save_checkpoint
 
 TINY = dict(dataset="monk1", layers=2, width=60, epochs=1, batch_size=32, lr=0.05, kernel="reference")
@@ -117,7 +117,7 @@ def test_a_damaged_checkpoint_is_one_line_on_resume(finished_run, tmp_path, caps
 
 def test_checkpoint_keys_are_what_the_trainer_saves(finished_run):
     state = load_checkpoint(finished_run / "checkpoint.pt")
-    assert set(state) == {"format", *CHECKPOINT_KEYS}
+    assert set(state) == {"format", *CHECKPOINT_KEYS, *OPTIONAL_KEYS}
     save_checkpoint(state, finished_run / "copy.pt")
     with pytest.raises(CheckpointError, match="'best' is missing"):
         state.pop("best")

@@ -1,0 +1,124 @@
+"""The export folder as a place to write: only an export (or an empty folder) is replaced, only its own
+files, in place, and one exporter at a time.
+
+:func:`claim_export_folder` creates the folder when missing, locks it (``flock``
+on the folder itself, as a training run folder is locked: a second exporter is
+refused at once) and refuses a folder that holds files but no export, so a
+user's own ``lgn_top.v`` or ``manifest.json`` is never replaced.
+:func:`move_in` then moves a complete export, written beside the folder, into
+it: the old export's own files (the names an export writes, as far as the old
+manifest lists them; never a name only the manifest says is its) and the
+records of the old core (``verify-*``, ``synth-*``, ``equiv``) go, the user's
+other files stay, and the folder itself stays the same folder (a shell inside
+it stays in the live one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+__all__ = ["claim_export_folder", "check_export_target", "move_in", "RECORD_ENTRY"]
+
+#: entries of an export folder that record results for the core it holds (dropped by a re-export)
+RECORD_ENTRY = re.compile(r"(verify-[A-Za-z0-9_.-]+|synth-[A-Za-z0-9_.-]+|equiv)", re.ASCII)
+
+
+def _old_manifest(out: Path):
+    """The JSON object of ``out``'s manifest when ``out`` is an export, ``None`` when it is empty;
+    :class:`~lgn_hw.hdl.ManifestError` when it holds files but no export."""
+    from .export import MANIFEST, MANIFEST_FORMAT, ManifestError, _read_json
+
+    if not any(os.scandir(out)):
+        return None
+    try:
+        data = _read_json(out / MANIFEST)
+    except ManifestError:
+        data = None
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        raise ManifestError(f"{out}: holds files but is not an export (no {MANIFEST} of an "
+                            f"'lgn-hw export'); export into a new or empty folder, or an earlier export")
+    return data
+
+
+def check_export_target(out: Path) -> None:
+    """Refuse early (before any work) an ``out`` that exists, holds files and is not an export."""
+    if Path(out).is_dir():
+        _old_manifest(Path(out))
+
+
+@contextlib.contextmanager
+def claim_export_folder(out: Path):
+    """Hold ``out`` for one export (created if missing, locked, checked); yield its old manifest or None."""
+    import fcntl
+
+    from .export import ManifestError
+
+    out = Path(out)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            created = False
+            raise ManifestError(f"{out}: another export is writing to this folder; wait for it to end "
+                                "or choose another --out") from None
+        yield _old_manifest(out)
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if still empty
+        raise
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _own_files(manifest) -> set:
+    """The old export's own files: the names an export writes (for the old top) that its manifest lists."""
+    from .export import MANIFEST, NETLIST_COPY, TB_EXPECTED, TB_INPUTS, _export_files
+    from .names import check_file_name
+
+    own = {MANIFEST}
+    if not isinstance(manifest, dict):
+        return own
+    top = manifest.get("top")
+    written = {NETLIST_COPY, TB_INPUTS, TB_EXPECTED}
+    try:
+        top = check_file_name(top)
+        written |= {f"{top}.v", f"tb_{top}.v"}
+    except ValueError:
+        pass
+    return own | (set(_export_files(manifest)) & written)
+
+
+def _remove(path: Path) -> None:
+    """Remove a file, a link (never what it points to) or a folder tree."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path)
+
+
+def move_in(stage: Path, out: Path, *, written, old) -> None:
+    """Move the complete export in ``stage`` into the claimed folder ``out`` (Ctrl-C held back meanwhile).
+
+    The old manifest goes first and the new one comes last, so a reader never takes the new manifest
+    for a folder of old files; ``old`` is the old manifest (:func:`claim_export_folder`)."""
+    from .export import MANIFEST, _interrupt_deferred
+
+    stale = _own_files(old) if old is not None else set()
+    stale |= {e for e in os.listdir(out) if RECORD_ENTRY.fullmatch(e)}
+    with _interrupt_deferred():
+        _remove(out / MANIFEST)
+        for name in sorted(stale - {MANIFEST} - set(written)):
+            _remove(out / name)
+        for name in sorted(set(written) - {MANIFEST}):
+            if (out / name).is_dir() and not (out / name).is_symlink():
+                shutil.rmtree(out / name)
+            os.replace(stage / name, out / name)
+        os.replace(stage / MANIFEST, out / MANIFEST)
