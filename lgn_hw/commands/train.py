@@ -149,9 +149,13 @@ def resolve_config(args):
         size = args.preset if isinstance(args.preset, str) else None
         images = None
         if dataset == "mnist" and given.get("data_dir") is not None:
+            from ..data import DataFileError
             from ..data.datasets import mnist_training_images
 
-            images = mnist_training_images(given["data_dir"])
+            try:
+                images = mnist_training_images(given["data_dir"])
+            except DataFileError:  # no files there: the data loader says so, in its words, later
+                images = None
         settings = preset_config(dataset, given.get("estimator"), size=size, train_images=images).to_dict()
         base = (f"the measured {dataset} preset{f' {size}' if size else ''}"
                 + (f" for {images:,} training images" if images else "") + " (--no-preset for the plain defaults)")
