@@ -160,7 +160,7 @@ SWEEPS = {
 # thermometer level (q > 127: the encoder is wires), images shifted by up to 1 pixel, exported
 # with the LUT-shaped popcount and without the FIFO where the budget is tight. One design per
 # goal of issue 20 (and the gate network beside them); the sizes are the mnist presets'.
-_FULL = dict(_MNIST_LUT, k=6, shift=1, connections="learned", epochs=20)
+_FULL = dict(_MNIST_LUT, layer_kind="lut", k=6, shift=1, connections="learned", epochs=20)
 FULL_MNIST = [
     ("lut6-150-30-learned", dict(_FULL, layers=2, width=[150, 30], tau=1.0, lr=0.05,
                                  pipeline="argmax=0,lut=6,stream=stall")),

@@ -150,3 +150,14 @@ def test_the_official_mnist_is_told_from_mnist_8k_by_its_training_images(frontie
                     + bytes(int(np.prod(head))))
     assert frontier.mnist_training_images(tmp_path) == 60000
     assert frontier.mnist_training_images(tmp_path / "nothing") is None
+
+
+def test_every_full_mnist_row_is_a_valid_config(frontier):
+    from lgn_hw.train import TrainConfig
+
+    for name, settings in frontier.FULL_MNIST:
+        settings = dict(settings)
+        spec = settings.pop("pipeline", None)
+        TrainConfig(**settings)
+        if spec:
+            Pipeline.parse(spec)
