@@ -25,6 +25,7 @@ naming the file, the line (or array row) and the column.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import zipfile
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ import numpy as np
 
 from .dataset import Dataset, Split
 from .encoding import METHODS, Encoder, fit_thermometer, onehot
-from .files import read_npy, read_npz
+from ..netlist.model import PathError
+from .files import read_data_file, read_npy, read_npz
 
 __all__ = ["DataError", "Inputs", "load_data_file", "read_inputs", "stratified_split", "DATA_SUFFIXES"]
 
@@ -78,7 +80,8 @@ def _read_csv(path) -> _Table:
     path = Path(path)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        text = read_data_file(path, "CSV").decode("utf-8-sig")   # a regular file, bounded
+        with io.StringIO(text, newline="") as f:
             reader = csv.reader(f, delimiter=delimiter)
             header, rows, lines = None, [], []
             for fields in reader:
@@ -98,6 +101,8 @@ def _read_csv(path) -> _Table:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a directory, not a CSV file") from None
+    except PathError as exc:
+        raise DataError(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.files import read_npy
 from ..hdl import core_dims
 from ..hdl.export import as_export, result_words
 from ..netlist import Netlist, evaluate
@@ -308,7 +309,7 @@ def _load_array(name: str, value) -> np.ndarray:
         if path.suffix.lower() != ".npy":
             raise ValueError(f"{path}: {name} must be a .npy file")
         try:
-            value = np.load(path, allow_pickle=False, mmap_mode="r")
+            value = read_npy(path)   # a regular file, header checked against its size
         except FileNotFoundError:
             raise FileNotFoundError(f"{path}: no such {name} file") from None
         except (OSError, ValueError) as exc:
