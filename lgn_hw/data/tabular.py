@@ -27,8 +27,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import zipfile
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -197,12 +199,23 @@ def _class_names(labels, where) -> list:
     return names
 
 
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_NUMBER_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def _as_int(text):
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
+    """The integer a label's text spells, exactly (no trip through float: 2^53 + 1 stays itself), or None.
+
+    ``"7"``, ``"-3"`` and ``"7.0"`` or ``"7e0"`` are integers; ``"1_0"``, ``"nan"`` and ``"7.5"`` are not."""
+    text = str(text).strip()
+    if len(text) > 60:
         return None
-    return int(v) if math.isfinite(v) and v == int(v) else None
+    if _INT_TEXT.fullmatch(text):
+        return int(text)
+    if not _NUMBER_TEXT.fullmatch(text):
+        return None
+    d = Decimal(text)
+    return int(d) if d == d.to_integral_value() and d.adjusted() < 60 else None
 
 
 def _label_codes(labels, names, where_row):
