@@ -144,6 +144,9 @@ def _is_missing(text) -> bool:
     return text.lower() in _MISSING
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
 def _numeric_column(t: _Table, name) -> np.ndarray:
     j = t.col(name)
     out = np.empty(len(t.rows), dtype=np.float64)
@@ -156,6 +159,9 @@ def _numeric_column(t: _Table, name) -> np.ndarray:
             raise DataError(f"{t.where(r, name)}: {s!r} is not a number (the column is numeric)")
         if not math.isfinite(v):
             raise DataError(f"{t.where(r, name)}: {s!r} is not a finite number")
+        if abs(v) > _F32_MAX:
+            raise DataError(f"{t.where(r, name)}: {s!r} is beyond the float32 range features are trained in "
+                            f"(at most {_F32_MAX:.4g} in magnitude)")
         out[r] = v
     return out
 
@@ -280,6 +286,13 @@ def stratified_split(y, fraction: float, seed: int) -> tuple[np.ndarray, np.ndar
     return np.sort(np.concatenate(rest)), np.sort(np.concatenate(part))
 
 
+def _check_split(path, n, test_idx) -> None:
+    """A file too small to split off a test set (each class keeps one training row) is one error."""
+    if len(test_idx) == 0:
+        raise DataError(f"{path}: {n} rows are too few to split off a test set (a fifth of each class, "
+                        "keeping one for training); give more rows or a separate test set (--test)")
+
+
 def _csv_dataset(path, test, label, levels, method, split_seed) -> Dataset:
     t = _read_csv(path)
     label_name = _label_name(t, label)
@@ -298,6 +311,7 @@ def _csv_dataset(path, test, label, levels, method, split_seed) -> Dataset:
         train_idx = np.arange(len(y))
     else:
         train_idx, test_idx = stratified_split(y, 0.2, split_seed)
+        _check_split(path, len(y), test_idx)
     tr, va = stratified_split(y[train_idx], 0.1, split_seed + 1)
     tr, va = train_idx[tr], train_idx[va]
     # the encoder sees the training split only: text categories and thresholds
@@ -359,6 +373,11 @@ def _npz_x(path, arrays, key) -> np.ndarray:
         r, c = np.argwhere(bad)[0]
         raise DataError(f"{path}: {key} row {r}, column {c}: {'missing value' if np.isnan(x[r, c]) else x[r, c]} "
                         "(features must be finite numbers)")
+    big = np.abs(x) > _F32_MAX
+    if big.any():
+        r, c = np.argwhere(big)[0]
+        raise DataError(f"{path}: {key} row {r}, column {c}: {x[r, c]!r} is beyond the float32 range features "
+                        f"are trained in (at most {_F32_MAX:.4g} in magnitude)")
     return x
 
 
@@ -375,7 +394,13 @@ def _npz_y(path, arrays, key, n) -> list:
     if y.dtype.kind not in "biuUS":
         raise DataError(f"{path}: {key} must hold integers or strings, not {y.dtype}")
     if y.dtype.kind == "S":
-        y = y.astype(str)
+        out = []
+        for r, v in enumerate(y.tolist()):
+            try:
+                out.append(v.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise DataError(f"{path}: {key} row {r}: label bytes {v[:20]!r} are not UTF-8 text") from None
+        return out
     return [str(v) for v in y.tolist()]
 
 
@@ -414,6 +439,7 @@ def _npz_dataset(path, test, label, levels, method, split_seed) -> Dataset:
     train_idx = np.arange(len(y))
     if "test" not in parts:
         train_idx, test_idx = stratified_split(y, 0.2, split_seed)
+        _check_split(path, len(y), test_idx)
         parts["test"] = (x[test_idx], None)
         codes["test"] = y[test_idx]
     if "val" not in parts:
@@ -488,6 +514,8 @@ def read_inputs(path, netlist) -> Inputs:
             raise DataError(f"{path}: no such file") from None
         except (ValueError, OSError) as exc:
             raise DataError(str(exc)) from None
+        if x.ndim == 0 or x.shape[0] == 0 or x.size == 0:
+            raise DataError(f"{path}: holds no samples (shape {x.shape}); expected (n, {nf}) with n >= 1")
         return Inputs(x, None, str(path))
     if kind == ".npz":
         arrays = _npz_arrays(path)

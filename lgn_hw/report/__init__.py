@@ -101,7 +101,9 @@ def _read_bytes(path: Path, limit: int, what: str) -> bytes:
 
     try:
         return read_limited(path, limit, what)
-    except (OSError, ValueError) as exc:   # FileNotFoundError, PathError
+    except FileNotFoundError:
+        raise ReportError(f"{path}: cannot read (no such {what} file)") from None
+    except (OSError, ValueError) as exc:   # PathError
         raise ReportError(str(exc) if str(exc).startswith(str(path)) else
                           f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
 
