@@ -97,6 +97,26 @@ def _quiet_stdout() -> None:
         pass
 
 
+def install_signal_handlers() -> None:
+    """SIGTERM ends the command as Ctrl-C does (``finally`` blocks run) after ending its child
+    processes' groups (:func:`lgn_hw.tools.kill_children`): a build never compiles on as orphans.
+    Main thread only (else None); returns the handler it replaced. Training replaces it while it
+    runs (a graceful stop after the step)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_term(signum, frame):
+        from .tools import kill_children
+
+        kill_children()
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, on_term)   # the previous handler, to put back
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -112,6 +132,17 @@ def main(argv=None) -> int:
         print(f"lgn-hw {args.command}: error: {message}", file=sys.stderr)
         return 2
 
+    previous = install_signal_handlers()
+    try:
+        return _run(args, error)
+    finally:
+        if previous is not None:   # main() called from Python (tests, notebooks): their handler again
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args, error) -> int:
     try:
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
@@ -126,5 +157,8 @@ def main(argv=None) -> int:
     except MemoryError:
         return error("not enough memory for this input (is it far larger than it should be?)")
     except KeyboardInterrupt:
+        from .tools import kill_children
+
+        kill_children()   # a build in another thread: its process group does not see the terminal's Ctrl-C
         print(f"lgn-hw {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -12,20 +12,24 @@ a tool that runs and fails raises :class:`ToolFailed` naming its log.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
     "ToolNotFound", "ToolFailed", "Tool", "TOOLS", "tool_env_var", "find_tool", "tool_version",
     "tool_env", "run_tool", "clear_outputs", "environ", "verilator_bin_dir", "verilator_env",
-    "SIMULATORS", "check_simulator", "simulator_env",
+    "SIMULATORS", "check_simulator", "simulator_env", "run_child", "kill_children",
 ]
 
 log = logging.getLogger(__name__)
@@ -142,6 +146,62 @@ def tool_env(names, base=None) -> dict:
     return env
 
 
+# -- child processes that die with us ----------------------------------------------------------------
+
+_GROUPS: set = set()          # process groups of the children running now (their leaders' pids)
+_GROUPS_LOCK = threading.Lock()
+
+
+def run_child(cmd, **kwargs) -> int:
+    """Run ``cmd`` (``subprocess.Popen`` keyword arguments) to its end and return its status.
+
+    The child leads a process group of its own, so that everything it starts (make and the
+    compilers under it) can be ended together: when this call is interrupted (Ctrl-C, the
+    SIGTERM handler of :func:`lgn_hw.cli.install_signal_handlers`) or the program exits, the
+    whole group is terminated (:func:`kill_children`) instead of compiling on as orphans.
+    """
+    proc = subprocess.Popen(cmd, start_new_session=True, **kwargs)
+    with _GROUPS_LOCK:
+        _GROUPS.add(proc.pid)
+    try:
+        return proc.wait()
+    except BaseException:
+        _end_group(proc.pid)
+        proc.wait()
+        raise
+    finally:
+        with _GROUPS_LOCK:
+            _GROUPS.discard(proc.pid)
+
+
+def _end_group(pgid: int, grace: float = 1.0) -> None:
+    """SIGTERM to the group (make removes half-written targets), SIGKILL to what is left after ``grace``."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    end = time.monotonic() + grace
+    while time.monotonic() < end:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def kill_children() -> None:
+    """End the process groups of every child :func:`run_child` runs now (from any thread)."""
+    with _GROUPS_LOCK:
+        groups = list(_GROUPS)
+    for pgid in groups:
+        _end_group(pgid)
+
+
+atexit.register(kill_children)
+
+
 def run_tool(name: str, args, *, cwd, log_name: str) -> None:
     """Run tool ``name`` with ``args`` in ``cwd``; its output goes to ``cwd/log_name``.
 
@@ -156,10 +216,10 @@ def run_tool(name: str, args, *, cwd, log_name: str) -> None:
     clear_outputs(cwd, [log_name])
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
     with os.fdopen(fd, "w") as fh:
-        proc = subprocess.run(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
+        returncode = run_child(cmd, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT)
+    if returncode != 0:
         tail = log_path.read_text(errors="replace").strip().splitlines()[-8:]
-        raise ToolFailed(f"{name} failed with status {proc.returncode}; see {log_path}:\n  "
+        raise ToolFailed(f"{name} failed with status {returncode}; see {log_path}:\n  "
                          + "\n  ".join(tail))
 
 

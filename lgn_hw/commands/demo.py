@@ -79,6 +79,11 @@ def run(args) -> int:
 
     out = Path(args.out)
     sims = [s.strip() for s in args.sims.split(",") if s.strip()]
+    from ..tools import SIMULATORS
+
+    bad = [s for s in sims if s not in SIMULATORS]
+    if bad or not sims:   # refused before minutes of training, not after
+        raise UsageError(f"--sims must list simulators of {', '.join(SIMULATORS)}, not {args.sims!r}")
     try:
         cfg = demo_config(quick=args.quick, epochs=args.epochs, estimator=args.estimator)
     except ValueError as exc:

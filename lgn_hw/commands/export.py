@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from pathlib import Path
 
@@ -183,5 +184,5 @@ def run(args) -> int:
           + " + ".join(f"{k} {v}" for k, v in manifest["latency_parts"].items()))
     print(f"files       {' '.join(files)}")
     if manifest["testbench"]:
-        print(f"run bench   cd {args.out} && {manifest['testbench']['run']}")
+        print(f"run bench   cd {shlex.quote(str(args.out))} && {manifest['testbench']['run']}")
     return 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gzip
 import io
 import math
-import os
 import pickle
 import zipfile
 import zlib
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npformat
 
-__all__ = ["read_idx", "read_npy", "read_npz", "read_cifar_batch", "find_files", "DataFileError", "MAX_IDX_BYTES"]
+__all__ = ["read_idx", "read_npy", "read_npz", "read_data_file", "MAX_DATA_BYTES", "read_cifar_batch", "find_files", "DataFileError", "MAX_IDX_BYTES"]
 
 
 class DataFileError(FileNotFoundError):
@@ -123,16 +122,30 @@ def _check_npy_size(where, shape, dtype, available: int):
                          f"but the file holds {available} bytes of data")
 
 
+#: the largest data file (.csv, .npy, .npz) read: bigger is refused before it is read
+MAX_DATA_BYTES = 4 << 30
+
+
+def read_data_file(path, what: str) -> bytes:
+    """The bytes of the data file ``path``: a regular file (a device such as ``/dev/zero``, a FIFO or a
+    folder is refused, also behind a link, without waiting or reading) of at most :data:`MAX_DATA_BYTES`.
+    ``FileNotFoundError`` when missing, :class:`~lgn_hw.netlist.model.PathError` (a ``ValueError``) else."""
+    from ..netlist.model import read_limited
+
+    return read_limited(path, MAX_DATA_BYTES, what)
+
+
 def read_npy(path) -> np.ndarray:
     """A .npy file as an array, its header checked against the file size before anything is allocated.
 
-    Arrays of Python objects (pickles) are refused.
+    Arrays of Python objects (pickles) are refused; so is anything but a regular file (:func:`read_data_file`).
     """
     path = Path(path)
-    with open(path, "rb") as f:
-        shape, _, dtype = _npy_header(f, path)
-        _check_npy_size(path, shape, dtype, os.fstat(f.fileno()).st_size - f.tell())
-    return np.load(path, allow_pickle=False)
+    f = io.BytesIO(read_data_file(path, ".npy"))
+    shape, fortran, dtype = _npy_header(f, path)
+    _check_npy_size(path, shape, dtype, len(f.getbuffer()) - f.tell())
+    f.seek(0)
+    return npformat.read_array(f, allow_pickle=False)
 
 
 def read_npz(path) -> dict:
@@ -143,7 +156,7 @@ def read_npz(path) -> dict:
     """
     path = Path(path)
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(io.BytesIO(read_data_file(path, ".npz")))
     except zipfile.BadZipFile:
         raise ValueError(f"{path}: not an .npz (zip) archive") from None
     out = {}

@@ -25,16 +25,20 @@ naming the file, the line (or array row) and the column.
 from __future__ import annotations
 
 import csv
+import io
 import math
+import re
 import zipfile
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import Dataset, Split
 from .encoding import METHODS, Encoder, fit_thermometer, onehot
-from .files import read_npy, read_npz
+from ..netlist.model import PathError
+from .files import read_data_file, read_npy, read_npz
 
 __all__ = ["DataError", "Inputs", "load_data_file", "read_inputs", "stratified_split", "DATA_SUFFIXES"]
 
@@ -78,7 +82,8 @@ def _read_csv(path) -> _Table:
     path = Path(path)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        text = read_data_file(path, "CSV").decode("utf-8-sig")   # a regular file, bounded
+        with io.StringIO(text, newline="") as f:
             reader = csv.reader(f, delimiter=delimiter)
             header, rows, lines = None, [], []
             for fields in reader:
@@ -98,6 +103,8 @@ def _read_csv(path) -> _Table:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a directory, not a CSV file") from None
+    except PathError as exc:
+        raise DataError(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:
@@ -137,6 +144,9 @@ def _is_missing(text) -> bool:
     return text.lower() in _MISSING
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
 def _numeric_column(t: _Table, name) -> np.ndarray:
     j = t.col(name)
     out = np.empty(len(t.rows), dtype=np.float64)
@@ -149,6 +159,9 @@ def _numeric_column(t: _Table, name) -> np.ndarray:
             raise DataError(f"{t.where(r, name)}: {s!r} is not a number (the column is numeric)")
         if not math.isfinite(v):
             raise DataError(f"{t.where(r, name)}: {s!r} is not a finite number")
+        if abs(v) > _F32_MAX:
+            raise DataError(f"{t.where(r, name)}: {s!r} is beyond the float32 range features are trained in "
+                            f"(at most {_F32_MAX:.4g} in magnitude)")
         out[r] = v
     return out
 
@@ -192,12 +205,23 @@ def _class_names(labels, where) -> list:
     return names
 
 
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_NUMBER_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def _as_int(text):
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
+    """The integer a label's text spells, exactly (no trip through float: 2^53 + 1 stays itself), or None.
+
+    ``"7"``, ``"-3"`` and ``"7.0"`` or ``"7e0"`` are integers; ``"1_0"``, ``"nan"`` and ``"7.5"`` are not."""
+    text = str(text).strip()
+    if len(text) > 60:
         return None
-    return int(v) if math.isfinite(v) and v == int(v) else None
+    if _INT_TEXT.fullmatch(text):
+        return int(text)
+    if not _NUMBER_TEXT.fullmatch(text):
+        return None
+    d = Decimal(text)
+    return int(d) if d == d.to_integral_value() and d.adjusted() < 60 else None
 
 
 def _label_codes(labels, names, where_row):
@@ -262,6 +286,13 @@ def stratified_split(y, fraction: float, seed: int) -> tuple[np.ndarray, np.ndar
     return np.sort(np.concatenate(rest)), np.sort(np.concatenate(part))
 
 
+def _check_split(path, n, test_idx) -> None:
+    """A file too small to split off a test set (each class keeps one training row) is one error."""
+    if len(test_idx) == 0:
+        raise DataError(f"{path}: {n} rows are too few to split off a test set (a fifth of each class, "
+                        "keeping one for training); give more rows or a separate test set (--test)")
+
+
 def _csv_dataset(path, test, label, levels, method, split_seed) -> Dataset:
     t = _read_csv(path)
     label_name = _label_name(t, label)
@@ -280,6 +311,7 @@ def _csv_dataset(path, test, label, levels, method, split_seed) -> Dataset:
         train_idx = np.arange(len(y))
     else:
         train_idx, test_idx = stratified_split(y, 0.2, split_seed)
+        _check_split(path, len(y), test_idx)
     tr, va = stratified_split(y[train_idx], 0.1, split_seed + 1)
     tr, va = train_idx[tr], train_idx[va]
     # the encoder sees the training split only: text categories and thresholds
@@ -341,6 +373,11 @@ def _npz_x(path, arrays, key) -> np.ndarray:
         r, c = np.argwhere(bad)[0]
         raise DataError(f"{path}: {key} row {r}, column {c}: {'missing value' if np.isnan(x[r, c]) else x[r, c]} "
                         "(features must be finite numbers)")
+    big = np.abs(x) > _F32_MAX
+    if big.any():
+        r, c = np.argwhere(big)[0]
+        raise DataError(f"{path}: {key} row {r}, column {c}: {x[r, c]!r} is beyond the float32 range features "
+                        f"are trained in (at most {_F32_MAX:.4g} in magnitude)")
     return x
 
 
@@ -357,7 +394,13 @@ def _npz_y(path, arrays, key, n) -> list:
     if y.dtype.kind not in "biuUS":
         raise DataError(f"{path}: {key} must hold integers or strings, not {y.dtype}")
     if y.dtype.kind == "S":
-        y = y.astype(str)
+        out = []
+        for r, v in enumerate(y.tolist()):
+            try:
+                out.append(v.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise DataError(f"{path}: {key} row {r}: label bytes {v[:20]!r} are not UTF-8 text") from None
+        return out
     return [str(v) for v in y.tolist()]
 
 
@@ -396,6 +439,7 @@ def _npz_dataset(path, test, label, levels, method, split_seed) -> Dataset:
     train_idx = np.arange(len(y))
     if "test" not in parts:
         train_idx, test_idx = stratified_split(y, 0.2, split_seed)
+        _check_split(path, len(y), test_idx)
         parts["test"] = (x[test_idx], None)
         codes["test"] = y[test_idx]
     if "val" not in parts:
@@ -470,6 +514,8 @@ def read_inputs(path, netlist) -> Inputs:
             raise DataError(f"{path}: no such file") from None
         except (ValueError, OSError) as exc:
             raise DataError(str(exc)) from None
+        if x.ndim == 0 or x.shape[0] == 0 or x.size == 0:
+            raise DataError(f"{path}: holds no samples (shape {x.shape}); expected (n, {nf}) with n >= 1")
         return Inputs(x, None, str(path))
     if kind == ".npz":
         arrays = _npz_arrays(path)

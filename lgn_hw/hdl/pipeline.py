@@ -104,14 +104,20 @@ class Pipeline:
             raise TypeError(f"pipeline spec must be a string, not {spec!r}")
         keys = {"gates": "gate_every", "popcount": "popcount_every", "argmax": "argmax_registered",
                 "lut": "lut_size", "stream": "stream"}
-        values = {}
-        for item in filter(None, (s.strip() for s in spec.split(","))):
+        values, seen = {}, set()
+        items = [s.strip() for s in spec.split(",")]
+        if spec.strip() and not all(items):
+            raise ValueError(f"pipeline spec has an empty item: {spec!r} (items are separated by one comma)")
+        for item in filter(None, items):
             key, sep, text = item.partition("=")
             key = key.strip()
             if not sep or key not in keys:
                 raise ValueError(
                     f"pipeline spec items must be gates=K, popcount=R, argmax=0|1, lut=K or "
                     f"stream=fifo|stall, not {item!r}")
+            if key in seen:
+                raise ValueError(f"pipeline spec gives {key} twice: {spec!r}")
+            seen.add(key)
             if key == "stream":
                 values["stream"] = text.strip()
                 continue

@@ -93,7 +93,13 @@ def _option(name, given, extras, state, default=None):
     for source in (extras, state):
         if name in source:
             value = source[name]
-            return value.item() if hasattr(value, "item") else value
+            if hasattr(value, "item"):
+                if getattr(value, "ndim", 0) != 0 and int(np.prod(getattr(value, "shape", ()))) != 1:
+                    raise NetlistError(f"{name}: must be one number, got shape {tuple(value.shape)}")
+                value = value.item()
+            if isinstance(value, bool) or (value is not None and not isinstance(value, (int, float))):
+                raise NetlistError(f"{name}: must be a number, got {str(value)[:40]!r}")
+            return value
     return default
 
 
@@ -115,6 +121,11 @@ def _indices(state, prefix, names, out_dim):
                 raise NetlistError(f"{key}: expected {out_dim} connections per input, got {len(a)} and {len(b)}")
             if not (np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer)):
                 raise NetlistError(f"{key}: connection indices must be integers, got {a.dtype}")
+            for which, arr in (("a", a), ("b", b)):
+                if len(arr) and int(arr.min()) < 0:
+                    j = int(np.flatnonzero(arr < 0)[0])
+                    raise NetlistError(f"{key}: connection index {which}[{j}] is {int(arr[j])}; indices "
+                                       "must not be negative")
             return a.astype(np.int64), b.astype(np.int64)
     raise NetlistError(f"{prefix + names[0]}: missing connection indices for layer {prefix.rstrip('.')!r} "
                        "(they are not in a difflogic state_dict; save them beside the weights)")
@@ -152,6 +163,9 @@ def _find(state, leaf, columns, indices=None):
         if indices is not None and not any(prefix + name in state for name in indices):
             continue  # some other module's weight
         shape = tuple(getattr(value, "shape", ()))
+        dtype = str(getattr(value, "dtype", ""))
+        if "bool" in dtype or "complex" in dtype:
+            raise NetlistError(f"{key}: a logic layer's weight must hold real numbers, not {dtype}")
         if not (len(shape) == 2 and shape[1] in columns):
             raise NetlistError(f"{key}: a logic layer's weight must have shape (out_dim, "
                                f"{' or '.join(map(str, columns))}), got {shape if shape else type(value).__name__}")

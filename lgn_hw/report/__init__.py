@@ -55,13 +55,24 @@ def _num(v, fmt="{}") -> str:
     return fmt.format(v)
 
 
+def _cell(v, fmt) -> str:
+    """``v`` formatted; a value of an unexpected type (a file said a string where a number belongs) as "-"."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool) or (v is not None and not isinstance(v, (int, float))):
+        return "-"
+    try:
+        return _num(v, fmt)
+    except (TypeError, ValueError, OverflowError):
+        return "-"
+
+
 def _table(table_id, head, rows, *, fmts=None) -> str:
     fmts = fmts or ["{}"] * len(head)
     out = [f'<table id="{_e(table_id)}"><thead><tr>' + "".join(f"<th>{_e(h)}</th>" for h in head)
            + "</tr></thead><tbody>"]
     for row in rows:
-        out.append("<tr>" + "".join(f"<td>{_e(_num(v, f) if not isinstance(v, str) else v)}</td>"
-                                    for v, f in zip(row, fmts)) + "</tr>")
+        out.append("<tr>" + "".join(f"<td>{_e(_cell(v, f))}</td>" for v, f in zip(row, fmts)) + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
 
@@ -74,35 +85,82 @@ def _kv(pairs) -> str:
     return '<dl class="kv">' + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in pairs) + "</dl>"
 
 
-def _read_json(path: Path):
+#: the largest config.json / frontier file and metrics.jsonl the report reads
+JSON_LIMIT = 16 << 20
+METRICS_LIMIT = 256 << 20
+WAVE_LIMIT = 1 << 30
+#: epochs drawn and tabled at most: a longer run shows every n-th epoch (and the best and the last)
+MAX_ROWS = 2000
+_ROW_NUMBERS = ("train_acc", "train_discrete", "val_soft", "val_discrete", "test_soft", "test_discrete",
+                "train_loss", "lr", "time")
+
+
+def _read_bytes(path: Path, limit: int, what: str) -> bytes:
+    """A regular file's bytes, bounded (no device, FIFO or folder, also behind a link); ReportError."""
+    from ..netlist.model import read_limited
+
     try:
-        return json.loads(path.read_text())
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    except ValueError as exc:
-        raise ReportError(f"{path}: not JSON ({exc})") from None
+        return read_limited(path, limit, what)
+    except FileNotFoundError:
+        raise ReportError(f"{path}: cannot read (no such {what} file)") from None
+    except (OSError, ValueError) as exc:   # PathError
+        raise ReportError(str(exc) if str(exc).startswith(str(path)) else
+                          f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def _read_json(path: Path, what: str = "JSON", *, kind=dict):
+    """The strict JSON value of ``path`` (bounded, regular file), which must be a ``kind``; ReportError."""
+    from ..netlist.model import parse_json
+
+    raw = _read_bytes(path, JSON_LIMIT, what)
+    try:
+        data = parse_json(raw.decode("utf-8"), str(path), ReportError)
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    if not isinstance(data, kind):
+        raise ReportError(f"{path}: must hold a JSON {'object' if kind is dict else kind.__name__}, "
+                          f"not {type(data).__name__}")
+    return data
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def read_metrics(path: Path) -> list[dict]:
-    """The rows of a run's ``metrics.jsonl`` (one JSON object per epoch)."""
-    rows = []
+    """The rows of a run's ``metrics.jsonl`` (one JSON object per epoch, numbers where numbers belong)."""
+    from ..netlist.model import parse_json
+
+    raw = _read_bytes(path, METRICS_LIMIT, "metrics")
     try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        lines = raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    rows = []
     for i, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            raise ReportError(f"{path}: line {i} is not JSON") from None
+        row = parse_json(line, f"{path} line {i}", ReportError)
         if not isinstance(row, dict) or "epoch" not in row:
             raise ReportError(f"{path}: line {i} has no epoch")
+        if isinstance(row["epoch"], bool) or not isinstance(row["epoch"], int):
+            raise ReportError(f"{path}: line {i}: 'epoch' must be an integer, not {str(row['epoch'])[:40]!r}")
+        bad = [k for k in _ROW_NUMBERS if row.get(k) is not None and not _is_num(row[k])]
+        if bad:
+            raise ReportError(f"{path}: line {i}: {bad[0]!r} must be a number, not {str(row[bad[0]])[:40]!r}")
         rows.append(row)
     if not rows:
         raise ReportError(f"{path}: no epochs recorded")
     return rows
+
+
+def _thin(rows, most: int = MAX_ROWS) -> list[dict]:
+    """At most about ``most`` rows: every n-th, and always the best and the last."""
+    if len(rows) <= most:
+        return rows
+    step = -(-len(rows) // most)
+    best = best_epoch(rows)
+    return [r for i, r in enumerate(rows) if i % step == 0 or i == len(rows) - 1 or r["epoch"] == best]
 
 
 def best_epoch(rows) -> int:
@@ -241,6 +299,23 @@ _HW_HEAD = ["target", "device", "LUTs", "FFs", "carries", "fmax MHz", "constrain
             "latency cycles", "latency ns", "throughput Msamples/s", "utilisation"]
 
 
+def _clean_synth(rep: dict) -> dict:
+    """A synthesis report with every value the page uses of the expected type (else left out)."""
+    out = {k: rep.get(k) if _is_num(rep.get(k)) else None
+           for k in ("luts", "ffs", "carries", "fmax_mhz", "freq_target_mhz", "latency_cycles", "latency_ns",
+                     "throughput_sps")}
+    out["target"] = rep.get("target") if isinstance(rep.get("target"), str) else "?"
+    out["device"] = rep.get("device") if isinstance(rep.get("device"), str) else "?"
+    out["timing_met"] = rep.get("timing_met") if isinstance(rep.get("timing_met"), bool) else None
+    util = rep.get("utilization")
+    out["utilization"] = ({k: util.get(k) for k in ("used", "available", "resource", "fraction")}
+                          if isinstance(util, dict) and _is_num(util.get("fraction")) else {})
+    blocks = rep.get("blocks") if isinstance(rep.get("blocks"), dict) else {}
+    out["blocks"] = {str(b): {k: v.get(k) if _is_num(v.get(k)) else None for k in ("luts", "ffs", "carries")}
+                     for b, v in blocks.items() if isinstance(v, dict)}
+    return out
+
+
 def _hw_row(rep) -> list:
     util = rep.get("utilization") or {}
     frac = util.get("fraction")
@@ -275,7 +350,7 @@ def _synth_reports(exp, digest) -> tuple[list, list]:
             notes.append(f"{d.name}/report.json was made for another core than the one the folder holds "
                          "(or names none); not shown")
         else:
-            reports.append(rep)
+            reports.append(_clean_synth(rep))
     return reports, notes
 
 
@@ -372,8 +447,12 @@ def _verification_section(exports, digests, cycles: int) -> str:
                              f"({_e(wave)}); the drawing reads VCD: lgn-hw verify {_e(exp.folder)} --sim verilator "
                              f"--bench cocotb --waves records one.</p>")
                 continue
-            try:   # only a plain file name inside the folder (the record keeps its own copy there)
-                w = read_vcd(inside_file(exp.folder, wave, "waveform"), cycles)
+            try:   # only a plain file name inside the folder (the record keeps its own copy there), bounded
+                path = inside_file(exp.folder, wave, "waveform")
+                if path.stat().st_size > WAVE_LIMIT:
+                    raise ValueError(f"{path}: larger than the {WAVE_LIMIT >> 20} MiB a waveform may have; "
+                                     "not drawn")
+                w = read_vcd(path, cycles)
             except ValueError as exc:
                 parts.append(f"<p class='note'>{_e(exc)}</p>")
                 continue
@@ -389,17 +468,20 @@ def _verification_section(exports, digests, cycles: int) -> str:
 
 def _frontier_section(path: Path) -> str:
     """Accuracy against LUT6 of a ``bench/frontier.py`` sweep (its ``frontier.json``), published rows as crosses."""
-    data = _read_json(path)
-    rows = data.get("rows") if isinstance(data, dict) else None
+    data = _read_json(path, "frontier")
+    rows = data.get("rows")
     if not isinstance(rows, list):
         raise ReportError(f"{path}: not a bench/frontier.py result (no 'rows' list)")
+    rows = [r for r in rows if isinstance(r, dict)]
     groups = {}
     for r in rows:
-        if r.get("lut6") and r.get("discrete") is not None:
+        if _is_num(r.get("lut6")) and r["lut6"] > 0 and _is_num(r.get("discrete")):
             enc = "" if r.get("encoder_inside") else ", encoder excluded"
             groups.setdefault(f"lgn-hw {r.get('estimator')} (LUT6{enc})", []).append(
                 (r["lut6"], 100 * r["discrete"], str(r.get("design"))))
-    pub = [p for p in data.get("published") or [] if len(p) >= 3 and p[2]]
+    published = data.get("published") if isinstance(data.get("published"), list) else []
+    pub = [p for p in published if isinstance(p, list) and len(p) >= 3 and _is_num(p[1]) and _is_num(p[2])
+           and p[2] > 0]
     if pub:
         groups["published"] = [(p[2], 100 * p[1], str(p[0]).split(" (")[0]) for p in pub]
     parts = [f"<section id='frontier'><h2>Frontier: {_e(data.get('dataset', ''))}</h2>"]
@@ -439,9 +521,9 @@ def build_report(run_dir, exports=(), frontier=None, *, cycles: int = 24) -> str
         digests = [core_digest(exp) for exp in loaded]
     except (OSError, ValueError) as exc:
         raise ReportError(f"cannot hash the Verilog of an export folder: {exc}") from None
-    config = _read_json(run_dir / "config.json")
+    config = _read_json(run_dir / "config.json", "config")
     rows = read_metrics(run_dir / "metrics.jsonl")
-    body = [_run_section(run_dir, config, rows), _training_section(rows)]
+    body = [_run_section(run_dir, config, rows), _training_section(_thin(rows))]
     net_path = run_dir / "best.lgn.json"
     if net_path.is_file():
         body.append(_network_section(net_path))

@@ -32,11 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.files import read_npy
 from ..hdl import core_dims
 from ..hdl.export import as_export, result_words
 from ..netlist import Netlist, evaluate
 from ..resources import resource_dir
-from ..tools import check_simulator, verilator_env
+from ..tools import check_simulator, run_child, verilator_env
 from .cache import RUN_PREFIX, BuildCache
 from .run import VerifyError, VerifyResult
 
@@ -159,7 +160,8 @@ def _run(cmd, build_log: Path, env: dict, cwd: Path) -> int:
         out.write("$ " + " ".join(map(str, cmd)) + "\n")
         out.flush()
         try:
-            return subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd).returncode
+            # its own process group, ended with this command (SIGTERM, Ctrl-C): no orphaned compilers
+            return run_child(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         except OSError as exc:
             out.write(f"cannot run {cmd[0]}: {exc}\n")
             return 127
@@ -308,7 +310,7 @@ def _load_array(name: str, value) -> np.ndarray:
         if path.suffix.lower() != ".npy":
             raise ValueError(f"{path}: {name} must be a .npy file")
         try:
-            value = np.load(path, allow_pickle=False, mmap_mode="r")
+            value = read_npy(path)   # a regular file, header checked against its size
         except FileNotFoundError:
             raise FileNotFoundError(f"{path}: no such {name} file") from None
         except (OSError, ValueError) as exc:

@@ -291,5 +291,5 @@ def test_predict_out_is_written_by_the_safe_writer(tmp_path, net_file, capsys):
     one_line_error(capsys, ["predict", str(net_file), str(tmp_path / "x.npy"), "--out", str(tmp_path / "full.npy")],
                    r"full\.npy: is a character device; refusing to replace it")
     assert (tmp_path / "full.npy").is_symlink()
-    assert main(["predict", str(net_file), str(tmp_path / "x.npy"), "--out", str(tmp_path / "c")]) == 0
-    assert np.load(tmp_path / "c.npy").shape == (5,)
+    assert main(["predict", str(net_file), str(tmp_path / "x.npy"), "--out", str(tmp_path / "c.npy")]) == 0
+    assert np.load(tmp_path / "c.npy").shape == (5,)   # (a name without .npy is refused: issue 22 item 8)
