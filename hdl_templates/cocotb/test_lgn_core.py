@@ -69,7 +69,8 @@ class Ports:
             value = handle.value
             if not value.is_resolvable:
                 return None
-            word |= value.to_unsigned() << pos
+            # a 1-bit signal's value is a Logic, a wider one's a LogicArray
+            word |= (value.to_unsigned() if hasattr(value, "to_unsigned") else int(value)) << pos
             pos += len(handle)
         cls_lsb, cls_w = self.fields[0]
         cls = (word >> cls_lsb) & ((1 << cls_w) - 1)
