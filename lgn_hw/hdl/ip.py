@@ -4,7 +4,7 @@
 name, which :func:`~lgn_hw.hdl.export.check_top_name` has checked, and fixed names)::
 
     <top>.core                 FuseSoC CAPI2 core: filesets and Edalize targets
-                               (lint, sim_icarus, sim_verilator, synth_<family>, synth_vivado,
+                               (lint, sim on Icarus or Verilator, synth_<family>, synth_vivado,
                                synth_quartus; lint_axis with the wrapper)
     <top>_axis.v               (axis) the AXI4-Stream wrapper (lgn_hw.hdl.axis)
     ip/                        what the targets read: lint waivers, the clock constraints
@@ -168,7 +168,7 @@ def ip_files(manifest) -> list[str]:
 
 
 def _targets(sim: bool, axis: bool) -> list[str]:
-    names = ["lint"] + (["lint_axis"] if axis else []) + (["sim_icarus", "sim_verilator"] if sim else [])
+    names = ["lint"] + (["lint_axis"] if axis else []) + (["sim"] if sim else [])
     return names + list(OPEN_SYNTH_TARGETS) + ["synth_vivado", "synth_quartus"]
 
 
@@ -205,14 +205,12 @@ def _core_file(*, netlist, core, top, vfile, tb, axis, vivado, synth, clock) -> 
                                 "toplevel": axis["top"],
                                 "tools": {"verilator": {"mode": "lint-only", "verilator_options": ["-Wall"]}}}
     if tb:
-        targets["sim_icarus"] = {"description": "the self-checking testbench on Icarus (PASS or $fatal)",
-                                 "default_tool": "icarus", "filesets": ["rtl", "tb"], "toplevel": tb_top(top),
-                                 "tools": {"icarus": {"iverilog_options": ["-g2012"]}}}
-        targets["sim_verilator"] = {"description": "the self-checking testbench on Verilator (--binary --timing)",
-                                    "default_tool": "verilator", "filesets": ["rtl", "tb"],
-                                    "toplevel": tb_top(top),
-                                    "tools": {"verilator": {"mode": "binary",
-                                                            "verilator_options": ["--timing", "-Wno-fatal"]}}}
+        # One target, two tools: fusesoc run --target sim (Icarus) or --target sim --tool verilator.
+        targets["sim"] = {"description": "the self-checking testbench over the golden vectors (PASS or $fatal)",
+                          "default_tool": "icarus", "filesets": ["rtl", "tb"], "toplevel": tb_top(top),
+                          "tools": {"icarus": {"iverilog_options": ["-g2012"]},
+                                    "verilator": {"mode": "binary",
+                                                  "verilator_options": ["--timing", "-Wno-fatal"]}}}
     for name, (family, target, script, tcl) in synth.items():
         targets[name] = {"description": f"Yosys synthesis, the script of lgn-hw synth --target {target} "
                                         "(cell counts in stat.json)",

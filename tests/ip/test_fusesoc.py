@@ -70,15 +70,11 @@ def test_lint_target_fails_on_a_width_bug(trained_export, tmp_path):
     assert "WIDTHEXPAND" in proc.stdout + proc.stderr
 
 
-@pytest.mark.icarus
-def test_sim_icarus_target_passes(trained_export, tmp_path):
-    proc, _ = run_target(trained_export, tmp_path, "sim_icarus")
-    assert "PASS: 80 samples" in proc.stdout
-
-
-@pytest.mark.verilator
-def test_sim_verilator_target_passes(trained_export, tmp_path):
-    proc, _ = run_target(trained_export, tmp_path, "sim_verilator")
+@pytest.mark.parametrize("tool", [pytest.param("icarus", marks=pytest.mark.icarus),
+                                  pytest.param("verilator", marks=pytest.mark.verilator)])
+def test_sim_target_passes(trained_export, tmp_path, tool):
+    proc, work = run_target(trained_export, tmp_path, "sim", "--tool", tool)
+    assert work.name == f"sim-{tool}"
     assert "PASS: 80 samples" in proc.stdout
 
 

@@ -31,7 +31,7 @@ def test_every_export_carries_a_core_file_with_lint_and_synthesis_targets(tmp_pa
     assert core["name"] == core_vlnv("my_core") == manifest["ip"]["vlnv"]
     assert re.fullmatch(r"lgn-hw:core:my_core:\d+\.\d+\.\d+", core["name"])
     assert set(core["targets"]) == {"default", *manifest["ip"]["targets"]}
-    assert "sim_icarus" not in core["targets"]          # no testbench, no vectors to simulate
+    assert "sim" not in core["targets"]          # no testbench, no vectors to simulate
     assert core["filesets"]["rtl"]["files"] == ["my_core.v"]
     for target in core["targets"].values():
         assert target["toplevel"] == "my_core"
