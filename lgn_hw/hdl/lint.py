@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..tools import find_tool, verilator_env
+from .axis import axis_top
 from .export import as_export, render_template
 from .ports import core_ports
 
@@ -56,6 +57,7 @@ class LintReport:
     slang: str = ""                              # pyslang's version ("" when not run)
     slang_waived: int = 0                        # warnings of SLANG_WAIVED that slang gave
     waivers: Path | None = None
+    axis: str | None = None                      # the AXI4-Stream wrapper's module, linted too (export --axis)
 
 
 _MODULE = re.compile(r"^module\s+(\\\S+|[A-Za-z_][A-Za-z0-9_$]*)", re.M)
@@ -151,17 +153,41 @@ def lint(folder, *, verilator: bool = True, parse_limit: int = PARSE_LIMIT) -> L
     _run_slang(export, texts, report)
     if verilator:
         _run_verilator(export, report)
+    wrapper = _axis_wrapper(export)
+    if wrapper is not None:   # the wrapper with the core: slang, and Verilator when it runs
+        names = [*export.source_names, wrapper.name]
+        _run_slang(export, [*texts, wrapper.read_text()], report, names=names, top=axis_top(top))
+        if verilator:
+            _run_verilator(export, report, names=names, top=axis_top(top))
+        report.axis = axis_top(top)
     return report
 
 
-def _run_slang(export, texts, report: LintReport) -> None:
-    """Elaborate every source with slang; errors and unwaived warnings raise :class:`LintError`."""
+def _axis_wrapper(export) -> Path | None:
+    """The AXI4-Stream wrapper of an export whose manifest has an ``axis`` entry, else None.
+
+    Its file name is derived from the top module (``<top>_axis.v``), never read from the
+    manifest, and must be a regular file inside the folder.
+    """
+    if not export.manifest.get("axis"):
+        return None
+    path = export.folder / f"{axis_top(export.top)}.v"
+    if path.is_symlink() or not path.is_file():
+        raise LintError(f"{export.folder}: the manifest has an 'axis' entry but {path.name} is "
+                        f"{'a link' if path.is_symlink() else 'missing or not a regular file'}")
+    return path
+
+
+def _run_slang(export, texts, report: LintReport, *, names=None, top=None) -> None:
+    """Elaborate every source with slang; errors and unwaived warnings raise :class:`LintError`.
+    ``names`` and ``top`` default to the export's sources and top module."""
     import pyslang
     from pyslang import DiagnosticEngine, ast, syntax
 
     sources = pyslang.SourceManager()
     comp = ast.Compilation()
-    for name, text in zip(export.source_names, texts):
+    top = top or export.top
+    for name, text in zip(names or export.source_names, texts):
         comp.addSyntaxTree(syntax.SyntaxTree.fromText(text, sources, name=name))
     tops = [inst.name for inst in comp.getRoot().topInstances]
     diags = comp.getAllDiagnostics()
@@ -174,12 +200,13 @@ def _run_slang(export, texts, report: LintReport) -> None:
                  if ": error: " in ln or ": warning: " in ln]
         shown = "; ".join(lines[:5]) + (f"; ... ({len(lines)} in all)" if len(lines) > 5 else "")
         raise LintError(f"slang: {shown}")
-    if export.top not in tops:
-        raise LintError(f"slang: {export.top!r} is not a top module of the sources "
+    if top not in tops:
+        raise LintError(f"slang: {top!r} is not a top module of the sources "
                         f"(tops: {', '.join(tops) or 'none'})")
 
 
-def _run_verilator(export, report: LintReport) -> None:
+def _run_verilator(export, report: LintReport, *, names=None, top=None) -> None:
+    names, top = names or export.source_names, top or export.top
     exe = find_tool("verilator")
     env = verilator_env()
     version = subprocess.run([exe, "--version"], env=env, capture_output=True, text=True)
@@ -187,9 +214,8 @@ def _run_verilator(export, report: LintReport) -> None:
     with tempfile.TemporaryDirectory(prefix="lgn-lint-") as work:
         waivers = Path(work) / WAIVERS
         waivers.write_text("".join(
-            render_template(WAIVERS, top=export.top, verilog=name) for name in export.source_names))
-        cmd = [exe, "--lint-only", "-Wall", "--top-module", export.top, str(waivers),
-               *export.source_names]
+            render_template(WAIVERS, top=export.top, verilog=name) for name in names))
+        cmd = [exe, "--lint-only", "-Wall", "--top-module", top, str(waivers), *names]
         log.info("running %s", " ".join(cmd))
         proc = subprocess.run(cmd, cwd=export.folder, env=env, capture_output=True, text=True)
     report.waivers = Path(WAIVERS)

@@ -36,3 +36,21 @@ def test_axis_wrapper_passes_the_bench(tmp_path, shape, pipeline):
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert "lgn_top_axis on icarus: 3 of 3 tests passed" in proc.stdout
+
+
+@pytest.mark.verilator
+def test_lint_checks_the_wrapper_with_the_core(tmp_path):
+    from lgn_hw.hdl.lint import LintError, lint
+
+    net = random_netlist(9, [11, 12], 3, seed=4)
+    export(net, tmp_path, axis=True, quiet=True)
+    assert lint(tmp_path).axis == "lgn_top_axis"
+    path = tmp_path / "lgn_top_axis.v"
+    text = path.read_text()
+    end = text.index("endmodule")
+    path.write_text(text[:end] + "  wire [3:0] lint_probe = s_axis_tvalid;\n" + text[end:])
+    with pytest.raises(LintError, match=r"^slang: .*lgn_top_axis\.v.*implicit conversion|^verilator"):
+        lint(tmp_path)
+    path.unlink()
+    with pytest.raises(LintError, match=r"the manifest has an 'axis' entry but lgn_top_axis\.v is missing"):
+        lint(tmp_path)
