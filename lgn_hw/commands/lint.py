@@ -43,5 +43,8 @@ def run(args) -> int:
         print(f"verilator   -Wall clean ({report.verilator}; waivers {report.waivers})")
     else:
         print("verilator   skipped")
+    if report.axis:
+        print(f"axis        {report.axis} (the AXI4-Stream wrapper) with the core: slang"
+              + (" and verilator clean" if report.verilator else " clean"))
     print(f"OK    {args.dir}")
     return 0

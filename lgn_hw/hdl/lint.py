@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..tools import find_tool, verilator_env
+from .axis import axis_top
 from .export import as_export, render_template
 from .names import tool_copies
 from .ports import core_ports
@@ -57,6 +58,7 @@ class LintReport:
     slang: str = ""                              # pyslang's version ("" when not run)
     slang_waived: int = 0                        # warnings of SLANG_WAIVED that slang gave
     waivers: Path | None = None
+    axis: str | None = None                      # the AXI4-Stream wrapper's module, linted too (export --axis)
 
 
 _MODULE = re.compile(r"^module\s+(\\\S+|[A-Za-z_][A-Za-z0-9_$]*)", re.M)
@@ -152,17 +154,41 @@ def lint(folder, *, verilator: bool = True, parse_limit: int = PARSE_LIMIT) -> L
     _run_slang(export, texts, report)
     if verilator:
         _run_verilator(export, report)
+    wrapper = _axis_wrapper(export)
+    if wrapper is not None:   # the wrapper with the core: slang, and Verilator when it runs
+        names = [*export.source_names, wrapper.name]
+        _run_slang(export, [*texts, wrapper.read_text()], report, names=names, top=axis_top(top))
+        if verilator:
+            _run_verilator(export, report, names=names, top=axis_top(top))
+        report.axis = axis_top(top)
     return report
 
 
-def _run_slang(export, texts, report: LintReport) -> None:
-    """Elaborate every source with slang; errors and unwaived warnings raise :class:`LintError`."""
+def _axis_wrapper(export) -> Path | None:
+    """The AXI4-Stream wrapper of an export whose manifest has an ``axis`` entry, else None.
+
+    Its file name is derived from the top module (``<top>_axis.v``), never read from the
+    manifest, and must be a regular file inside the folder.
+    """
+    if not export.manifest.get("axis"):
+        return None
+    path = export.folder / f"{axis_top(export.top)}.v"
+    if path.is_symlink() or not path.is_file():
+        raise LintError(f"{export.folder}: the manifest has an 'axis' entry but {path.name} is "
+                        f"{'a link' if path.is_symlink() else 'missing or not a regular file'}")
+    return path
+
+
+def _run_slang(export, texts, report: LintReport, *, names=None, top=None) -> None:
+    """Elaborate every source with slang; errors and unwaived warnings raise :class:`LintError`.
+    ``names`` and ``top`` default to the export's sources and top module."""
     import pyslang
     from pyslang import DiagnosticEngine, ast, syntax
 
     sources = pyslang.SourceManager()
     comp = ast.Compilation()
-    for name, text in zip(export.source_names, texts):
+    top = top or export.top
+    for name, text in zip(names or export.source_names, texts):
         comp.addSyntaxTree(syntax.SyntaxTree.fromText(text, sources, name=name))
     tops = [inst.name for inst in comp.getRoot().topInstances]
     diags = comp.getAllDiagnostics()
@@ -175,12 +201,13 @@ def _run_slang(export, texts, report: LintReport) -> None:
                  if ": error: " in ln or ": warning: " in ln]
         shown = "; ".join(lines[:5]) + (f"; ... ({len(lines)} in all)" if len(lines) > 5 else "")
         raise LintError(f"slang: {shown}")
-    if export.top not in tops:
-        raise LintError(f"slang: {export.top!r} is not a top module of the sources "
+    if top not in tops:
+        raise LintError(f"slang: {top!r} is not a top module of the sources "
                         f"(tops: {', '.join(tops) or 'none'})")
 
 
-def _run_verilator(export, report: LintReport) -> None:
+def _run_verilator(export, report: LintReport, *, names=None, top=None) -> None:
+    names, top = names or export.source_names, top or export.top
     exe = find_tool("verilator")
     env = verilator_env()
     version = subprocess.run([exe, "--version"], env=env, capture_output=True, text=True)
@@ -188,15 +215,16 @@ def _run_verilator(export, report: LintReport) -> None:
     with tempfile.TemporaryDirectory(prefix="lgn-lint-") as work:
         # Verilator reads copies under generated names: no name from the folder goes into its
         # configuration or command line (issue 22); messages are mapped back to the real names.
-        copies = [p.name for p in tool_copies(export.sources, work)]
+        sources = [export.folder / name for name in names]  # checked names (the export's, the wrapper's)
+        copies = [p.name for p in tool_copies(sources, work)]
         waivers = Path(work) / WAIVERS
         waivers.write_text("".join(
             render_template(WAIVERS, top=export.top, verilog=name) for name in copies))
-        cmd = [exe, "--lint-only", "-Wall", "--top-module", export.top, WAIVERS, *copies]
+        cmd = [exe, "--lint-only", "-Wall", "--top-module", top, WAIVERS, *copies]
         log.info("running %s", " ".join(cmd))
         proc = subprocess.run(cmd, cwd=Path(work), env=env, capture_output=True, text=True)
     stderr = proc.stderr
-    for copy, name in zip(copies, export.source_names):
+    for copy, name in zip(copies, names):
         stderr = stderr.replace(copy, name)
     report.waivers = Path(WAIVERS)
     if proc.returncode != 0 or "%Warning" in stderr or "%Error" in stderr:

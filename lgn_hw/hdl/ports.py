@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-__all__ = ["Port", "core_ports", "core_dims", "CLOCK", "RESET"]
+__all__ = ["Port", "core_ports", "core_dims", "axis_ports", "CLOCK", "RESET", "AXIS_CLOCK", "AXIS_RESETN"]
 
 CLOCK = "clk"
 RESET = "rst"
+#: the AXI4-Stream wrapper's clock and (active-low) reset, as AMBA names them
+AXIS_CLOCK = "aclk"
+AXIS_RESETN = "aresetn"
 
 
 @dataclass(frozen=True)
@@ -79,4 +82,21 @@ def core_ports(source, *, in_width: int | None = None) -> list[Port]:
         Port("out_ready", "in", 1, "the consumer accepts the result this cycle"),
         Port("out_class", "out", cw, "predicted class"),
         Port("out_scores", "out", c * w, f"class c's popcount at bits [c*{w} +: {w}]"),
+    ]
+
+
+def axis_ports(layout) -> list[Port]:
+    """The AXI4-Stream wrapper's ports (``lgn-hw export --axis``), in order, for an
+    :class:`~lgn_hw.hdl.axis.AxisLayout` (its byte layout is DESIGN.md section 4.1)."""
+    return [
+        Port(AXIS_CLOCK, "in", 1, "clock, rising edge"),
+        Port(AXIS_RESETN, "in", 1, "synchronous reset, active low"),
+        Port("s_axis_tdata", "in", layout.s_width, f"in_data at bits [0 +: {layout.in_width}], the rest ignored"),
+        Port("s_axis_tvalid", "in", 1, "s_axis_tdata holds a sample"),
+        Port("s_axis_tready", "out", 1, "the wrapper accepts a sample this cycle"),
+        Port("s_axis_tlast", "in", 1, "the sample ends a packet; comes back on its result's m_axis_tlast"),
+        Port("m_axis_tdata", "out", layout.m_width, "class and scores, byte-aligned fields"),
+        Port("m_axis_tvalid", "out", 1, "m_axis_tdata holds a result"),
+        Port("m_axis_tready", "in", 1, "the consumer accepts the result this cycle"),
+        Port("m_axis_tlast", "out", 1, "the sample of this result came with s_axis_tlast"),
     ]

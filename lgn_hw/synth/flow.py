@@ -23,7 +23,7 @@ from ..hdl.digest import sources_sha256
 from ..hdl.names import tool_copies
 from ..netlist.model import atomic_write_text
 from ..tools import clear_outputs, find_tool, run_tool
-from .report import parse_pnr, split_cells
+from .report import parse_pnr, parse_stat, split_cells
 from .targets import Target, get_target
 
 __all__ = ["synthesize", "REPORT", "REPORT_FORMAT", "REPORT_VERSION", "PLACEMENT_NOTES"]
@@ -160,7 +160,7 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
     t0 = time.perf_counter()
     run_tool("yosys", ["-q", "-s", script.name], cwd=out, log_name="yosys.log")
     t_synth = time.perf_counter() - t0
-    cells = _core_cells(tgt, json.loads((out / "stat.json").read_text()), core)
+    cells = _core_cells(tgt, parse_stat((out / "stat.json").read_text()), core)
     depth = logic_depth(out / "ltp.txt")
 
     pnr = {"fmax_mhz": None, "pnr_constraint_mhz": None, "utilization": {

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-__all__ = ["BLOCKS", "format_report", "format_table", "parse_pnr", "split_cells"]
+import json
+import re
+
+__all__ = ["BLOCKS", "format_report", "format_table", "parse_pnr", "parse_stat", "split_cells"]
 
 #: The blocks of a core whose cells a synthesis report counts apart. ``layers`` is the core
 #: module itself: the gate layers (merged into it) with the input register and the handshake
 #: logic (valid shift register, credit counter); the others are its kept submodules.
 BLOCKS = ("encoder", "layers", "popcount", "argmax", "fifo")
+
+
+# Yosys before 0.24 (Debian 12's 0.23) prints the design hierarchy's table ("  name   1") into
+# `stat -json` between the modules and the design totals, which makes the file invalid JSON.
+_STAT_TABLE_LINE = re.compile(r"^[ \t]+[^\s\"{}\[\],:]+[ \t]+\d+[ \t]*$", re.M)
+
+
+def parse_stat(text: str) -> dict:
+    """The JSON of Yosys ``stat -json`` (``tee -o``); from Yosys 0.23 too, whose hierarchy table
+    lines inside the JSON are dropped (Edalize's Yosys backend needs a Yosys with Tcl, such as
+    Debian's, which that is)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return json.loads(_STAT_TABLE_LINE.sub("", text))
 
 
 def split_cells(stat: dict, core: str) -> tuple[dict, dict]:

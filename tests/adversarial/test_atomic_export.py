@@ -47,7 +47,8 @@ def test_re_export_keeps_the_users_files_and_drops_the_old_exports(tmp_path):
     (out / "notes.txt").write_text("mine\n")
     manifest = export(net, out, top="second", quiet=True)
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(["second.v", "manifest.json", "netlist.lgn.json", "notes.txt"])
+    # the first export's testbench, cocotb/ bench and first.core are gone; ip/ is the second's
+    assert names == sorted(["second.v", "second.core", "ip", "manifest.json", "netlist.lgn.json", "notes.txt"])
     assert manifest["latency"] == _header_latency(out / "second.v")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hw"]
 

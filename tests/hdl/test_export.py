@@ -35,7 +35,8 @@ def test_ports_exactly_as_design(classes, k, class_width, score_width):
 def test_manifest_contents(tmp_path):
     net = random_netlist(12, [20, 9], 3, seed=1)
     manifest = export(net, tmp_path, top="my_core", pipeline=Pipeline(2, 1, False))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "my_core.v", "netlist.lgn.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ip", "manifest.json", "my_core.core", "my_core.v",
+                                                          "netlist.lgn.json"]  # ip/, .core: lgn_hw.hdl.ip
     on_disk = json.loads((tmp_path / "manifest.json").read_text())
     assert on_disk == manifest == load_manifest(tmp_path)
     expected = {
