@@ -496,23 +496,21 @@ class _Cut:
     ref_of: dict      # bit index -> reference literal it equals (the matching)
 
 
-def _signatures(aig, vals, lits, mask):
-    return [Aig.value(vals, lit, mask) for lit in lits]
-
-
-def _match(hw_sigs, ref_lits, ref_sigs, prefer_same=True):
-    """bit -> reference literal with the same signature (the same index when that fits)."""
+def _match(hw_sigs, ref_ids, ref_sigs, prefer=None):
+    """hw position -> reference id with the same signature (``ref_ids[prefer[j]]`` when it fits):
+    ``(match, missing positions)``."""
     table = {}
-    for i, s in enumerate(ref_sigs):
-        table.setdefault(s, i)
+    for i, sig in zip(ref_ids, ref_sigs):
+        table.setdefault(sig, i)
     out, missing = {}, []
-    for b, s in enumerate(hw_sigs):
-        if prefer_same and b < len(ref_sigs) and ref_sigs[b] == s:
-            out[b] = ref_lits[b]
-        elif s in table:
-            out[b] = ref_lits[table[s]]
+    for j, sig in enumerate(hw_sigs):
+        p = prefer[j] if prefer is not None else j
+        if p < len(ref_sigs) and ref_sigs[p] == sig:
+            out[j] = ref_ids[p]
+        elif sig in table:
+            out[j] = table[sig]
         else:
-            missing.append(b)
+            missing.append(j)
     return out, missing
 
 
@@ -576,116 +574,125 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
         return result
 
     rng = np.random.default_rng(seed)
-    words = export.inputs.random(PATTERNS, rng)  # (n, width) in_data bits
+    words = export.inputs.random(PATTERNS, rng)  # (n, width) in_data bits: every compare both ways
     mask = (1 << PATTERNS) - 1
-    values = {lit >> 1: int("".join(map(str, words[:, j][::-1])), 2) for j, lit in enumerate(in_lits)}
-    vals = aig.simulate(values, PATTERNS)
+    in_values = {lit >> 1: int("".join(map(str, words[:, j][::-1])), 2) for j, lit in enumerate(in_lits)}
+    k, w, cw = copy.outputs_per_class, copy.score_width, copy.class_width
 
-    cuts = []
-    for (name, ref_lits, by_sig), hw_lits in zip(cuts_spec, cut_hw):
-        ref_sigs = _signatures(aig, vals, ref_lits, mask)
-        hw_sigs = _signatures(aig, vals, hw_lits, mask)
-        match, _ = _match(hw_sigs, ref_lits, ref_sigs)
-        cuts.append(_Cut(name, hw_lits, match))
-    # The popcount follows the core's leaf order (see the module docstring).
-    k = copy.outputs_per_class
-    last = cuts[-1]
-    index_of = {lit: i for i, lit in enumerate(ref.layers[-1])}
-    hw_to_ref = {}
-    for b, lit in enumerate(last.hw):
-        if b in last.ref_of:
-            hw_to_ref.setdefault(lit, last.ref_of[b])
-    order = []
-    for c in range(copy.num_classes):
-        idx = [index_of.get(hw_to_ref.get(lit)) for lit in pop_x[c * k: (c + 1) * k]]
-        order.append(idx if None not in idx else None)
-    finish_reference(aig, copy, ref, order=[o if o is not None else list(range(c * k, (c + 1) * k))
-                                            for c, o in enumerate(order)], lut_size=pipe.lut_size)
-    w, cw = copy.score_width, copy.class_width
-    ref_out = ref.cls + [b for s in ref.scores for b in s]
-    vals = aig.simulate(values, PATTERNS, vals)
-
-    def failed(detail):
-        result.verdict, result.detail = "FAILED", detail
-        x = _counterexample(aig, vals, mask, words, out_hw, ref_out, in_lits, timeout, work)
-        if x is not None:
-            result.counterexample = x
-            result.replay = replay(design, export, copy if same else netlist, x, work)
-        result.seconds = time.perf_counter() - start
-        return result
-
-    # A quick look for a counterexample: the simulated patterns through the whole datapath.
-    diff = 0
-    for a, b in zip(out_hw, ref_out):
-        diff |= Aig.value(vals, a, mask) ^ Aig.value(vals, b, mask)
-    if diff and same:
-        return failed("the core's result differs from the netlist on a random input")
-
-    parts = []  # (name, claim, aig, miter)
-    if not same:
-        parts.append(_netlists_part(netlist, copy, export, fields))
-    pop_cut = _Cut("popcount.scores", pop_hw, {i: ref_out[cw + i] for i in range(len(pop_hw))})
     # Which bits of each cut the next part reads (the rest, unread, may be anything: Yosys removes
     # the logic of nodes that nothing reads, leaving their wires undriven).
-    chain = cuts + [pop_cut]
+    chain = cut_hw + [pop_hw]
     need = [None] * len(chain)
     roots = out_hw
     for j in range(len(chain) - 1, -1, -1):
-        need[j] = _reached(aig, roots, chain[j].hw)
-        roots = [chain[j].hw[b] for b in need[j]]
-    # Per part: the cut it reads (None: in_data), the hw roots and the reference literals they must equal.
-    prev = None
-    for cut, bits in zip(cuts, need):
-        unmatched = [b for b in bits if b not in cut.ref_of]
-        bits = [b for b in bits if b in cut.ref_of]
-        what = "encoder compares" if cut.name == "encoder.y" else "nodes of " + cut.name.split(".")[0]
-        parts.append((cut.name.split(".")[0], f"{len(bits)} bits read on = the netlist's {what}", prev,
-                      [cut.hw[b] for b in bits], [cut.ref_of[b] for b in bits], unmatched))
-        prev = cut
-    plan = "counters" if pipe.lut_size else "adder tree"
-    for c in range(copy.num_classes):
-        bits = [b for b in need[-1] if c * w <= b < (c + 1) * w]
-        parts.append((f"popcount c{c}", f"{k}-bit count ({plan}) = the sum of class {c}'s outputs", prev,
-                      [pop_hw[b] for b in bits], [pop_cut.ref_of[b] for b in bits], []))
-    parts.append(("argmax", f"class and scores out = argmax over {copy.num_classes} classes", pop_cut,
-                  out_hw, ref_out, []))
+        need[j] = _reached(aig, roots, chain[j])
+        roots = [chain[j][b] for b in need[j]]
 
     jobs = max(1, int(jobs))
-    futures = []
-    with ThreadPoolExecutor(jobs) as pool:
-        for i, spec in enumerate(parts):
-            if isinstance(spec, PartResult):  # already decided
-                futures.append(spec)
-                continue
-            if len(spec) == 4:  # the netlists' part
-                name, claim, paig, miter = spec
-                unmatched = []
-            else:
-                name, claim, cut, roots, refs, unmatched = spec
-                paig, miter = _part_miter(aig, cut, roots, refs, in_lits)
-            if unmatched:
-                futures.append(PartResult(name, claim, "failed", detail=f"{len(unmatched)} bits of the core's "
-                                          "wire match no node of the netlist on random inputs"))
-                continue
-            path = work / f"part{i:04d}.aig"
-            futures.append((name, claim, pool.submit(prove_miter, paig, miter, path, timeout=timeout)))
-        for item in futures:
-            if isinstance(item, PartResult):
-                add(item)
-                continue
-            name, claim, fut = item
-            r = fut.result()
-            status = {True: "proved", False: "failed", None: "undecided"}[r.equal]
-            add(PartResult(name, claim, status, r.seconds, r.ands, r.detail))
+    pending = []  # PartResult, or (name, claim, future)
+    pool = ThreadPoolExecutor(jobs)
+
+    def submit(index, name, claim, part, miter):
+        pending.append((name, claim, pool.submit(prove_miter, part, miter, work / f"part{index:04d}.aig",
+                                                 timeout=timeout)))
+
+    if not same:
+        submit(0, *_netlists_part(netlist, copy, export, fields))
+    # Gate layers (and the encoder): the core's bits are matched to the netlist's nodes by
+    # simulating the part alone, its inputs (the cut before) random, then proved.
+    prev = None
+    for i, ((name, ref_lits, _), hw_lits, bits) in enumerate(zip(cuts_spec, cut_hw, need)):
+        part, shared = Aig(), {}
+        hw_part, ref_part = _copy_part(part, aig, prev, [hw_lits[b] for b in bits], ref_lits, shared)
+        values = {shared[node] >> 1: v for node, v in in_values.items() if node in shared}
+        pvals = part.simulate(values, PATTERNS)
+        match, missing = _match([Aig.value(pvals, lit, mask) for lit in hw_part], list(range(len(ref_part))),
+                                [Aig.value(pvals, lit, mask) for lit in ref_part], prefer=bits)
+        block = name.split(".")[0]
+        what = "encoder compares" if block == "encoder" else "nodes of " + block
+        claim = f"{len(bits)} bits read on = the netlist's {what}"
+        if missing:
+            pending.append(PartResult(block, claim, "failed", detail=f"{len(missing)} bits of the core's wire "
+                                      "match no node of the netlist (random simulation of the part)"))
+        miter = part.any_(part.xor(hw_part[j], ref_part[match[j]]) for j in range(len(bits)) if j in match)
+        submit(i + 1, block, claim, part, miter)
+        prev = _Cut(name, hw_lits, {b: ref_lits[match[j]] for j, b in enumerate(bits) if j in match})
+
+    # The popcount's reference follows the core's leaf order (see the module docstring).
+    index_of = {}
+    for i, lit in enumerate(ref.layers[-1]):
+        index_of.setdefault(lit, i)
+    hw_to_ref = {}
+    for b, r in prev.ref_of.items():
+        hw_to_ref.setdefault(prev.hw[b], index_of.get(r))
+    order = []
+    for c in range(copy.num_classes):
+        idx = [hw_to_ref.get(lit) for lit in pop_x[c * k: (c + 1) * k]]
+        order.append(idx if sorted(i for i in idx if i is not None) == list(range(c * k, (c + 1) * k))
+                     else list(range(c * k, (c + 1) * k)))
+    finish_reference(aig, copy, ref, order=order, lut_size=pipe.lut_size)
+    ref_out = ref.cls + [b for s in ref.scores for b in s]
+    pop_cut = _Cut("popcount.scores", pop_hw, {i: ref_out[cw + i] for i in range(len(pop_hw))})
+    plan = "counters" if pipe.lut_size else "adder tree"
+    base = len(cuts_spec) + 1
+    for c in range(copy.num_classes):
+        bits = list(range(c * w, (c + 1) * w))  # all, also those the argmax does not read
+        part, miter = _part_miter(aig, prev, [pop_hw[b] for b in bits], [pop_cut.ref_of[b] for b in bits])
+        submit(base + c, f"popcount c{c}", f"{k}-bit count ({plan}) = the sum of class {c}'s outputs", part, miter)
+    part, miter = _part_miter(aig, pop_cut, out_hw, ref_out)
+    submit(base + copy.num_classes, "argmax", f"class and scores out = argmax over {copy.num_classes} classes",
+           part, miter)
+    for item in pending:
+        if isinstance(item, PartResult):
+            add(item)
+            continue
+        name, claim, fut = item
+        r = fut.result()
+        add(PartResult(name, claim, {True: "proved", False: "failed", None: "undecided"}[r.equal],
+                       r.seconds, r.ands, r.detail))
+    pool.shutdown()
     result.seconds = time.perf_counter() - start
     if all(p.status == "proved" for p in result.parts):
         result.verdict = "PROVED"
         return result
     bad = next(p for p in result.parts if p.status != "proved")
-    if bad.status == "failed" or diff:
-        return failed(f"part {bad.name} differs from the netlist")
-    result.verdict, result.detail = "UNDECIDED", f"part {bad.name}: {bad.detail}"
+    vals = aig.simulate(in_values, PATTERNS)
+    x = _counterexample(aig, vals, mask, words, out_hw, ref_out, in_lits, timeout, work,
+                        search=bad.status == "failed")
+    if x is None:
+        if bad.status == "failed":
+            result.verdict, result.detail = "UNDECIDED", (
+                f"part {bad.name} differs from the netlist's {bad.name}, but no input found on which the "
+                "whole core does (the core is built otherwise than the netlist)")
+        else:
+            result.verdict, result.detail = "UNDECIDED", f"part {bad.name}: {bad.detail}"
+        return result
+    result.verdict, result.detail = "FAILED", f"part {bad.name} differs from the netlist"
+    result.counterexample = x
+    result.replay = replay(design, export, copy if same else netlist, x, work)
+    result.seconds = time.perf_counter() - start
     return result
+
+
+def _copy_part(part: Aig, aig: Aig, cut, roots, refs, shared):
+    """Copy into ``part`` the cone of ``roots`` (hw) and of ``refs`` (reference), both cut at
+    ``cut`` (the hw bits there replaced by the reference values they were matched to); in_data
+    (and any other input reached) shared through ``shared``. Returns both lists of literals."""
+    ref_memo, hw_memo = {}, {}
+    if cut is not None:
+        for b, r in cut.ref_of.items():
+            if r > TRUE and cut.hw[b] <= TRUE:  # proved constant by the part before
+                ref_memo.setdefault(r >> 1, cut.hw[b] ^ (r & 1))
+        for b, r in cut.ref_of.items():
+            if r > TRUE and (r >> 1) not in ref_memo:
+                ref_memo[r >> 1] = part.input()
+        for b, r in cut.ref_of.items():
+            h = cut.hw[b]
+            if h <= TRUE or (h >> 1) in hw_memo:
+                continue
+            # hw literal h equals reference literal r: node(h) = var(node(r)) ^ neg(r) ^ neg(h)
+            hw_memo[h >> 1] = (ref_memo[r >> 1] if r > TRUE else FALSE) ^ (r & 1) ^ (h & 1)
+    return part.copy_cone(aig, roots, hw_memo, shared), part.copy_cone(aig, refs, ref_memo, shared)
 
 
 def _reached(aig: Aig, roots, cut_lits) -> list:
@@ -711,31 +718,11 @@ def _reached(aig: Aig, roots, cut_lits) -> list:
     return sorted(hit)
 
 
-def _part_miter(aig: Aig, cut, roots, refs, in_lits):
-    """A new AIG: the cone of ``roots`` (hw) and of ``refs`` (reference), both cut at ``cut``
-    (the hw bits there replaced by the reference values they were matched to), in_data shared;
-    and its miter literal."""
+def _part_miter(aig: Aig, cut, roots, refs):
+    """A new AIG holding :func:`_copy_part` of ``roots`` and ``refs``, and its miter literal."""
     part = Aig()
-    shared = {}
-    ref_memo, hw_memo = {}, {}
-    if cut is not None:
-        for b, r in cut.ref_of.items():
-            rnode = r >> 1
-            if r > TRUE and rnode not in ref_memo:
-                ref_memo[rnode] = part.input()
-        for b, r in cut.ref_of.items():
-            h = cut.hw[b]
-            if h <= TRUE or (h >> 1) in hw_memo:
-                continue
-            if r <= TRUE:  # a constant node (proved so by the part before)
-                hw_memo[h >> 1] = r ^ (h & 1)
-                continue
-            # hw literal h equals reference literal r: node(h) = var(node(r)) ^ neg(r) ^ neg(h)
-            hw_memo[h >> 1] = ref_memo[r >> 1] ^ (r & 1) ^ (h & 1)
-    hw_lits = part.copy_cone(aig, roots, hw_memo, shared)
-    ref_lits = part.copy_cone(aig, refs, ref_memo, shared)
-    miter = part.any_(part.xor(a, b) for a, b in zip(hw_lits, ref_lits))
-    return part, miter
+    hw, ref = _copy_part(part, aig, cut, roots, refs, {})
+    return part, part.any_(part.xor(a, b) for a, b in zip(hw, ref))
 
 
 def _netlists_part(netlist, copy, export, fields):
@@ -751,7 +738,7 @@ def _netlists_part(netlist, copy, export, fields):
     return ("netlist", "the given netlist = the export's netlist copy (scores and class)", aig, miter)
 
 
-def _counterexample(aig, vals, mask, words, out_hw, ref_out, in_lits, timeout, work):
+def _counterexample(aig, vals, mask, words, out_hw, ref_out, in_lits, timeout, work, search=True):
     """in_data bits on which the datapath's result differs from the reference: from the simulated
     patterns if one shows it, else from ABC on the whole datapath (None if neither finds one)."""
     diff = 0
@@ -760,6 +747,8 @@ def _counterexample(aig, vals, mask, words, out_hw, ref_out, in_lits, timeout, w
     if diff:
         j = (diff & -diff).bit_length() - 1
         return np.asarray(words[j], dtype=np.uint8)
+    if not search:
+        return None
     whole = Aig()
     shared = {}
     memo = {}
