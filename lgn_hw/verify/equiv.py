@@ -10,7 +10,7 @@ independent combinational reference of the netlist:
   class score as a plain sum of its output bits, the class by a linear
   compare-and-select scan (ties to the lower class). It shares no code with the
   hardware generator's popcount trees, pipelining or argmax.
-- The harness (``hdl_templates/equiv_harness.v.tmpl``) feeds one input vector
+- The harness (``hdl_templates/equiv_harness.v.tmpl``) feeds one ``in_data`` vector
   ``x`` to both, held for the whole run, with ``in_valid`` and ``out_ready`` high
   and a reset in the first cycle. ``x`` is a register that keeps its initial
   value, and Yosys ``sat`` leaves initial values free, so the solver considers
@@ -33,7 +33,6 @@ backpressure over long runs (the cocotb benches test that).
 from __future__ import annotations
 
 import logging
-import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ __all__ = ["ProofResult", "reference_verilog", "prove_equivalent"]
 log = logging.getLogger(__name__)
 
 HARNESS_TEMPLATE = "equiv_harness.v.tmpl"
+TOP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 SCRIPT_TEMPLATE = "equiv.ys.tmpl"
 ACCEPT_BOUND = 4
 
@@ -76,28 +76,59 @@ class ProofResult:
         return f"FAILED: {self.detail} (log: {self.log_path})"
 
 
-def reference_verilog(netlist: Netlist) -> str:
-    """Verilog of module ``lgn_equiv_ref``: ``in_data`` -> ``scores`` and ``cls``, combinational."""
+def reference_verilog(netlist: Netlist, fields=None) -> str:
+    """Verilog of module ``lgn_equiv_ref``: ``in_data`` -> ``scores`` and ``cls``, combinational.
+
+    With ``fields`` (the ``in_data`` layout of a core with the encoder inside,
+    ``ExportDir.inputs.fields``), ``in_data`` carries the raw integer features
+    and the reference encodes them as the netlist's encoder says (DESIGN.md
+    section 3); without, ``in_data`` is the netlist's input bits.
+    """
     from amaranth.back import verilog
 
-    return verilog.convert(_reference(netlist), name="lgn_equiv_ref", emit_src=False)
+    return verilog.convert(_reference(netlist, fields), name="lgn_equiv_ref", emit_src=False)
 
 
-def _reference(netlist: Netlist):
+def _encoded(netlist: Netlist, fields, in_data) -> list:
+    """The netlist encoder's bits of the raw features in ``in_data``: ``q > t``, ``q == v``, ``q != 0``."""
+    from amaranth.hdl import Const
+
+    from ..data.encoding import Encoder
+
+    bits = []
+    for f, feat in zip(fields, Encoder.from_dict(netlist.encoder).features):
+        raw = in_data[f.offset: f.offset + f.width]
+        q = raw.as_signed() if f.signed else raw.as_unsigned()
+        if feat.kind == "bit":
+            bits.append(raw != 0)
+        elif feat.kind == "thermometer":  # Const(t) takes the shape that holds t: compares are exact
+            bits += [q > Const(int(t)) for t in feat.values]
+        else:
+            bits += [q == Const(int(v)) for v in feat.values]
+    return bits
+
+
+def _reference(netlist: Netlist, fields=None):
     from amaranth.hdl import Cat, Const, Module, Mux, Signal
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
 
     n, c, w, cw = netlist.num_inputs, netlist.num_classes, netlist.score_width, netlist.class_width
     k = netlist.outputs_per_class
+    in_width = n if fields is None else sum(f.width for f in fields)
 
     class Reference(wiring.Component):
         def __init__(self):
-            super().__init__({"in_data": In(n), "scores": Out(c * w), "cls": Out(cw)})
+            super().__init__({"in_data": In(in_width), "scores": Out(c * w), "cls": Out(cw)})
 
         def elaborate(self, platform):
             m = Module()
-            prev = [self.in_data[i] for i in range(n)]
+            if fields is None:
+                prev = [self.in_data[i] for i in range(n)]
+            else:
+                enc = Signal(n, name="encoded")
+                m.d.comb += enc.eq(Cat(*_encoded(netlist, fields, self.in_data)))
+                prev = [enc[i] for i in range(n)]
             for li, layer in enumerate(netlist.layers):
                 out = Signal(layer.width, name=f"layer{li}")
                 if layer.kind == "lut":
@@ -165,16 +196,21 @@ def prove_equivalent(netlist: Netlist, export_dir, *, extra_results: int = 2, ti
     # Fresh files (written by rename, and the log removed before Yosys opens it): nothing is
     # written through a link left in the work folder.
     clear_outputs(work, ["equiv.log"])
-    atomic_write_text(work / "lgn_equiv_ref.v", reference_verilog(netlist))
+    if not TOP_NAME.match(export.top):
+        raise ValueError(f"the top module's name {export.top!r} is not a plain Verilog identifier")
+    atomic_write_text(work / "lgn_equiv_ref.v", reference_verilog(netlist, export.inputs.fields))
     atomic_write_text(work / "lgn_equiv_harness.v", render_template(
-        HARNESS_TEMPLATE, top=export.top, num_inputs=netlist.num_inputs,
+        HARNESS_TEMPLATE, top=export.top, num_inputs=export.in_width,
         num_classes=netlist.num_classes, score_width=netlist.score_width,
         class_width=netlist.class_width, latency=latency, accept_bound=ACCEPT_BOUND))
-    # Paths relative to the working folder: the WebAssembly Yosys sees no absolute paths.
-    def rel(path):
-        return os.path.relpath(Path(path).resolve(), work.resolve())
-
-    read_dut = "\n".join(f"read_verilog -sv {rel(src)}" for src in export.sources)
+    # The Verilog is read from copies under generated names: nothing from the folder but the
+    # Verilog text reaches the script (a file name could hold newlines and Yosys commands).
+    names = []
+    for i, src in enumerate(export.sources):
+        names.append(f"dut_{i}.v")
+        clear_outputs(work, [names[-1]])
+        atomic_write_text(work / names[-1], src.read_text(errors="replace"))
+    read_dut = "\n".join(f"read_verilog -sv {name}" for name in names)
     atomic_write_text(work / "equiv.ys", render_template(
         SCRIPT_TEMPLATE, read_dut=read_dut, reference="lgn_equiv_ref.v",
         harness="lgn_equiv_harness.v", steps=steps, extra=extra_results, timeout=int(timeout)))
