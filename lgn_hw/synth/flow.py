@@ -85,6 +85,10 @@ def _core_cells(target: Target, stat: dict, core: str) -> dict:
     return counts
 
 
+#: Bits the out-of-context wrapper's input shift register moves per clock (hdl_templates/ooc_wrapper.v.tmpl).
+OOC_LANE = 64
+
+
 def logic_depth(path: Path) -> int | None:
     """The longest path in cells between registers from Yosys ``ltp -noff`` output (None if absent).
 
@@ -150,6 +154,7 @@ def synthesize(export_dir, target, *, freq_mhz=None, out_dir=None, ooc=True, see
         width = {p.name: p.width for p in export.ports}
         atomic_write_text(wrapper, render_template(
             "ooc_wrapper.v.tmpl", wrapper=top, core=core, num_inputs=width["in_data"],
+            step=min(OOC_LANE, width["in_data"]),
             class_width=width["out_class"], scores_width=width["out_scores"]))
         sources.append(wrapper)
     script = out / f"synth_{tgt.family}.ys"

@@ -158,3 +158,15 @@ def test_logic_depth_counts_the_cells_between_registers(tmp_path):
         export(net, hw, pipeline=Pipeline(gate_every=every, popcount_every=1), quiet=True)
         depth[every] = synthesize(hw, "xilinx-7")["logic_depth"]
     assert isinstance(depth[1], int) and 1 <= depth[1] < depth[0]
+
+
+@pytest.mark.yosys
+def test_a_core_with_mnist_wide_input_places_and_routes(tmp_path):
+    # 6,272 input bits (784 raw 8-bit pixels): the out-of-context wrapper's one-bit shift register
+    # was a chain of 6,272 flip-flops that overflowed the WebAssembly Yosys's stack in techmap.
+    from lgn_hw.hdl import export
+    from lgn_hw.netlist import random_netlist
+
+    export(random_netlist(6272, [40, 20], 10, seed=0), tmp_path / "hw", quiet=True)
+    report = synthesize(tmp_path / "hw", "ecp5-25k")
+    assert report["placement"] == "wrapper" and report["fmax_mhz"] is not None
