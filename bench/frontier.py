@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lgn_hw.hdl import Pipeline, export, load_manifest
+from lgn_hw.hdl.names import tool_copies
 from lgn_hw.netlist import load
 from lgn_hw.synth import ToolFailed, synthesize
 from lgn_hw.train.presets import FULL_MNIST_TRAIN
@@ -319,8 +320,9 @@ def recipes(hw: Path) -> list[dict]:
         stat = work / "stat.json"
         if not stat.exists():
             t0 = time.perf_counter()
+            copies = tool_copies([hw / f for f in manifest["verilog"]], work)   # generated names only
             (work / "synth.ys").write_text(render_template(
-                "synth_recipe.ys.tmpl", sources=" ".join(f'"../{f}"' for f in manifest["verilog"]),
+                "synth_recipe.ys.tmpl", sources=" ".join(f'"{c.name}"' for c in copies),
                 core=core, before=before.format(core=core), synth=synth, stat_json="stat.json"))
             run_tool("yosys", ["-q", "-s", "synth.ys"], cwd=work, log_name="yosys.log")
             (work / "seconds").write_text(f"{time.perf_counter() - t0:.1f}")

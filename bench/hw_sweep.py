@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lgn_hw.hdl import Pipeline, export, load_manifest
+from lgn_hw.hdl.names import tool_copies
 from lgn_hw.netlist import load, random_netlist
 from lgn_hw.synth import ToolFailed, get_target, synthesize
 from lgn_hw.tools import run_tool
@@ -149,7 +150,7 @@ def _breakdown(d: Path, target: str, force: bool) -> dict:
     if force or not stat.exists():
         work.mkdir(parents=True, exist_ok=True)
         manifest = load_manifest(d)
-        sources = " ".join(str(Path("..") / f) for f in manifest["verilog"])
+        sources = " ".join(c.name for c in tool_copies([d / f for f in manifest["verilog"]], work))
         script = (f"read_verilog -sv {sources}; hierarchy -check -top {manifest['top']}; "
                   f"synth_{get_target(target).family} -noflatten -top {manifest['top']}; "
                   f"tee -q -o stat.json stat -json")

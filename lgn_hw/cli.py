@@ -99,7 +99,7 @@ def _quiet_stdout() -> None:
 
 def install_signal_handlers() -> None:
     """SIGTERM ends the command as Ctrl-C does (``finally`` blocks run) after ending its child
-    processes' groups (:func:`lgn_hw.tools.kill_children`): a build never compiles on as orphans.
+    processes (:func:`lgn_hw.tools.kill_descendants`): a build never compiles on as orphans.
     Main thread only (else None); returns the handler it replaced. Training replaces it while it
     runs (a graceful stop after the step)."""
     import signal
@@ -109,9 +109,9 @@ def install_signal_handlers() -> None:
         return None
 
     def on_term(signum, frame):
-        from .tools import kill_children
+        from .tools import kill_descendants
 
-        kill_children()
+        kill_descendants()
         raise SystemExit(128 + signum)
 
     return signal.signal(signal.SIGTERM, on_term)   # the previous handler, to put back

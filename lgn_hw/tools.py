@@ -29,7 +29,7 @@ from pathlib import Path
 __all__ = [
     "ToolNotFound", "ToolFailed", "Tool", "TOOLS", "tool_env_var", "find_tool", "tool_version",
     "tool_env", "run_tool", "clear_outputs", "environ", "verilator_bin_dir", "verilator_env",
-    "SIMULATORS", "check_simulator", "simulator_env", "run_child", "kill_children",
+    "SIMULATORS", "check_simulator", "simulator_env", "run_child", "kill_children", "kill_descendants",
 ]
 
 log = logging.getLogger(__name__)
@@ -202,6 +202,50 @@ def kill_children() -> None:
 
 
 atexit.register(kill_children)
+
+
+def _descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (children, their children, ...), from ``/proc``; [] elsewhere."""
+    parents = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read(4096)
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1:
+            parents.setdefault(int(fields[1]), []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), ()):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def kill_descendants(grace: float = 1.0) -> None:
+    """End every process this one started, also through libraries that run plain subprocesses
+    (torch's extension build runs ninja and the compilers so): SIGTERM, SIGKILL after ``grace``.
+    For a command that is ending (its SIGTERM handler), not for a long-lived caller."""
+    kill_children()
+    pids = _descendants(os.getpid())
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+    end = time.monotonic() + grace
+    while pids and time.monotonic() < end:
+        pids = [p for p in pids if p in set(_descendants(os.getpid()))]
+        time.sleep(0.02)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def run_tool(name: str, args, *, cwd, log_name: str) -> None:

@@ -327,7 +327,7 @@ def _write_files(out: Path, netlist, core, verilog_text, top, pipeline, testbenc
 
 
 
-# -- the export's own files; the folder is replaced in folder.py ------------------------------------------------
+# -- the export's own files (the folder itself is replaced in folder.py) ---------------------------
 
 def _export_files(manifest) -> list[str]:
     """The plain file names an export's manifest lists as its own (Verilog, netlist copy, bench)."""

@@ -21,10 +21,19 @@ import re
 import shutil
 from pathlib import Path
 
-__all__ = ["claim_export_folder", "check_export_target", "move_in", "RECORD_ENTRY"]
+__all__ = ["claim_export_folder", "check_export_target", "move_in", "RECORD_FILE", "RECORD_FOLDER"]
 
-#: entries of an export folder that record results for the core it holds (dropped by a re-export)
-RECORD_ENTRY = re.compile(r"(verify-[A-Za-z0-9_.-]+|synth-[A-Za-z0-9_.-]+|equiv)", re.ASCII)
+#: entries of an export folder that record results for the core it holds (dropped by a re-export):
+#: the verification records and their waveforms (files), the synthesis and equivalence folders
+RECORD_FILE = re.compile(r"verify-[a-z0-9_]+\.(json|vcd|fst)", re.ASCII)
+RECORD_FOLDER = re.compile(r"synth-[A-Za-z0-9_.-]+|equiv", re.ASCII)
+
+
+def _is_record(folder: Path, name: str) -> bool:
+    path = folder / name
+    if RECORD_FILE.fullmatch(name):
+        return path.is_file() or path.is_symlink()
+    return bool(RECORD_FOLDER.fullmatch(name)) and (path.is_dir() or path.is_symlink())
 
 
 def _old_manifest(out: Path):
@@ -112,7 +121,7 @@ def move_in(stage: Path, out: Path, *, written, old) -> None:
     from .export import MANIFEST, _interrupt_deferred
 
     stale = _own_files(old) if old is not None else set()
-    stale |= {e for e in os.listdir(out) if RECORD_ENTRY.fullmatch(e)}
+    stale |= {e for e in os.listdir(out) if _is_record(out, e)}
     with _interrupt_deferred():
         _remove(out / MANIFEST)
         for name in sorted(stale - {MANIFEST} - set(written)):

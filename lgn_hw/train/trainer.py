@@ -290,6 +290,12 @@ class Trainer:
                             layer_kind=cfg.layer_kind, k=cfg.k, encoder=data.encoder, seed=cfg.seed)
         self.model = model.to(info.device)
         self.net = self.model
+        if info.device.type == "cpu" and cfg.kernel == "auto":
+            # Build the CPU extension (once, about 30 s) now, before training installs its graceful
+            # SIGTERM handler: a SIGTERM during the build ends the command and the compilers at once.
+            from .kernels import resolve_kernel
+
+            resolve_kernel(torch.zeros(1, 1), "auto")
         if info.enabled:
             from torch.nn.parallel import DistributedDataParallel as DDP
 

@@ -25,6 +25,18 @@ run_child(["sh", "-c", "sleep 300 & echo $! > {pidfile}; wait"])
 """
 
 
+# A build some library runs with plain subprocess (torch's extension build runs ninja so): the
+# command's SIGTERM ends its descendants too.
+SCRIPT_PLAIN = """
+import subprocess
+from lgn_hw.cli import install_signal_handlers
+
+install_signal_handlers()
+print("started", flush=True)
+subprocess.run(["sh", "-c", "sleep 300 & echo $! > {pidfile}; wait"])
+"""
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -44,11 +56,12 @@ def _wait_for(predicate, limit=30.0):
     return False
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_the_grandchildren_of_a_build_die_with_the_command(tmp_path, signum):
+@pytest.mark.parametrize("signum, script", [(signal.SIGTERM, SCRIPT), (signal.SIGINT, SCRIPT),
+                                            (signal.SIGTERM, SCRIPT_PLAIN)], ids=["term", "int", "term-plain"])
+def test_the_grandchildren_of_a_build_die_with_the_command(tmp_path, signum, script):
     pidfile = tmp_path / "pid"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(pidfile=pidfile)], env=env,
+    proc = subprocess.Popen([sys.executable, "-c", script.format(pidfile=pidfile)], env=env,
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "started"
