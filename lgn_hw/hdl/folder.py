@@ -99,7 +99,11 @@ def _own_files(manifest) -> set:
     written = {NETLIST_COPY, TB_INPUTS, TB_EXPECTED}
     try:
         top = check_file_name(top)
-        written |= {f"{top}.v", f"tb_{top}.v"}
+        from .axis import axis_top
+        from .ip import COCOTB_DIR, IP_DIR, VIVADO_SCRIPT
+
+        written |= {f"{top}.v", f"tb_{top}.v", f"{top}.core", f"{axis_top(top)}.v", IP_DIR, COCOTB_DIR,
+                    VIVADO_SCRIPT}
     except ValueError:
         pass
     return own | (set(_export_files(manifest)) & written)

@@ -86,3 +86,15 @@ def test_a_second_exporter_is_refused_while_one_holds_the_folder(tmp_path):
         os.close(fd)
     assert load_export(out).gates == tiny_net().num_gates
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hw"]
+
+
+def test_a_re_export_removes_the_old_exports_ip_files(tmp_path):
+    out = tmp_path / "hw"
+    export(tiny_net(), out, quiet=True, axis=True, vivado_part="xcvu9p-flgb2104-2-i", testbench=True)
+    old = {p.name for p in out.iterdir()}
+    assert {"lgn_top.core", "lgn_top_axis.v", "vivado_ooc.tcl", "ip"} <= old
+    (out / "notes.txt").write_text("mine\n")  # not the export's: stays
+    export(tiny_net(), out, quiet=True)
+    now = {p.name for p in out.iterdir()}
+    assert "lgn_top_axis.v" not in now and "vivado_ooc.tcl" not in now and "cocotb" not in now
+    assert "notes.txt" in now and "lgn_top.core" in now
