@@ -49,6 +49,7 @@ from ..netlist import Netlist
 from ..netlist import load as load_netlist
 from ..netlist import predict as golden_predict
 from ..netlist.model import atomic_path, atomic_write_text
+from . import optim
 from .checkpoint import CheckpointError, RunFolderError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .discretize import to_netlist
@@ -280,7 +281,7 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             self.net = DDP(self.model, device_ids=[info.device] if info.device.type == "cuda" else None)
-        opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+        opt_cls = optim.AdamW if cfg.optimizer == "adamw" else optim.Adam  # torch's, one pass on CPU
         self.optimizer = opt_cls(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.batch_per_rank = max(1, cfg.batch_size // info.world_size)
         self.n_train = len(data.train)

@@ -352,9 +352,16 @@ std::vector<at::Tensor> lut_backward(at::Tensor gyt, at::Tensor xt, at::Tensor i
 
 }  // namespace
 
+namespace lgn_adam {  // adam_cpu.cpp
+void adam_step(at::Tensor param, at::Tensor grad, at::Tensor exp_avg, at::Tensor exp_avg_sq,
+               double one_minus_beta1, double beta2, double one_minus_beta2, double bc2_sqrt,
+               double eps, double neg_step_size);
+}  // namespace lgn_adam
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &forward, "lgn-hw logic op forward (feature-major)");
   m.def("backward", &backward, "lgn-hw logic op backward (feature-major)");
   m.def("lut_forward", &lut_forward, "lgn-hw LUT op forward (feature-major)");
   m.def("lut_backward", &lut_backward, "lgn-hw LUT op backward (feature-major)");
+  m.def("adam_step", &lgn_adam::adam_step, "one-pass Adam step, bit-identical to torch.optim.Adam");
 }
