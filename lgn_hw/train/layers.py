@@ -24,7 +24,7 @@ from torch import nn
 from .. import gates
 from .config import CONNECTIONS
 from .estimators import ESTIMATORS, check_estimator, gate_weights, table_probs
-from .kernels import KERNELS, LUT_K, choose_slots, choose_slots_reference, logic_op, lut_op, lut_op_reference
+from .kernels import KERNELS, LUT_K, choose_slots, logic_op, lut_op, lut_op_reference
 
 __all__ = ["LogicLayer", "LutLayer", "NODE_LAYERS", "GroupSum", "CONNECTIONS", "INITS", "KERNELS",
            "make_generator", "random_connections", "unique_connections", "random_lut_connections",
@@ -369,13 +369,14 @@ class LutLayer(_NodeLayer):
     def _choose(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Learned connections: ``(batch, out_dim * k)`` slot values, each the input its logits
         pick (``idx``, forward) with the gradient of ``softmax(logits) @ x`` for the logits (backward):
-        :func:`~lgn_hw.train.kernels.choose_slots`, or its written-out reference with ``kernel="reference"``
-        (the same values and gradients to the bit; the reference also computes the dense product)."""
+        :func:`~lgn_hw.train.kernels.choose_slots` with every kernel: its written-out reference
+        (:func:`~lgn_hw.train.kernels.choose_slots_reference`) gives the same values and logits'
+        gradients, but computes a dense product to no effect and sums the inputs' gradients in an
+        order that varies from run to run."""
         idx = idx.reshape(-1)
         if not self.training:
             return x[:, idx]
-        choose = choose_slots_reference if self.kernel == "reference" else choose_slots
-        return choose(x, self.map_logits, idx)
+        return choose_slots(x, self.map_logits, idx)
 
     def table_probs(self, batch_size: int | None = None) -> torch.Tensor:
         """This layer's table values ``p`` for the current mode (draws noise in training)."""
