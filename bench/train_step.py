@@ -151,8 +151,10 @@ def _today(model):
     return model
 
 
-def time_preset(batch: int, before: bool, warmup: int, steps: int, seed: int) -> tuple[float, float]:
-    """A training step of the mnist preset's network (see the module docstring)."""
+def time_preset(batch: int, before: bool, warmup: int, steps: int, seed: int,
+                device: str = "cpu") -> tuple[float, float]:
+    """A training step of the mnist preset's network (see the module docstring), on ``device``
+    (``"cuda"``: the Triton kernels, synchronised after each step)."""
     from lgn_hw.train import build_model
     from lgn_hw.train import optim
 
@@ -160,17 +162,22 @@ def time_preset(batch: int, before: bool, warmup: int, steps: int, seed: int) ->
     x = (torch.rand(batch, IN_DIM, generator=g) < 0.2).float()  # about MNIST's share of set top bits
     target = torch.randint(0, CLASSES, (batch,), generator=g)
     model = build_model(IN_DIM, CLASSES, layers=2, width=list(PRESET_WIDTHS), layer_kind="lut", k=PRESET_K,
-                        tau=PRESET_TAU, connections="learned", kernel="cpu", seed=seed)
+                        tau=PRESET_TAU, connections="learned", kernel="cpu" if device == "cpu" else "auto",
+                        seed=seed)
     if before:
         _today(model)
+    model.to(device)
+    x, target = x.to(device), target.to(device)
     opt = (torch.optim.Adam if before else optim.Adam)(model.parameters(), lr=PRESET_LR)
     model.train()
+    sync = torch.cuda.synchronize if device != "cpu" else (lambda: None)
 
     def step():
         loss = F.cross_entropy(model(x), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        sync()
 
     return _median_step_time(step, warmup, steps)
 
