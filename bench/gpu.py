@@ -69,7 +69,7 @@ def check_kernels(dev) -> list[str]:
             failures.append(f"{name}: {str(exc).splitlines()[0]}")
 
     g = torch.Generator(device=dev).manual_seed(0)
-    coeffs = torch.as_tensor(gates.COEFFS, device=dev)
+    coeffs = torch.as_tensor(gates.COEFFS, dtype=torch.float32, device=dev)
     for batch, in_dim, out_dim in SHAPES:
         x = torch.rand(batch, in_dim, generator=g, device=dev)
         coef = torch.softmax(torch.randn(out_dim, 16, generator=g, device=dev) * 3, -1) @ coeffs
