@@ -20,6 +20,12 @@ mid-epoch included: the batch order of an epoch is a function of the seed and
 the epoch, and every random state is restored, so an interrupted and resumed
 run ends with the same parameters and metrics as an uninterrupted one.
 
+Two runs of one configuration and seed with the same thread setting
+(``torch.set_num_threads``) give the same parameters and netlist to the bit
+(``tests/train/test_trainer.py``): every sum in a step runs in an order fixed by
+the thread count, not by which thread gets there first. Another thread count may
+round differently (matrix products and reductions are split by thread).
+
 Under ``torchrun`` the model is wrapped in DistributedDataParallel and each
 process trains on its share of every batch (a ``DistributedSampler``); only
 rank 0 evaluates, writes files and shows progress.
