@@ -24,7 +24,9 @@ estimator, the trainer's Adam at lr 0.02) at batch 64 and 256, a full training
 step as the trainer runs it, against today's code in the same run (``before``:
 the written-out slot choice ``hard + (soft - sg(soft))`` with its dense forward
 product, ``argmax``, and ``torch.optim.Adam``'s single-tensor step). Both give
-the same logits' gradients and parameters to the bit. ``--threads N`` sets torch's
+the same forward values, logits' gradients and Adam updates to the bit; the
+inputs' gradients differ only in the order of ``before``'s sums, which ATen adds
+with atomics from several threads (a different order from run to run). ``--threads N`` sets torch's
 thread count (CPU time is the steadier figure on a shared machine).
 
 ``--torchlogix PYTHON`` also times torchlogix 0.2.2 (a peer project: LogicDense
