@@ -18,6 +18,17 @@ step of the gates over that of the LUTs, above 1 is faster).
     .venv/bin/python bench/train_step.py
     .venv/bin/python bench/train_step.py --torchlogix /tmp/benchvenv/bin/python
 
+Preset rows (``--preset-only`` runs only these): the mnist preset's network
+(LUT-6 1000 + 200, learned connections, 784 input bits, GroupSum tau 2, soft
+estimator, the trainer's Adam at lr 0.02) at batch 64 and 256, a full training
+step as the trainer runs it, against today's code in the same run (``before``:
+the written-out slot choice ``hard + (soft - sg(soft))`` with its dense forward
+product, ``argmax``, and ``torch.optim.Adam``'s single-tensor step). Both give
+the same forward values, logits' gradients and Adam updates to the bit; the
+inputs' gradients differ only in the order of ``before``'s sums, which ATen adds
+with atomics from several threads (a different order from run to run). ``--threads N`` sets torch's
+thread count (CPU time is the steadier figure on a shared machine).
+
 ``--torchlogix PYTHON`` also times torchlogix 0.2.2 (a peer project: LogicDense
 layers, default soft "raw" parametrization, its GroupSum) on the same network
 and data, run by this script in that interpreter. Keep it out of lgn-hw's venv;
@@ -41,6 +52,7 @@ OpenMP threads wait passively (``OMP_WAIT_POLICY=PASSIVE``, see lgn_hw/__init__.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -115,6 +127,63 @@ def time_lgn_hw(kernel: str, warmup: int, steps: int, seed: int, k: int | None =
     return _median_step_time(step, warmup, steps)
 
 
+PRESET_WIDTHS, PRESET_K, PRESET_TAU, PRESET_LR = (1000, 200), 6, 2.0, 0.02
+
+
+def _today(model):
+    """Today's (before this bench's preset rows) learned-connection path on ``model``'s LUT layers:
+    the written-out slot choice, ``argmax`` for the inputs; kept here for the ratio."""
+    from lgn_hw.train.kernels import choose_slots_reference
+
+    def inputs(layer):
+        with torch.no_grad():
+            choice = layer.map_logits.argmax(dim=-1).reshape(layer.out_dim, layer.k)
+            layer.idx.copy_(choice)
+        return choice
+
+    def choose(layer, x, idx):
+        idx = idx.reshape(-1)
+        if not layer.training:
+            return x[:, idx]
+        return choose_slots_reference(x, layer.map_logits, idx)
+
+    for layer in model.layers:
+        layer.inputs = inputs.__get__(layer)
+        layer._choose = choose.__get__(layer)
+    return model
+
+
+def time_preset(batch: int, before: bool, warmup: int, steps: int, seed: int,
+                device: str = "cpu") -> tuple[float, float]:
+    """A training step of the mnist preset's network (see the module docstring), on ``device``
+    (``"cuda"``: the Triton kernels, synchronised after each step)."""
+    from lgn_hw.train import build_model
+    from lgn_hw.train import optim
+
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(batch, IN_DIM, generator=g) < 0.2).float()  # about MNIST's share of set top bits
+    target = torch.randint(0, CLASSES, (batch,), generator=g)
+    model = build_model(IN_DIM, CLASSES, layers=2, width=list(PRESET_WIDTHS), layer_kind="lut", k=PRESET_K,
+                        tau=PRESET_TAU, connections="learned", kernel="cpu" if device == "cpu" else "auto",
+                        seed=seed)
+    if before:
+        _today(model)
+    model.to(device)
+    x, target = x.to(device), target.to(device)
+    opt = (torch.optim.Adam if before else optim.Adam)(model.parameters(), lr=PRESET_LR)
+    model.train()
+    sync = torch.cuda.synchronize if device != "cpu" else (lambda: None)
+
+    def step():
+        loss = F.cross_entropy(model(x), target)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sync()
+
+    return _median_step_time(step, warmup, steps)
+
+
 def time_torchlogix(warmup: int, steps: int, seed: int) -> tuple[float, float]:
     """The same network with torchlogix's LogicDense layers (run inside the bench venv)."""
     from torchlogix.layers import GroupSum, LogicDense  # noqa: PLC0415
@@ -147,6 +216,9 @@ def main(argv=None) -> int:
     p.add_argument("--gates-per-lut", type=float, default=2.0,
                    help="trained gates one LUT replaces, for the equal-LUT rows (default 2, see above)")
     p.add_argument("--no-lut", action="store_true", help="time the gate network only")
+    p.add_argument("--no-preset", action="store_true", help="leave out the mnist preset rows")
+    p.add_argument("--preset-only", action="store_true", help="time the mnist preset rows only")
+    p.add_argument("--threads", type=int, default=None, help="torch's intra-op threads (default: torch's)")
     p.add_argument("--busy", type=int, default=0, metavar="N",
                    help="run N busy-loop processes during the measurement (a loaded machine)")
     p.add_argument("--only-torchlogix", action="store_true", help=argparse.SUPPRESS)
@@ -161,8 +233,14 @@ def main(argv=None) -> int:
 
 def _run(args) -> int:
 
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     if args.only_torchlogix:
         print(*time_torchlogix(args.warmup, args.steps, args.seed))
+        return 0
+    if args.preset_only:
+        _preset_rows(args)
+        print(f"load average at the end {os.getloadavg()[0]:.1f} (wall-clock figures need an idle machine)")
         return 0
 
     print(f"{DEPTH} layers x {WIDTH} gates, batch {BATCH}, CPU threads {torch.get_num_threads()}, "
@@ -191,8 +269,24 @@ def _run(args) -> int:
             wall, cpu = time_lgn_hw("cpu", args.warmup, args.steps, args.seed, k=k, width=width)
             print(f"LUT-{k} x {width:5d} ({what:11s}) {wall * 1e3:8.1f} ms/step {gate_wall / wall:6.2f}x gates  "
                   f"(CPU time {cpu * 1e3:8.1f} ms/step {gate_cpu / cpu:6.2f}x)")
+    if not args.no_preset:
+        _preset_rows(args)
     print(f"load average at the end {os.getloadavg()[0]:.1f} (wall-clock figures need an idle machine)")
     return 0
+
+
+def _preset_rows(args):
+    w1, w2 = PRESET_WIDTHS
+    print(f"mnist preset network: LUT-{PRESET_K} {w1} + {w2}, learned connections, {IN_DIM} input bits, "
+          f"CPU threads {torch.get_num_threads()}, median of {args.steps} steps after {args.warmup} warm-up; "
+          f"load average {os.getloadavg()[0]:.1f}; x before = before / now")
+    for batch in (64, 256):
+        before = time_preset(batch, True, args.warmup, args.steps, args.seed)
+        now = time_preset(batch, False, args.warmup, args.steps, args.seed)
+        for name, (wall, cpu) in (("before", before), ("now", now)):
+            print(f"preset batch {batch:3d} {name:6s} {wall * 1e3:8.1f} ms/step {before[0] / wall:6.2f}x before  "
+                  f"(CPU time {cpu * 1e3:8.1f} ms/step {before[1] / cpu:6.2f}x)  "
+                  f"epoch of 60,000: {wall * math.ceil(60000 / batch):6.1f} s")
 
 
 if __name__ == "__main__":

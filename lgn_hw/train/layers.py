@@ -24,7 +24,7 @@ from torch import nn
 from .. import gates
 from .config import CONNECTIONS
 from .estimators import ESTIMATORS, check_estimator, gate_weights, table_probs
-from .kernels import KERNELS, LUT_K, logic_op, lut_op, lut_op_reference
+from .kernels import KERNELS, LUT_K, choose_slots, logic_op, lut_op, lut_op_reference
 
 __all__ = ["LogicLayer", "LutLayer", "NODE_LAYERS", "GroupSum", "CONNECTIONS", "INITS", "KERNELS",
            "make_generator", "random_connections", "unique_connections", "random_lut_connections",
@@ -361,18 +361,22 @@ class LutLayer(_NodeLayer):
         if self.connections != "learned":
             return self.idx
         with torch.no_grad():
-            choice = self.map_logits.argmax(dim=-1).reshape(self.out_dim, self.k)
+            # max(dim).indices: argmax's answer (the first maximum; NaN wins), in a third of its time
+            choice = self.map_logits.max(dim=-1).indices.reshape(self.out_dim, self.k)
             self.idx.copy_(choice)
         return choice  # not idx itself: autograd keeps it, and the next call rewrites idx
 
     def _choose(self, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Learned connections: ``(batch, out_dim * k)`` slot values, each the input its logits
-        pick (``idx``, forward) with the gradient of ``softmax(logits) @ x`` for the logits (backward)."""
-        hard = x[:, idx.reshape(-1)]
+        pick (``idx``, forward) with the gradient of ``softmax(logits) @ x`` for the logits (backward):
+        :func:`~lgn_hw.train.kernels.choose_slots` with every kernel: its written-out reference
+        (:func:`~lgn_hw.train.kernels.choose_slots_reference`) gives the same values and logits'
+        gradients, but computes a dense product to no effect and sums the inputs' gradients in an
+        order that varies from run to run."""
+        idx = idx.reshape(-1)
         if not self.training:
-            return hard
-        soft = x.detach() @ torch.softmax(self.map_logits, dim=-1).to(x.dtype).t()
-        return hard + (soft - soft.detach())
+            return x[:, idx]
+        return choose_slots(x, self.map_logits, idx)
 
     def table_probs(self, batch_size: int | None = None) -> torch.Tensor:
         """This layer's table values ``p`` for the current mode (draws noise in training)."""

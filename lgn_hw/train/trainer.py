@@ -20,6 +20,12 @@ mid-epoch included: the batch order of an epoch is a function of the seed and
 the epoch, and every random state is restored, so an interrupted and resumed
 run ends with the same parameters and metrics as an uninterrupted one.
 
+Two runs of one configuration and seed with the same thread setting
+(``torch.set_num_threads``) give the same parameters and netlist to the bit
+(``tests/train/test_trainer.py``): every sum in a step runs in an order fixed by
+the thread count, not by which thread gets there first. Another thread count may
+round differently (matrix products and reductions are split by thread).
+
 Under ``torchrun`` the model is wrapped in DistributedDataParallel and each
 process trains on its share of every batch (a ``DistributedSampler``); only
 rank 0 evaluates, writes files and shows progress.
@@ -49,6 +55,7 @@ from ..netlist import Netlist
 from ..netlist import load as load_netlist
 from ..netlist import predict as golden_predict
 from ..netlist.model import atomic_path, atomic_write_text
+from . import optim
 from .checkpoint import CheckpointError, RunFolderError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .discretize import to_netlist
@@ -300,7 +307,7 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             self.net = DDP(self.model, device_ids=[info.device] if info.device.type == "cuda" else None)
-        opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+        opt_cls = optim.AdamW if cfg.optimizer == "adamw" else optim.Adam  # torch's, one pass on CPU
         self.optimizer = opt_cls(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.batch_per_rank = max(1, cfg.batch_size // info.world_size)
         self.n_train = len(data.train)

@@ -9,7 +9,7 @@ import torch
 from lgn_hw.netlist import evaluate
 from lgn_hw.train import LutLayer, TrainConfig, build_model, to_netlist
 from lgn_hw.train.config import ConfigError
-from lgn_hw.train.kernels import lut_op_reference
+from lgn_hw.train.kernels import choose_slots, choose_slots_reference, lut_op_reference
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -120,3 +120,56 @@ def test_learned_connections_are_for_lut_layers():
         TrainConfig(connections="best")
     with pytest.raises(ValueError, match=r"^'connections' = 'learned' is for LUT layers"):
         build_model(8, 2, layers=1, width=4, connections="learned")
+
+
+# --- the slot choice as one autograd function, against the written-out formula ---------------------
+
+def slot_case(batch, in_dim, slots, feature_major, seed=0, dtype=torch.float32):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(in_dim, batch, generator=g, dtype=dtype).t() if feature_major else \
+        torch.rand(batch, in_dim, generator=g, dtype=dtype)
+    logits = torch.randn(slots, in_dim, generator=g, dtype=dtype)
+    logits[::3, 0] = logits[::3].max(1).values + 1  # many slots read input 0: sums in the scatter
+    up = torch.randn(slots, batch, generator=g, dtype=dtype).t()  # feature-major, as the LUT op's backward
+    return x, logits, logits.argmax(1), up
+
+
+def slot_grads(fn, x, logits, idx, up):
+    x = x.detach().clone().requires_grad_()
+    logits = logits.clone().requires_grad_()
+    out = fn(x, logits, idx)
+    out.backward(up)
+    return out, x.grad, logits.grad
+
+
+@pytest.mark.parametrize("batch", [1, 37, 64, 130])
+@pytest.mark.parametrize("feature_major", [False, True], ids=["row-major", "feature-major"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_choose_slots_is_the_written_out_formula(batch, feature_major, dtype):
+    x, logits, idx, up = slot_case(batch, 300, 120, feature_major, dtype=dtype)
+    out, gx, glogits = slot_grads(choose_slots, x, logits, idx, up)
+    ref_out, ref_gx, ref_glogits = slot_grads(choose_slots_reference, x, logits, idx, up)
+    assert torch.equal(out, ref_out)  # the chosen inputs, exactly
+    assert torch.equal(glogits, ref_glogits)  # the same ATen calls on the same operands
+    torch.testing.assert_close(gx, ref_gx)  # the reference sums in a varying order
+    # ... and in slot order exactly as a serial scatter does
+    assert torch.equal(gx, torch.zeros(300, batch, dtype=dtype).index_add_(0, idx, up.t()).t())
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_choose_slots_is_deterministic_for_a_thread_setting(threads):
+    # the preset's second layer: the reference's scatter of the inputs' gradient varies here
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        grads = [slot_grads(choose_slots, *slot_case(64, 1000, 1200, True)) for _ in range(4)]
+    finally:
+        torch.set_num_threads(before)
+    for other in grads[1:]:
+        assert all(torch.equal(a, b) for a, b in zip(grads[0], other))
+
+
+def test_the_layer_trains_its_logits_without_a_gradient_for_x():
+    layer = LutLayer(30, 4, 3, connections="learned", generator=1)
+    layer(bits(5, 30, 0)).sum().backward()
+    assert layer.map_logits.grad is not None and layer.map_logits.grad.abs().sum() > 0

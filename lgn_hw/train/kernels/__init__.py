@@ -25,10 +25,11 @@ import os
 import torch
 
 from ... import gates
-from .reference import logic_op_reference, lut_op_reference
+from .choice import choose_slots
+from .reference import choose_slots_reference, logic_op_reference, lut_op_reference
 
-__all__ = ["KERNELS", "LUT_K", "KernelUnavailableError", "logic_op", "logic_op_reference", "lut_op",
-           "lut_op_reference", "resolve_kernel"]
+__all__ = ["KERNELS", "LUT_K", "KernelUnavailableError", "choose_slots", "choose_slots_reference", "logic_op",
+           "logic_op_reference", "lut_op", "lut_op_reference", "resolve_kernel"]
 
 logger = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ __all__ = ["load_extension", "logic_op_cpu", "lut_op_cpu"]
 
 logger = logging.getLogger(__name__)
 
-_SOURCE = Path(__file__).with_name("logic_op_cpu.cpp")
-# The source's hash in the name: builds of different versions (an upgrade, two checkouts)
+_SOURCES = [Path(__file__).with_name(name) for name in ("logic_op_cpu.cpp", "adam_cpu.cpp")]
+# The sources' hash in the name: builds of different versions (an upgrade, two checkouts)
 # get their own directories and never overwrite or load each other's library.
-_NAME = "lgn_hw_logic_op_cpu_" + hashlib.sha256(_SOURCE.read_bytes()).hexdigest()[:12]
+_NAME = "lgn_hw_logic_op_cpu_" + hashlib.sha256(b"".join(s.read_bytes() for s in _SOURCES)).hexdigest()[:12]
 
 _lock = threading.Lock()
 # None: not tried yet; else the built module or the exception of the failed build.
@@ -34,7 +34,7 @@ def _build():
     from torch.utils.cpp_extension import load
 
     logger.info("building the CPU logic-op extension (once, about 30 s)")
-    return load(name=_NAME, sources=[str(_SOURCE)], extra_cflags=["-O3", "-fopenmp"],
+    return load(name=_NAME, sources=[str(s) for s in _SOURCES], extra_cflags=["-O3", "-fopenmp"],
                 extra_ldflags=["-fopenmp"], verbose=False)
 
 

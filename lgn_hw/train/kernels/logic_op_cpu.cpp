@@ -350,11 +350,55 @@ std::vector<at::Tensor> lut_backward(at::Tensor gyt, at::Tensor xt, at::Tensor i
   return {gx, gp};
 }
 
+// The backward of a gather of columns (learned connections' slot choice, y = x[:, idx]):
+// gx[:, idx[s]] += gy[:, s] for every slot s, in slot order. Feature-major: gyt is
+// (slots, batch), the result (batch, in_dim) feature-major. Each thread owns the columns
+// of its batch chunk, so every sum runs in slot order whatever the threads: deterministic,
+// unlike ATen's accumulating index_put_, which adds with atomics from several threads.
+at::Tensor slot_scatter(at::Tensor gyt, at::Tensor idx, int64_t in_dim) {
+  TORCH_CHECK(gyt.dim() == 2 && gyt.is_contiguous(), "grad must be a contiguous (slots, batch) tensor");
+  TORCH_CHECK(idx.dim() == 1 && idx.scalar_type() == at::kLong && idx.is_contiguous() &&
+              idx.size(0) == gyt.size(0), "idx must be a contiguous int64 tensor with one entry per slot");
+  const int64_t slots = gyt.size(0), batch = gyt.size(1);
+  at::Tensor gx = feature_major(batch, in_dim, gyt, true);
+  if (slots == 0 || batch == 0) return gx;
+  const int64_t* ix = idx.data_ptr<int64_t>();
+  for (int64_t s = 0; s < slots; ++s) {
+    TORCH_CHECK(ix[s] >= 0 && ix[s] < in_dim, "slot index out of range: ", ix[s]);
+  }
+  const int64_t lines = (batch + 15) / 16;
+  const int64_t nchunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), lines));
+  const int64_t chunk = std::max<int64_t>(1, (lines + nchunks - 1) / nchunks) * 16;
+  AT_DISPATCH_FLOATING_TYPES(gyt.scalar_type(), "slot_scatter", [&] {
+    const scalar_t* g = gyt.data_ptr<scalar_t>();
+    scalar_t* gxt = gx.data_ptr<scalar_t>();  // (in_dim, batch) contiguous
+    at::parallel_for(0, nchunks, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t k0 = t * chunk, k1 = std::min(batch, k0 + chunk);
+        for (int64_t s = 0; s < slots; ++s) {
+          scalar_t* __restrict row = gxt + ix[s] * batch;
+          const scalar_t* __restrict src = g + s * batch;
+          for (int64_t k = k0; k < k1; ++k) row[k] += src[k];
+        }
+      }
+    });
+  });
+  return gx;
+}
+
 }  // namespace
+
+namespace lgn_adam {  // adam_cpu.cpp
+void adam_step(at::Tensor param, at::Tensor grad, at::Tensor exp_avg, at::Tensor exp_avg_sq,
+               double one_minus_beta1, double beta2, double one_minus_beta2, double bc2_sqrt,
+               double eps, double neg_step_size);
+}  // namespace lgn_adam
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &forward, "lgn-hw logic op forward (feature-major)");
   m.def("backward", &backward, "lgn-hw logic op backward (feature-major)");
   m.def("lut_forward", &lut_forward, "lgn-hw LUT op forward (feature-major)");
   m.def("lut_backward", &lut_backward, "lgn-hw LUT op backward (feature-major)");
+  m.def("slot_scatter", &slot_scatter, "backward of a column gather, deterministic (feature-major)");
+  m.def("adam_step", &lgn_adam::adam_step, "one-pass Adam step, bit-identical to torch.optim.Adam");
 }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["logic_op_reference", "lut_op_reference"]
+__all__ = ["logic_op_reference", "lut_op_reference", "choose_slots_reference"]
 
 
 def logic_op_reference(x: torch.Tensor, idx_a: torch.Tensor, idx_b: torch.Tensor,
@@ -41,3 +41,13 @@ def lut_op_reference(x: torch.Tensor, idx: torch.Tensor, p: torch.Tensor) -> tor
         lo, hi = v[..., 0::2], v[..., 1::2]
         v = lo + xi * (hi - lo)
     return v.squeeze(-1)
+
+
+def choose_slots_reference(x: torch.Tensor, logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Learned connections, written out: ``(batch, slots)`` values ``x[:, idx]`` (``idx`` the
+    argmax of each slot's ``logits`` row) whose backward is that of ``x[:, idx]`` for ``x`` and of
+    ``softmax(logits) @ x`` for ``logits``: ``hard + (soft - sg(soft))``, whose second term is
+    exactly zero. Autograd gives every gradient; the forward computes the dense ``soft``."""
+    hard = x[:, idx]
+    soft = x.detach() @ torch.softmax(logits, dim=-1).to(x.dtype).t()
+    return hard + (soft - soft.detach())
