@@ -25,6 +25,7 @@ and the clock constraints.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from ..resources import resource_dir
 from .axis import AxisLayout, axis_top, wrapper_verilog
 from .ports import AXIS_CLOCK, AXIS_RESETN, CLOCK, RESET, axis_ports
 
-__all__ = ["write_ip", "ip_files", "core_vlnv", "DEFAULT_VIVADO_PART", "DEFAULT_QUARTUS", "DEFAULT_CLOCK_MHZ",
+__all__ = ["write_ip", "ip_files", "core_vlnv", "check_ip_options", "tb_top", "DEFAULT_VIVADO_PART", "DEFAULT_QUARTUS", "DEFAULT_CLOCK_MHZ",
            "IP_DIR", "COCOTB_DIR", "VIVADO_SCRIPT", "VECTORS_FORMAT", "OPEN_SYNTH_TARGETS"]
 
 #: the part published accuracy-per-LUT rows are measured on
@@ -66,8 +67,6 @@ def _check_clock(clock_mhz) -> float:
 
 
 def _check_part(part) -> str:
-    import re
-
     if not isinstance(part, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{2,63}", part):
         raise ValueError(f"a Vivado part must be a part name such as {DEFAULT_VIVADO_PART!r}, not {part!r}")
     return part.lower()
