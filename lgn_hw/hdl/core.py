@@ -224,6 +224,8 @@ def _input_register(m, in_data, reads) -> Signal:
     else:  # gathered into one wire first, so the register is cut by width alone
         read = _stage(m, [in_data[lo:hi] for lo, hi in runs], False, "in_read")
     reg = _stage(m, read, True, "in_reg")
+    if read is in_data:  # every bit is read: the register is the core's input bits as they are
+        return reg
     pieces, at, pos = [], 0, 0
     for lo, hi in runs:
         if lo > at:
