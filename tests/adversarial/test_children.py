@@ -15,8 +15,13 @@ import pytest
 # The build a command runs, through the helper every build step uses: a shell that starts a
 # grandchild (as make starts the compiler) and waits.
 SCRIPT = """
+import signal
 import sys
 from lgn_hw.cli import install_signal_handlers
+
+# Ctrl-C as in a terminal: a job started with '&' by a non-interactive shell (a CI script) inherits
+# SIGINT ignored, and Python then keeps ignoring it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from lgn_hw.tools import run_child
 
 install_signal_handlers()
