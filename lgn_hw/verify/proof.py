@@ -480,6 +480,8 @@ def finish_reference(aig: Aig, netlist: Netlist, ref: Reference, order=None, lut
         else:
             nodes, _ = _popcount_tree(k)
             _, _, place = _leaf_order(nodes, k)
+            if sorted(place) != list(range(k)):
+                raise ProofError("the popcount plan does not place every bit of the class exactly once")
             # node i < k is the leaf at place[i] of the class's bits
             plan = [(a, b, cin) for a, b, cin, _, _ in nodes[k:]]
             bits = tree_sum(aig, [leaves[place[i]] for i in range(k)], plan) if k > 1 else leaves
@@ -692,13 +694,18 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
         result.verdict = "PROVED"
         return result
     bad = next(p for p in result.parts if p.status != "proved")
+    target = ref_out
+    if not same:  # the input must tell the core from the given netlist (the copy may agree with it)
+        given = build_reference(aig, netlist, in_lits, fields)
+        finish_reference(aig, netlist, given)
+        target = given.cls + [b for s in given.scores for b in s]
     vals = aig.simulate(in_values, PATTERNS)
-    x = _counterexample(aig, vals, mask, words, out_hw, ref_out, in_lits, timeout, work,
+    x = _counterexample(aig, vals, mask, words, out_hw, target, in_lits, timeout, work,
                         search=bad.status == "failed")
     if x is None:
         if bad.status == "failed":
             result.verdict, result.detail = "UNDECIDED", (
-                f"part {bad.name} differs from the netlist's {bad.name}, but no input found on which the "
+                f"part {bad.name} differs from the netlist, but no input was found on which the "
                 "whole core does (the core is built otherwise than the netlist)")
         else:
             result.verdict, result.detail = "UNDECIDED", f"part {bad.name}: {bad.detail}"
