@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -128,7 +127,6 @@ def main(argv=None):
                   + (f" ({fig['detail']})" if fig["verdict"] != "PROVED" else ""))
             slow = sorted(lines, key=lambda ln: -_seconds(ln))[:3]
             print("  slowest parts:\n" + "\n".join(slow))
-    del resource
 
 
 if __name__ == "__main__":

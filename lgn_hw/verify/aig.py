@@ -12,7 +12,6 @@ constant 0; on a difference ABC's ``iprove`` names the input values.
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import time

@@ -554,7 +554,8 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
         result.verdict, result.detail = "FAILED", f"the core's structure: {exc}"
         result.seconds = time.perf_counter() - start
         return result
-    add(PartResult("pipeline", f"every path in_data -> result crosses {dp_latency} plain flip-flops",
+    add(PartResult("pipeline", f"every path in_data -> result crosses {dp_latency} plain flip-flops "
+                   "(time includes Yosys)",
                    "proved", time.perf_counter() - t0))
 
     aig = Aig()
@@ -626,8 +627,6 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
         match, missing = _match([Aig.value(pvals, lit, mask) for lit in hw_part], list(range(len(ref_part))),
                                 [Aig.value(pvals, lit, mask) for lit in ref_part], prefer=bits)
         missing = [j for j in missing if hw_lits[bits[j]] > TRUE]
-        if missing and log.isEnabledFor(logging.DEBUG):
-            _debug_missing(aig, in_values, PATTERNS, hw_lits, bits, missing, ref_lits, part, hw_part, ref_part, pvals, mask)
         block = name.split(".")[0]
         what = "encoder compares" if block == "encoder" else "nodes of " + block
         claim = f"{len(bits) - len(consts)} bits read on = the netlist's {what}"
@@ -637,9 +636,6 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
         miter = part.any_(part.xor(hw_part[j], ref_part[match[j]]) for j in range(len(bits)) if j in match)
         submit(i + 1, block, claim, part, miter)
         prev = _Cut(name, hw_lits, {b: ref_lits[match[j]] for j, b in enumerate(bits) if j in match}, cut_nets[i])
-        if log.isEnabledFor(logging.DEBUG):
-            odd = [(b, r) for b, r in prev.ref_of.items() if hw_lits[b] <= TRUE and r > TRUE]
-            log.debug("%s: %d constant core bits matched to non-constant nodes, e.g. %s", name, len(odd), odd[:3])
 
     # The popcount's reference follows the core's leaf order (see the module docstring): each leaf
     # of the core's class is given the netlist node matched to it, or (a constant, a duplicate) a
@@ -974,24 +970,3 @@ class _BitOps:
     def xor(a, b):
         return a ^ b
 
-
-def _debug_missing(aig, in_values, n, hw_lits, bits, missing, ref_lits, part, hw_part, ref_part, pvals, mask):
-    vals = aig.simulate(in_values, n)
-    sig = {Aig.value(vals, r, mask): i for i, r in enumerate(ref_lits)}
-    for j in missing[:3]:
-        i = sig.get(Aig.value(vals, hw_lits[bits[j]], mask))
-        h, r = hw_part[j], ref_part[i] if i is not None else None
-        def leaves(lit):
-            out, st, seen = set(), [lit >> 1], set()
-            while st:
-                x = st.pop()
-                if x in seen: continue
-                seen.add(x)
-                if part.fanins[x] is None: out.add(x)
-                elif x: st += [part.fanins[x][0] >> 1, part.fanins[x][1] >> 1]
-            return sorted(out)
-        full = ref_lits[i]
-        log.debug("full ref lit %s fanins %s; part ref lit %s fanins %s", full, aig.fanins[full >> 1],
-                  r, part.fanins[r >> 1] if r is not None else None)
-        log.debug("missing hw bit %d: global match ref %s; hw leaves %s, ref leaves %s", bits[j], i,
-                  leaves(h), leaves(r) if r is not None else None)
