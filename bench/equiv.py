@@ -55,13 +55,14 @@ def _seconds(line: str) -> float:
 
 def _export(netlist_path, folder, optimise: bool):
     from lgn_hw.hdl import export
+    from lgn_hw.hdl.encoder import choose_encoder
     from lgn_hw.netlist import load
     from lgn_hw.netlist.opt import optimize
 
     net = load(netlist_path) if not hasattr(netlist_path, "layers") else netlist_path
     if optimise:
         net, _ = optimize(net)
-    export(net, folder, quiet=True)
+    export(net, folder, encoder=choose_encoder(net), quiet=True)  # as 'lgn-hw export' does
     return net
 
 
@@ -95,10 +96,13 @@ def main(argv=None):
         tmp = Path(tmp)
         for goal in goals:
             folder, work = tmp / goal, tmp / f"{goal}-work"
+            from lgn_hw.hdl.encoder import choose_encoder
+
             if goal == "demo":
                 src = args.demo_netlist or _train_demo(tmp)
                 net = _export(src, folder, optimise=True)
-                what = f"demo core from {src}: {net.num_gates:,} gates after optimisation, encoder inside"
+                what = (f"demo core from {src}: {net.num_gates:,} gates after optimisation, encoder "
+                        f"{'inside' if choose_encoder(net) == 'hw' else 'on the host'}")
             elif goal == "random100k":
                 from lgn_hw.netlist import random_netlist
 
@@ -121,8 +125,8 @@ def main(argv=None):
             met = fig["verdict"] == "PROVED" and wall <= bound_s and (bound_mb is None or fig["peak_mb"] <= bound_mb)
             print(f"{goal}: {what}")
             print(f"  {fig['verdict']} in {wall:.1f} s wall incl. Yosys ({fig['parts']} parts; goal {bound_s:.0f} s, "
-                  f"ratio {wall / bound_s:.2f}); peak memory {fig['peak_mb']:.0f} MB (Python "
-                  f"{fig['python_mb']:.0f}, largest tool {fig['tools_mb']:.0f})"
+                  f"ratio {wall / bound_s:.2f}); peak memory {fig['peak_mb']:.0f} MB (the largest of the "
+                  f"proof's process, {fig['python_mb']:.0f} MB, and of the tools it ran)"
                   + (f", goal {bound_mb:.0f} MB" if bound_mb else "") + f": {'MET' if met else 'NOT MET'}"
                   + (f" ({fig['detail']})" if fig["verdict"] != "PROVED" else ""))
             slow = sorted(lines, key=lambda ln: -_seconds(ln))[:3]
