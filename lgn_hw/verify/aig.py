@@ -219,7 +219,11 @@ class Aig:
             if a < b:
                 a, b = b, a
             out += _varint(lhs - a) + _varint(a - b)
-        Path(path).write_bytes(bytes(out))
+        path = Path(path)
+        if path.is_symlink() or path.exists():  # never write through a link left in the folder
+            path.unlink()
+        with open(path, "xb") as fh:
+            fh.write(bytes(out))
         return list(self.inputs)
 
 

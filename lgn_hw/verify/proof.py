@@ -180,7 +180,7 @@ def read_design(export, work: Path) -> Design:
         clear_outputs(work, [name])
         atomic_write_text(work / name, src.read_text(errors="replace"))
         names.append(name)
-    clear_outputs(work, ["design.json", "proof-yosys.log"])
+    clear_outputs(work, ["design.json", "proof-yosys.log", "proof.ys"])
     atomic_write_text(work / "proof.ys", render_template(
         SCRIPT_TEMPLATE, read_dut="\n".join(f"read_verilog -sv {n}" for n in names), top=export.top,
         out="design.json"))
@@ -847,7 +847,9 @@ def replay(design: Design, export, netlist: Netlist, x, work: Path, cycles: int 
     from ..netlist import evaluate
 
     x = np.asarray(x, dtype=np.uint8)
-    np.save(work / "counterexample.npy", x[None, :])
+    clear_outputs(work, ["counterexample.npy"])
+    with open(work / "counterexample.npy", "xb") as fh:
+        np.save(fh, x[None, :])
     want = evaluate(netlist, export.inputs.netlist_bits(x[None, :]))
     cycles = export.latency + 6 if cycles is None else cycles
     sim = _CycleSim(design)
