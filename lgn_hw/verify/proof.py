@@ -526,6 +526,7 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
     (a callable) gets each :class:`PartResult` as it is decided.
     """
     start = time.perf_counter()
+    find_tool("abc")  # before any work: a missing ABC is one line naming the fix
     export = as_export(export_dir)
     same = export.check_matches(netlist)
     work = Path(work_dir) if work_dir is not None else export.work_dir("equiv")
