@@ -1,4 +1,4 @@
-"""Shared test set-up: tests marked ``icarus``, ``verilator`` or ``yosys`` skip with a
+"""Shared test set-up: tests marked ``icarus``, ``verilator``, ``yosys`` or ``abc`` skip with a
 reason when that tool is missing (CI installs all of them, so there they run); the
 build cache goes to a temporary folder, not the user's."""
 
