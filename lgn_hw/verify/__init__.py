@@ -12,9 +12,10 @@ user's cache (:class:`BuildCache`), keyed by what is built.
 from ..tools import SIMULATORS
 from .cache import BuildCache, CacheError, build_key, default_cache_root
 from .native import verify_native
+from .proof import PartsResult, prove_parts
 from .run import BENCH_TESTS, VerifyError, VerifyResult, verify
 
 __all__ = [
     "verify", "verify_native", "VerifyResult", "VerifyError", "BENCH_TESTS", "SIMULATORS",
-    "BuildCache", "CacheError", "build_key", "default_cache_root",
+    "BuildCache", "CacheError", "build_key", "default_cache_root", "prove_parts", "PartsResult",
 ]

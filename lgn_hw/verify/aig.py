@@ -12,7 +12,6 @@ constant 0; on a difference ABC's ``iprove`` names the input values.
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import time
@@ -80,8 +79,22 @@ class Aig:
         """The function with truth table ``table`` of ``lits`` (DESIGN.md section 1: input 0 most
         significant in the entry index, entry ``j`` at bit ``2**k - 1 - j``), by Shannon expansion."""
         k = len(lits)
-        entries = [(table >> ((1 << k) - 1 - j)) & 1 for j in range(1 << k)]
-        return self._shannon(entries, list(lits))
+        # Canonical form: the function of the distinct input nodes in increasing order (negations,
+        # repeated and constant inputs folded in, 0 for all inputs 0), so that one function of the
+        # same nodes is one literal whatever the table and input order it came as.
+        nodes = sorted({lit >> 1 for lit in lits if lit > TRUE})
+        pos = {node: i for i, node in enumerate(nodes)}
+        m = len(nodes)
+        entries = []
+        for j in range(1 << m):
+            index = 0
+            for lit in lits:
+                bit = (lit & 1) if lit <= TRUE else ((j >> (m - 1 - pos[lit >> 1])) & 1) ^ (lit & 1)
+                index = (index << 1) | bit
+            entries.append((table >> ((1 << k) - 1 - index)) & 1)
+        if entries[0]:  # and a function and its complement are one node, negated
+            return self._shannon([1 - e for e in entries], [2 * node for node in nodes]) ^ 1
+        return self._shannon(entries, [2 * node for node in nodes])
 
     def _shannon(self, entries, lits):
         if all(e == entries[0] for e in entries):
@@ -206,7 +219,11 @@ class Aig:
             if a < b:
                 a, b = b, a
             out += _varint(lhs - a) + _varint(a - b)
-        Path(path).write_bytes(bytes(out))
+        path = Path(path)
+        if path.is_symlink() or path.exists():  # never write through a link left in the folder
+            path.unlink()
+        with open(path, "xb") as fh:
+            fh.write(bytes(out))
         return list(self.inputs)
 
 

@@ -180,7 +180,7 @@ def read_design(export, work: Path) -> Design:
         clear_outputs(work, [name])
         atomic_write_text(work / name, src.read_text(errors="replace"))
         names.append(name)
-    clear_outputs(work, ["design.json", "proof-yosys.log"])
+    clear_outputs(work, ["design.json", "proof-yosys.log", "proof.ys"])
     atomic_write_text(work / "proof.ys", render_template(
         SCRIPT_TEMPLATE, read_dut="\n".join(f"read_verilog -sv {n}" for n in names), top=export.top,
         out="design.json"))
@@ -480,6 +480,8 @@ def finish_reference(aig: Aig, netlist: Netlist, ref: Reference, order=None, lut
         else:
             nodes, _ = _popcount_tree(k)
             _, _, place = _leaf_order(nodes, k)
+            if sorted(place) != list(range(k)):
+                raise ProofError("the popcount plan does not place every bit of the class exactly once")
             # node i < k is the leaf at place[i] of the class's bits
             plan = [(a, b, cin) for a, b, cin, _, _ in nodes[k:]]
             bits = tree_sum(aig, [leaves[place[i]] for i in range(k)], plan) if k > 1 else leaves
@@ -492,8 +494,9 @@ def finish_reference(aig: Aig, netlist: Netlist, ref: Reference, order=None, lut
 @dataclass
 class _Cut:
     name: str
-    hw: list          # hw literal per bit of the wire
+    hw: list          # hw literal per bit of the wire (in the whole graph)
     ref_of: dict      # bit index -> reference literal it equals (the matching)
+    nets: list        # the wire's bits in the design (net numbers, or "0"/"1")
 
 
 def _match(hw_sigs, ref_ids, ref_sigs, prefer=None):
@@ -523,6 +526,7 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
     (a callable) gets each :class:`PartResult` as it is decided.
     """
     start = time.perf_counter()
+    find_tool("abc")  # before any work: a missing ABC is one line naming the fix
     export = as_export(export_dir)
     same = export.check_matches(netlist)
     work = Path(work_dir) if work_dir is not None else export.work_dir("equiv")
@@ -551,7 +555,8 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
         result.verdict, result.detail = "FAILED", f"the core's structure: {exc}"
         result.seconds = time.perf_counter() - start
         return result
-    add(PartResult("pipeline", f"every path in_data -> result crosses {dp_latency} plain flip-flops",
+    add(PartResult("pipeline", f"every path in_data -> result crosses {dp_latency} plain flip-flops "
+                   "(time includes Yosys)",
                    "proved", time.perf_counter() - t0))
 
     aig = Aig()
@@ -565,7 +570,8 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
     for i, vals in enumerate(ref.layers):
         cuts_spec.append((f"layer{i}.y", vals, True))
     try:
-        cut_hw = [hw.lits(design.wire(name)) for name, _, _ in cuts_spec]
+        cut_nets = [design.wire(name) for name, _, _ in cuts_spec]
+        cut_hw = [hw.lits(nets) for nets in cut_nets]
         pop_hw = hw.lits(design.wire("popcount.scores"))
         pop_x = hw.lits(design.wire("popcount.x"))
         out_hw = hw.lits(out_bits)
@@ -581,12 +587,10 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
 
     # Which bits of each cut the next part reads (the rest, unread, may be anything: Yosys removes
     # the logic of nodes that nothing reads, leaving their wires undriven).
-    chain = cut_hw + [pop_hw]
-    need = [None] * len(chain)
-    roots = out_hw
-    for j in range(len(chain) - 1, -1, -1):
-        need[j] = _reached(aig, roots, chain[j])
-        roots = [chain[j][b] for b in need[j]]
+    # The bits of each cut that anything reads: Yosys removes the logic of nodes that nothing
+    # reads, leaving their wires undriven (those may be anything).
+    need = [[b for b, net in enumerate(nets) if isinstance(net, int) and net in design.driver]
+            for nets in cut_nets + [design.wire("popcount.scores")]]
 
     jobs = max(1, int(jobs))
     pending = []  # PartResult, or (name, claim, future)
@@ -602,44 +606,75 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
     # simulating the part alone, its inputs (the cut before) random, then proved.
     prev = None
     for i, ((name, ref_lits, _), hw_lits, bits) in enumerate(zip(cuts_spec, cut_hw, need)):
+        # Constant bits too: proved where a node of the netlist is that constant, so that the next
+        # part's reference reads the constant (one without such a node is left out).
+        consts = [b for b, lit in enumerate(hw_lits) if lit <= TRUE]
+        bits = sorted(set(bits) | set(consts))
         part, shared = Aig(), {}
-        hw_part, ref_part = _copy_part(part, aig, prev, [hw_lits[b] for b in bits], ref_lits, shared)
+        if prev is None:
+            hw_part, ref_part = _copy_part(part, aig, prev, [hw_lits[b] for b in bits], ref_lits, shared)
+        else:  # the reference is the netlist's layer over the previous layer's values, as written
+            # (its literals in the whole graph may have merged with earlier ones)
+            hw_part, ref_memo = _hw_part(design, part, prev, [cut_nets[i][b] for b in bits], in_nets)
+            before = ref.layers[i - 1 - (fields is not None)] if name.startswith("layer") and i - (fields is not None) > 0 else ref.encoder
+            inputs = []
+            for lit in before:
+                if lit > TRUE and (lit >> 1) not in ref_memo:
+                    ref_memo[lit >> 1] = part.input()
+                inputs.append(lit if lit <= TRUE else ref_memo[lit >> 1] ^ (lit & 1))
+            ref_part = build_layers(part, _one_layer(copy, i - (fields is not None)), inputs)[0]
         values = {shared[node] >> 1: v for node, v in in_values.items() if node in shared}
         pvals = part.simulate(values, PATTERNS)
         match, missing = _match([Aig.value(pvals, lit, mask) for lit in hw_part], list(range(len(ref_part))),
                                 [Aig.value(pvals, lit, mask) for lit in ref_part], prefer=bits)
+        missing = [j for j in missing if hw_lits[bits[j]] > TRUE]
         block = name.split(".")[0]
         what = "encoder compares" if block == "encoder" else "nodes of " + block
-        claim = f"{len(bits)} bits read on = the netlist's {what}"
+        claim = f"{len(bits) - len(consts)} bits read on = the netlist's {what}"
         if missing:
             pending.append(PartResult(block, claim, "failed", detail=f"{len(missing)} bits of the core's wire "
                                       "match no node of the netlist (random simulation of the part)"))
         miter = part.any_(part.xor(hw_part[j], ref_part[match[j]]) for j in range(len(bits)) if j in match)
         submit(i + 1, block, claim, part, miter)
-        prev = _Cut(name, hw_lits, {b: ref_lits[match[j]] for j, b in enumerate(bits) if j in match})
+        prev = _Cut(name, hw_lits, {b: ref_lits[match[j]] for j, b in enumerate(bits) if j in match}, cut_nets[i])
 
-    # The popcount's reference follows the core's leaf order (see the module docstring).
+    # The popcount's reference follows the core's leaf order (see the module docstring): each leaf
+    # of the core's class is given the netlist node matched to it, or (a constant, a duplicate) a
+    # node of that class with the same reference literal. Any order gives the same exact sum.
+    last = ref.layers[-1]
     index_of = {}
-    for i, lit in enumerate(ref.layers[-1]):
+    for i, lit in enumerate(last):
         index_of.setdefault(lit, i)
     hw_to_ref = {}
     for b, r in prev.ref_of.items():
         hw_to_ref.setdefault(prev.hw[b], index_of.get(r))
-    order = []
+    order, follow = [], 0
     for c in range(copy.num_classes):
-        idx = [hw_to_ref.get(lit) for lit in pop_x[c * k: (c + 1) * k]]
-        order.append(idx if sorted(i for i in idx if i is not None) == list(range(c * k, (c + 1) * k))
-                     else list(range(c * k, (c + 1) * k)))
+        free = {}
+        for i in range(c * k, (c + 1) * k):
+            free.setdefault(last[i], []).append(i)
+        want = []
+        for lit in pop_x[c * k: (c + 1) * k]:
+            i = lit if lit <= TRUE else hw_to_ref.get(lit)
+            want.append(last[i] if i is not None and lit > TRUE else lit if lit <= TRUE else None)
+        idx = [free[t].pop() if t is not None and free.get(t) else None for t in want]
+        rest = [i for group in free.values() for i in group]
+        follow += idx.count(None) == 0
+        idx = [i if i is not None else rest.pop() for i in idx]
+        order.append(idx)
+    log.info("popcount leaf order: %d of %d classes follow the core exactly", follow, len(order))
     finish_reference(aig, copy, ref, order=order, lut_size=pipe.lut_size)
     ref_out = ref.cls + [b for s in ref.scores for b in s]
-    pop_cut = _Cut("popcount.scores", pop_hw, {i: ref_out[cw + i] for i in range(len(pop_hw))})
+    pop_nets = design.wire("popcount.scores")
+    pop_cut = _Cut("popcount.scores", pop_hw, {i: ref_out[cw + i] for i in range(len(pop_hw))}, pop_nets)
     plan = "counters" if pipe.lut_size else "adder tree"
     base = len(cuts_spec) + 1
     for c in range(copy.num_classes):
         bits = list(range(c * w, (c + 1) * w))  # all, also those the argmax does not read
-        part, miter = _part_miter(aig, prev, [pop_hw[b] for b in bits], [pop_cut.ref_of[b] for b in bits])
+        part, miter = _part_miter(aig, design, in_nets, prev, [pop_nets[b] for b in bits],
+                                  [pop_cut.ref_of[b] for b in bits])
         submit(base + c, f"popcount c{c}", f"{k}-bit count ({plan}) = the sum of class {c}'s outputs", part, miter)
-    part, miter = _part_miter(aig, pop_cut, out_hw, ref_out)
+    part, miter = _part_miter(aig, design, in_nets, pop_cut, out_bits, ref_out)
     submit(base + copy.num_classes, "argmax", f"class and scores out = argmax over {copy.num_classes} classes",
            part, miter)
     for item in pending:
@@ -656,13 +691,18 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
         result.verdict = "PROVED"
         return result
     bad = next(p for p in result.parts if p.status != "proved")
+    target = ref_out
+    if not same:  # the input must tell the core from the given netlist (the copy may agree with it)
+        given = build_reference(aig, netlist, in_lits, fields)
+        finish_reference(aig, netlist, given)
+        target = given.cls + [b for s in given.scores for b in s]
     vals = aig.simulate(in_values, PATTERNS)
-    x = _counterexample(aig, vals, mask, words, out_hw, ref_out, in_lits, timeout, work,
+    x = _counterexample(aig, vals, mask, words, out_hw, target, in_lits, timeout, work,
                         search=bad.status == "failed")
     if x is None:
         if bad.status == "failed":
             result.verdict, result.detail = "UNDECIDED", (
-                f"part {bad.name} differs from the netlist's {bad.name}, but no input found on which the "
+                f"part {bad.name} differs from the netlist, but no input was found on which the "
                 "whole core does (the core is built otherwise than the netlist)")
         else:
             result.verdict, result.detail = "UNDECIDED", f"part {bad.name}: {bad.detail}"
@@ -674,11 +714,12 @@ def prove_parts(netlist: Netlist, export_dir, *, work_dir=None, jobs: int = 1, t
     return result
 
 
-def _copy_part(part: Aig, aig: Aig, cut, roots, refs, shared):
+def _copy_part(part: Aig, aig: Aig, cut, roots, refs, shared, ref_memo=None):
     """Copy into ``part`` the cone of ``roots`` (hw) and of ``refs`` (reference), both cut at
     ``cut`` (the hw bits there replaced by the reference values they were matched to); in_data
     (and any other input reached) shared through ``shared``. Returns both lists of literals."""
-    ref_memo, hw_memo = {}, {}
+    ref_memo = {} if ref_memo is None else ref_memo
+    hw_memo = {}
     if cut is not None:
         for b, r in cut.ref_of.items():
             if r > TRUE and cut.hw[b] <= TRUE:  # proved constant by the part before
@@ -693,6 +734,13 @@ def _copy_part(part: Aig, aig: Aig, cut, roots, refs, shared):
             # hw literal h equals reference literal r: node(h) = var(node(r)) ^ neg(r) ^ neg(h)
             hw_memo[h >> 1] = (ref_memo[r >> 1] if r > TRUE else FALSE) ^ (r & 1) ^ (h & 1)
     return part.copy_cone(aig, roots, hw_memo, shared), part.copy_cone(aig, refs, ref_memo, shared)
+
+
+def _one_layer(netlist: Netlist, index: int):
+    """A view of ``netlist`` with only layer ``index`` (what :func:`build_layers` reads)."""
+    class _View:
+        layers = [netlist.layers[index]]
+    return _View
 
 
 def _reached(aig: Aig, roots, cut_lits) -> list:
@@ -718,10 +766,37 @@ def _reached(aig: Aig, roots, cut_lits) -> list:
     return sorted(hit)
 
 
-def _part_miter(aig: Aig, cut, roots, refs):
-    """A new AIG holding :func:`_copy_part` of ``roots`` and ``refs``, and its miter literal."""
+def _hw_part(design: Design, part: Aig, cut, nets, in_nets):
+    """The core's logic from the nets of ``cut`` to ``nets``, built afresh in ``part`` from the
+    design's cells: each cut net is the (new) input of the reference node it was matched to (a
+    constant where that was proved), in_data and any other net reached are free inputs.
+    Returns the literals of ``nets`` and the map reference node -> input."""
+    ref_memo, preset = {}, {}
+    for b, r in cut.ref_of.items():
+        net = cut.nets[b]
+        if r > TRUE and not isinstance(net, int) and net in "01":  # the core's bit is a constant
+            ref_memo.setdefault(r >> 1, int(net) ^ (r & 1))
+    for b, r in cut.ref_of.items():
+        net = cut.nets[b]
+        if not isinstance(net, int) or net in preset:
+            continue
+        if r <= TRUE:
+            preset[net] = r
+            continue
+        if (r >> 1) not in ref_memo:
+            ref_memo[r >> 1] = part.input()
+        preset[net] = ref_memo[r >> 1] ^ (r & 1)
+    for net in in_nets:
+        preset.setdefault(net, part.input())
+    return HwGraph(design, part, preset).lits(nets), ref_memo
+
+
+def _part_miter(aig: Aig, design: Design, in_nets, cut, nets, refs):
+    """A new AIG: the core from ``cut`` to ``nets`` (:func:`_hw_part`) against the reference
+    literals ``refs`` of the whole graph cut at the same place; and its miter literal."""
     part = Aig()
-    hw, ref = _copy_part(part, aig, cut, roots, refs, {})
+    hw, ref_memo = _hw_part(design, part, cut, nets, in_nets)
+    ref = part.copy_cone(aig, refs, ref_memo, {})
     return part, part.any_(part.xor(a, b) for a, b in zip(hw, ref))
 
 
@@ -773,7 +848,9 @@ def replay(design: Design, export, netlist: Netlist, x, work: Path, cycles: int 
     from ..netlist import evaluate
 
     x = np.asarray(x, dtype=np.uint8)
-    np.save(work / "counterexample.npy", x[None, :])
+    clear_outputs(work, ["counterexample.npy"])
+    with open(work / "counterexample.npy", "xb") as fh:
+        np.save(fh, x[None, :])
     want = evaluate(netlist, export.inputs.netlist_bits(x[None, :]))
     cycles = export.latency + 6 if cycles is None else cycles
     sim = _CycleSim(design)
@@ -895,3 +972,4 @@ class _BitOps:
     @staticmethod
     def xor(a, b):
         return a ^ b
+

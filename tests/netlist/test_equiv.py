@@ -119,15 +119,19 @@ def test_optimised_export_is_bit_exact_in_simulation(exported):
 
 @pytest.mark.yosys
 @pytest.mark.slow
+@pytest.mark.abc
 def test_optimised_export_is_proved_equivalent_to_the_original(exported, capsys):
+    """Both methods, the decomposed proof and the bounded whole-core one, agree."""
     net, opt, folder = exported
     src = folder.parent / "original.lgn.json"
     net.save(src)
-    assert main(["equiv", str(src), str(folder)]) == 0
-    assert capsys.readouterr().out.startswith("PROVED")
+    assert main(["equiv", str(src), str(folder), "--method", "both"]) == 0
+    verdicts = [ln.split()[0] for ln in capsys.readouterr().out.splitlines() if not ln.startswith(" ")]
+    assert verdicts == ["PROVED:", "PROVED:"]
 
 
 @pytest.mark.yosys
+@pytest.mark.abc
 @pytest.mark.slow
 def test_an_altered_gate_fails_the_proof(exported, tmp_path):
     from lgn_hw.hdl.export import export
@@ -139,7 +143,9 @@ def test_an_altered_gate_fails_the_proof(exported, tmp_path):
     result = prove_equivalent(net, tmp_path)
     assert not result
     assert "counterexample" in result.describe()
-    assert main(["equiv", str(tmp_path / "netlist.lgn.json"), str(tmp_path)]) == 0  # its own netlist: proved
+    net.save(tmp_path.parent / "original.lgn.json")
+    assert main(["equiv", str(tmp_path.parent / "original.lgn.json"), str(tmp_path)]) == 1  # both methods refute it
+    assert main(["equiv", str(tmp_path / "netlist.lgn.json"), str(tmp_path), "--method", "both"]) == 0  # its own
 
 
 def test_equiv_cli_reports_a_missing_export_in_one_line(tmp_path, capsys):
@@ -227,6 +233,7 @@ def test_the_proof_reference_of_a_lut_netlist_simulates_to_the_golden_model():
 
 
 @pytest.mark.yosys
+@pytest.mark.abc
 @pytest.mark.slow
 def test_a_lut_netlist_is_proved_against_the_gate_export_and_a_flipped_table_bit_fails(exported, tmp_path, capsys):
     from lgn_hw.verify.equiv import prove_equivalent
@@ -236,11 +243,14 @@ def test_a_lut_netlist_is_proved_against_the_gate_export_and_a_flipped_table_bit
     assert lut_net.has_lut_layers
     src = tmp_path / "lut.lgn.json"
     lut_net.save(src)
-    assert main(["equiv", str(src), str(folder)]) == 0
-    assert capsys.readouterr().out.startswith("PROVED")
+    assert main(["equiv", str(src), str(folder), "--method", "both"]) == 0
+    verdicts = [ln.split()[0] for ln in capsys.readouterr().out.splitlines() if not ln.startswith(" ")]
+    assert verdicts == ["PROVED:", "PROVED:"]
     bad, _ = mutant(lut_net, all_inputs(net.num_inputs), layer=1)
     result = prove_equivalent(bad, folder, work_dir=tmp_path / "bad")
     assert not result and "counterexample" in result.describe()
+    bad.save(tmp_path / "bad.lgn.json")
+    assert main(["equiv", str(tmp_path / "bad.lgn.json"), str(folder)]) == 1
 
 
 def test_reference_of_a_wide_last_layer_is_generated():
@@ -266,7 +276,7 @@ def test_yosys_running_out_of_memory_is_undecided_not_a_counterexample(exported,
     monkeypatch.setattr(equiv, "find_tool", lambda name: str(fake))  # YOSYS would reach Amaranth too
     src = tmp_path / "original.lgn.json"
     net.save(src)
-    assert main(["equiv", str(src), str(folder)]) == 3
+    assert main(["equiv", str(src), str(folder), "--method", "bounded"]) == 3
     out = capsys.readouterr().out
     assert out.startswith("UNDECIDED: Yosys ran out of memory on 12,170,670 variables and 31,637,991 clauses")
     assert "counterexample" not in out
