@@ -21,6 +21,7 @@ def test_demo_quick_end_to_end(tmp_path, capsys):
     assert "verify icarus        passed" in text
     assert "verify verilator     passed" in text
     assert "latency" in text
+    assert re.search(r"equivalence proof +PROVED \(\d+ of \d+ parts", text), text
     # The summary line is always there; the estimate itself must have run.
     assert re.search(r"synthesis +ecp5-85k: \d+ LUTs \(encoder \d+\), \d+ FFs", text), text
     assert "encoder              in the core: in_data carries 64 raw features" in text

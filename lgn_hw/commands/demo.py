@@ -31,7 +31,8 @@ def register(sub):
         description="The whole pipeline on scikit-learn's digits: train a 4 x 4000-gate network "
         "(3 thermometer levels per pixel), keep the best discrete netlist, optimise it, export "
         "pipelined Verilog, verify the core on Icarus and Verilator against the golden model on "
-        "test-set samples, estimate its size with Yosys, and print a summary. Re-running with the "
+        "test-set samples, prove it equal to the netlist for every input (ABC), estimate its size with "
+        "Yosys, and print a summary. Re-running with the "
         "same --out reuses the finished training run. Exits 1 if verification fails.")
     p.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     p.add_argument("--quick", action="store_true",
@@ -47,6 +48,8 @@ def register(sub):
     p.add_argument("--target", default="ecp5-85k",
                    help="synthesis target for the estimate (default ecp5-85k, where the 4 x 4000 digits core fits)")
     p.add_argument("--no-synth", action="store_true", help="skip the synthesis estimate")
+    p.add_argument("--no-prove", action="store_true",
+                   help="skip the formal proof that the core equals the netlist (lgn-hw equiv; needs ABC)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -94,7 +97,7 @@ def run(args) -> int:
     # 1. train (resumes, or reuses a finished run, in the same --out)
     t0 = time.perf_counter()
     run_dir = out / "train"
-    say(f"[1/5] training {cfg.layers} x {cfg.width} gates on {cfg.dataset} ({cfg.estimator}, {cfg.epochs} epochs)")
+    say(f"[1/6] training {cfg.layers} x {cfg.width} gates on {cfg.dataset} ({cfg.estimator}, {cfg.epochs} epochs)")
     try:
         result = train(cfg, run_dir, resume=(run_dir / CHECKPOINT).exists(), quiet=args.quiet)
     except CheckpointError as exc:
@@ -114,7 +117,7 @@ def run(args) -> int:
 
     # 2. optimise the netlist (same function, fewer gates)
     t0 = time.perf_counter()
-    say(f"[2/5] optimising the netlist ({net.num_gates} gates)")
+    say(f"[2/6] optimising the netlist ({net.num_gates} gates)")
     from ..netlist import evaluate
     from ..netlist.opt import optimize
 
@@ -128,7 +131,7 @@ def run(args) -> int:
 
     # 3. export Verilog
     t0 = time.perf_counter()
-    say(f"[3/5] exporting Verilog ({hw_net.num_gates} gates)")
+    say(f"[3/6] exporting Verilog ({hw_net.num_gates} gates)")
     from ..hdl import export, load_export
     from ..hdl.encoder import choose_encoder
 
@@ -157,7 +160,7 @@ def run(args) -> int:
     for i, sim in enumerate(sims):
         t0 = time.perf_counter()
         bench = "native harness" if sim == "verilator" else "cocotb bench"
-        say(f"[4/5] verifying on {sim} ({bench}, {len(raw)} test samples, random gaps and backpressure)")
+        say(f"[4/6] verifying on {sim} ({bench}, {len(raw)} test samples, random gaps and backpressure)")
         try:
             if sim == "verilator":
                 res = verify_native(hw, hw_net, inputs=raw, labels=labels, seed=i)
@@ -184,12 +187,31 @@ def run(args) -> int:
     if not any(v.startswith("passed") for v in summary["verify"].values()):
         failed = True
 
-    # 5. synthesis estimate, when the synthesis stage works here
+    # 5. the formal proof: the core equals the netlist for every input (lgn_hw.verify.proof)
+    t0 = time.perf_counter()
+    if args.no_prove:
+        summary["prove"] = "skipped (--no-prove)"
+    else:
+        from ..verify import prove_parts
+
+        say("[5/6] proving the core equal to the netlist for every input (lgn-hw equiv)")
+        try:
+            proof = prove_parts(hw_net, hw, jobs=2)
+        except (ToolNotFound, VerifyError, ValueError, RuntimeError) as exc:
+            summary["prove"] = f"skipped ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        else:
+            done = sum(p.status == "proved" for p in proof.parts)
+            summary["prove"] = (f"{proof.verdict} ({done} of {len(proof.parts)} parts, {proof.seconds:.0f} s)"
+                                + (f": {proof.detail}" if proof.detail else ""))
+            failed = failed or proof.verdict != "PROVED"
+        _stage("prove", times, t0)
+
+    # 6. synthesis estimate, when the synthesis stage works here
     t0 = time.perf_counter()
     if args.no_synth:
         summary["synth"] = "skipped (--no-synth)"
     else:
-        say(f"[5/5] synthesis estimate for {args.target}")
+        say(f"[6/6] synthesis estimate for {args.target}")
         summary["synth"] = _synth(out / "hw", args.target, hw_net.num_gates)
         _stage("synth", times, t0)
 
@@ -231,6 +253,7 @@ def _print_summary(s, cfg, times, out, say):
     say(f"  latency              {s['latency']} cycles")
     for sim, text in s["verify"].items():
         say(f"  verify {sim:<13} {text}")
+    say(f"  equivalence proof    {s['prove']}")
     say(f"  synthesis            {s['synth']}")
     say("  time                 " + ", ".join(f"{n} {t:.0f} s" for n, t in times)
         + f"; total {sum(t for _, t in times):.0f} s")
