@@ -62,29 +62,12 @@ def check_export_target(out: Path) -> None:
 @contextlib.contextmanager
 def claim_export_folder(out: Path):
     """Hold ``out`` for one export (created if missing, locked, checked); yield its old manifest or None."""
-    import fcntl
-
+    from ..netlist.model import locked_folder
     from .export import ManifestError
 
-    out = Path(out)
-    created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            created = False
-            raise ManifestError(f"{out}: another export is writing to this folder; wait for it to end "
-                                "or choose another --out") from None
+    busy = "another export is writing to this folder; wait for it to end or choose another --out"
+    with locked_folder(out, ManifestError, busy) as out:
         yield _old_manifest(out)
-    except BaseException:
-        if created:
-            with contextlib.suppress(OSError):
-                out.rmdir()  # only if still empty
-        raise
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def _own_files(manifest) -> set:

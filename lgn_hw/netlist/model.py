@@ -450,6 +450,37 @@ def _check_output(path: Path) -> None:
 
 
 @contextmanager
+def locked_folder(path, error, busy: str):
+    """Hold folder ``path`` (created if missing) under an exclusive lock while the body runs.
+
+    Another holder makes it raise ``error(f"{path}: {busy}")`` at once. A folder this call
+    created is removed again if the body fails while it is still empty. Yields the ``Path``.
+    The run folder (``lgn_hw.train``) and the export folder (``lgn_hw.hdl``) are held so."""
+    import fcntl
+
+    path = Path(path)
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            created = False
+            raise error(f"{path}: {busy}") from None
+        yield path
+    except BaseException:
+        if created:
+            try:
+                path.rmdir()  # only if still empty
+            except OSError:
+                pass
+        raise
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path``; on success it is fsynced, given normal
     permissions (umask) and renamed to ``path``, so a crash or Ctrl-C at any moment

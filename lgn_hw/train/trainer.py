@@ -37,7 +37,6 @@ import contextlib
 import json
 import logging
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -54,7 +53,7 @@ from torch.utils.data import DistributedSampler
 from ..netlist import Netlist
 from ..netlist import load as load_netlist
 from ..netlist import predict as golden_predict
-from ..netlist.model import atomic_path, atomic_write_text
+from ..netlist.model import atomic_path, atomic_write_text, locked_folder
 from . import optim
 from .checkpoint import CheckpointError, RunFolderError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -156,23 +155,13 @@ def claim_run_folder(out_dir: Path, *, resume: bool = False, overwrite: bool = F
     holding a previous run unless ``resume`` (continue it) or ``overwrite`` (its files are
     deleted here). A folder this claim created is removed again if the run fails before
     writing anything into it."""
-    import fcntl
-
     out_dir = Path(out_dir)
     if resume and overwrite:
         raise ValueError("resume and overwrite exclude each other: continue the run or replace it")
     if out_dir.exists() and not out_dir.is_dir():
         raise RunFolderError(f"{out_dir}: is not a directory (the output folder of the run)")
-    created = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            created = False
-            raise RunFolderError(f"{out_dir}: another training is writing to this folder; "
-                                 "wait for it to end or choose another --out") from None
+    busy = "another training is writing to this folder; wait for it to end or choose another --out"
+    with locked_folder(out_dir, RunFolderError, busy):
         previous = [name for name in RUN_FILES if (out_dir / name).exists()]
         if previous == [CONFIG] and not resume:
             # a run that died before its first checkpoint (two SIGTERMs, killed for memory) left only
@@ -186,13 +175,6 @@ def claim_run_folder(out_dir: Path, *, resume: bool = False, overwrite: bool = F
             for name in previous:
                 (out_dir / name).unlink()
         yield out_dir
-    except BaseException:
-        if created:
-            with contextlib.suppress(OSError):
-                out_dir.rmdir()  # only if still empty
-        raise
-    finally:
-        os.close(fd)  # releases the lock
 
 
 class Trainer:
