@@ -128,10 +128,8 @@ def resolve_config(args):
     """
     from pathlib import Path
 
-    from ..train.checkpoint import load_checkpoint
     from ..train.config import TrainConfig, load_config
     from ..train.presets import DATASET_PRESETS, estimator_defaults, preset_config
-    from ..train.trainer import CHECKPOINT
 
     from_file = load_config(args.config) if args.config else {}
     flags = overrides_from_args(args)
@@ -139,7 +137,10 @@ def resolve_config(args):
     dataset = given.get("dataset", TrainConfig.dataset)
     if given.get("data") is not None and "dataset" in given:
         raise ValueError("give --dataset or --data, not both")
-    if args.resume:
+    if args.resume:  # torch only here: a refusal of a new run needs none (check_memory in run)
+        from ..train.checkpoint import load_checkpoint
+        from ..train.trainer import CHECKPOINT
+
         settings = dict(load_checkpoint(Path(args.out) / CHECKPOINT)["config"])
         base = "the checkpoint's settings"
     elif args.preset not in (None, False) and given.get("data") is not None:
@@ -219,9 +220,15 @@ def _fit_width(args, cfg, summary, num_classes):
     return cfg.replace(width=width), f"{summary}; last layer {last} wide (a multiple of the {num_classes} classes)"
 
 
+def _no_gpu(device: str) -> bool:
+    """The run will be on the CPU, told without importing torch (no NVIDIA device node for 'auto')."""
+    import os
+
+    return device == "cpu" or (device == "auto" and not os.path.exists("/dev/nvidia0"))
+
+
 def run(args) -> int:
     from ..data import DataFileError
-    from ..train.trainer import train
 
     try:
         cfg, summary = resolve_config(args)
@@ -239,6 +246,13 @@ def run(args) -> int:
             print(f"settings       {summary}", flush=True)
             print(f"memory         {estimate_memory(cfg, inputs).describe()}"
                   + ("" if inputs else ", inputs not yet counted"), flush=True)
+        if _no_gpu(cfg.device) and not args.resume:  # refused before torch is even imported
+            from ..train.memory import check_memory, known_inputs
+
+            check_memory(cfg, "cpu", dataset.num_inputs if dataset is not None else known_inputs(cfg),
+                         force=args.force)
+        from ..train.trainer import train
+
         result = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet,
                        dataset=dataset, force=args.force)
     except (ValueError, DataFileError) as exc:  # ConfigError, CheckpointError, bad dataset name, ...

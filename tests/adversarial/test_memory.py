@@ -81,3 +81,17 @@ def test_layers_without_width_against_the_mnist_preset_says_so(tmp_path, capsys)
     """Item 13: '--dataset mnist --layers 4' once said "'width' lists 2 widths" though no width was given."""
     line = _refused(capsys, ["train", "--dataset", "mnist", "--layers", "4", "--out", str(tmp_path / "run")])
     assert "--layers 4 does not fit the mnist preset's widths 1000,200 (one per layer): give --width too" in line
+
+
+def test_the_refusal_comes_before_torch_is_imported(tmp_path):
+    """The 4 x 8000 learned request is refused in well under a second: without importing torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom lgn_hw.cli import main\n"
+            f"rc = main(['train', '--dataset', 'mnist', '--layers', '4', '--width', '8000', '--device', 'cpu', "
+            f"'--data-dir', {str(tmp_path / 'none')!r}, '--out', {str(tmp_path / 'run')!r}])\n"
+            "print('rc', rc, 'torch' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "rc 2 False" in proc.stdout, proc.stdout + proc.stderr
+    assert "more than the" in proc.stderr and not (tmp_path / "run").exists()
