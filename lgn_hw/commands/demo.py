@@ -197,6 +197,9 @@ def run(args) -> int:
         say("[5/6] proving the core equal to the netlist for every input (lgn-hw equiv)")
         try:
             proof = prove_parts(hw_net, hw, jobs=2)
+            from ..report.records import write_equiv_record
+
+            write_equiv_record(out / "hw", proof, core=hw_core)
         except (ToolNotFound, VerifyError, ValueError, RuntimeError) as exc:
             summary["prove"] = f"skipped ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
         else:

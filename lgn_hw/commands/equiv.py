@@ -41,8 +41,13 @@ def run(args) -> int:
     try:
         export = load_export(args.dir)
         if args.method in ("parts", "both"):
+            from ..hdl.digest import core_digest
+            from ..report.records import write_equiv_record
+
+            core = core_digest(export, net)   # what the record names (lgn-hw report shows it)
             result = prove_parts(net, export, jobs=args.jobs, timeout=args.timeout,
                                  progress=lambda part: print(part.line(), flush=True))
+            write_equiv_record(export.folder, result, core=core)
             print(f"{result.verdict}: " + (
                 f"the exported core computes the netlist's scores and class for every input "
                 f"({len(result.parts)} parts, {result.seconds:.1f} s)" if result.proved else result.detail))

@@ -8,7 +8,7 @@ user's own ``lgn_top.v`` or ``manifest.json`` is never replaced.
 :func:`move_in` then moves a complete export, written beside the folder, into
 it: the old export's own files (the names an export writes, as far as the old
 manifest lists them; never a name only the manifest says is its) and the
-records of the old core (``verify-*``, ``synth-*``, ``equiv``) go, the user's
+records of the old core (``verify-*``, ``equiv.json``, ``synth-*``, ``equiv``) go, the user's
 other files stay, and the folder itself stays the same folder (a shell inside
 it stays in the live one).
 """
@@ -25,7 +25,7 @@ __all__ = ["claim_export_folder", "check_export_target", "move_in", "RECORD_FILE
 
 #: entries of an export folder that record results for the core it holds (dropped by a re-export):
 #: the verification records and their waveforms (files), the synthesis and equivalence folders
-RECORD_FILE = re.compile(r"verify-[a-z0-9_]+\.(json|vcd|fst)", re.ASCII)
+RECORD_FILE = re.compile(r"verify-[a-z0-9_]+\.(json|vcd|fst)|equiv\.json", re.ASCII)
 RECORD_FOLDER = re.compile(r"synth-[A-Za-z0-9_.-]+|equiv", re.ASCII)
 
 

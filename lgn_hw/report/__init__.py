@@ -404,7 +404,7 @@ def _hardware_section(exports, digests) -> str:
 
 
 def _verification_section(exports, digests, cycles: int) -> str:
-    from .records import inside_file, read_verify_records
+    from .records import inside_file, read_equiv_record, read_verify_records
     from .waves import read_vcd, waveform_svg
 
     parts = ["<section id='verification'><h2>Verification</h2>"]
@@ -412,6 +412,18 @@ def _verification_section(exports, digests, cycles: int) -> str:
     for n, (exp, digest) in enumerate(zip(exports, digests)):
         recs = read_verify_records(exp, digest)
         parts.append(f"<h3>{_e(exp.folder)}</h3>")
+        proof = read_equiv_record(exp, digest)
+        if proof is not None and "error" in proof:
+            parts.append(f"<p class='note'>{_e(proof['error'])}</p>")
+        elif proof is not None:
+            parts.append(f"<p id='proof-{n}'>Equivalence proof (lgn-hw equiv, every input): "
+                         f"<b>{_e(proof['verdict'])}</b>, {len(proof['parts'])} parts in "
+                         f"{_e(proof.get('seconds'))} s" + (f": {_e(proof['detail'])}" if proof.get("detail") else "")
+                         + "</p>")
+            parts.append("<details><summary>parts</summary>" + _table(
+                f"table-proof-{n}", ["part", "claim", "result", "seconds"],
+                [[p["name"], p["claim"], p["status"], p.get("seconds")] for p in proof["parts"]],
+                fmts=["{}", "{}", "{}", "{}"]) + "</details>")
         for r in recs:
             if "error" in r:
                 parts.append(f"<p class='note'>{_e(r['error'])}</p>")

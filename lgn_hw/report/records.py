@@ -24,6 +24,7 @@ from ..hdl.names import check_file_name
 from ..netlist.model import PathError, atomic_path, atomic_write_text, parse_json, read_limited
 
 __all__ = ["RECORD_GLOB", "RECORD_LIMIT", "record_path", "write_verify_record", "read_verify_records",
+           "EQUIV_RECORD", "write_equiv_record", "read_equiv_record",
            "inside_file", "read_inside", "read_json_inside", "matches_core"]
 
 RECORD_GLOB = "verify-*.json"
@@ -74,6 +75,60 @@ def write_verify_record(export_dir, result, *, core: dict, seed, gap_prob, stall
     path = record_path(export.folder, result.sim)
     atomic_write_text(path, json.dumps(record, indent=1, default=str) + "\n")
     return path
+
+
+#: the record ``lgn-hw equiv`` (parts method) and ``lgn-hw demo`` leave in the export folder
+EQUIV_RECORD = "equiv.json"
+_PART_STATUS = ("proved", "failed", "undecided")
+
+
+def write_equiv_record(export_dir, result, *, core: dict) -> Path:
+    """Write the record of a decomposed proof (:class:`lgn_hw.verify.PartsResult`) into ``export_dir``:
+    the verdict, each part (name, claim, status, seconds) and the hashes of the core and netlist it
+    proved (``core``: :func:`~lgn_hw.hdl.digest.core_digest` taken when the folder was loaded). No
+    record when the folder no longer holds that core: ``ValueError``."""
+    from ..hdl.export import load_export
+
+    if not isinstance(core, dict) or any(not isinstance(core.get(k), str) for k in DIGEST_KEYS):
+        raise TypeError(f"'core' must be the core_digest() of the export proved, not {core!r}")
+    export = load_export(export_dir)
+    if core_digest(export)["sources_sha256"] != core["sources_sha256"]:
+        raise ValueError(f"{export.folder}: the core changed while it was proved (re-exported?); "
+                         "no record written for it")
+    record = {
+        "format": "lgn-hw-equiv", "version": 1, "method": "parts", "verdict": result.verdict,
+        "detail": result.detail or None, "seconds": round(result.seconds, 2),
+        "parts": [{"name": p.name, "claim": p.claim, "status": p.status, "seconds": round(p.seconds, 3)}
+                  for p in result.parts],
+        **{k: core[k] for k in DIGEST_KEYS},
+    }
+    path = Path(export.folder) / EQUIV_RECORD
+    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+    return path
+
+
+def read_equiv_record(export, digest: dict) -> dict | None:
+    """The proof record of the export folder: the record, ``{"error"}`` when it cannot be shown
+    (unreadable, of the wrong shape, made for another core), or None when there is none."""
+    folder = export.folder
+    if not (folder / EQUIV_RECORD).exists() and not (folder / EQUIV_RECORD).is_symlink():
+        return None
+    try:
+        rec = read_json_inside(folder, EQUIV_RECORD, "proof record")
+    except ValueError as exc:
+        return {"error": f"not shown: {exc}"}
+    ok = (isinstance(rec, dict) and rec.get("format") == "lgn-hw-equiv"
+          and rec.get("verdict") in ("PROVED", "FAILED", "UNDECIDED")
+          and _fits(rec.get("seconds"), (*_NUM, None)) and isinstance(rec.get("parts"), list)
+          and all(isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("claim"), str)
+                  and p.get("status") in _PART_STATUS and _fits(p.get("seconds"), (*_NUM, None))
+                  for p in rec["parts"]))
+    if not ok:
+        return {"error": f"{EQUIV_RECORD} is not an lgn-hw proof record of the expected shape; not shown"}
+    if not matches_core(rec, digest):
+        return {"error": f"{EQUIV_RECORD} was made for another core or netlist than the one the folder "
+                         "holds; not shown"}
+    return rec
 
 
 # -- reading a folder's records ---------------------------------------------------------------------
