@@ -39,6 +39,20 @@ def record_path(export_dir, sim: str) -> Path:
     return Path(export_dir) / f"verify-{sim}.json"
 
 
+def _still_the_core(export_dir, core: dict, done: str):
+    """The export in ``export_dir`` if it still holds the core ``core`` names (a :func:`core_digest`
+    taken when the run loaded it); ``ValueError`` when it was re-exported meanwhile."""
+    from ..hdl.export import load_export
+
+    if not isinstance(core, dict) or any(not isinstance(core.get(k), str) for k in DIGEST_KEYS):
+        raise TypeError(f"'core' must be the core_digest() of the export {done}, not {core!r}")
+    export = load_export(export_dir)
+    if core_digest(export)["sources_sha256"] != core["sources_sha256"]:
+        raise ValueError(f"{export.folder}: the core changed while it was {done} (re-exported?); "
+                         "no record written for it")
+    return export
+
+
 def write_verify_record(export_dir, result, *, core: dict, seed, gap_prob, stall_prob, inputs=None) -> Path:
     """Write the record of ``result`` (a :class:`lgn_hw.verify.VerifyResult`) into ``export_dir``.
 
@@ -46,14 +60,7 @@ def write_verify_record(export_dir, result, *, core: dict, seed, gap_prob, stall
     (and of the reference netlist it was checked against). When the folder no longer holds those
     sources (re-exported while the run went on) no record is written: ``ValueError``.
     """
-    from ..hdl.export import load_export
-
-    if not isinstance(core, dict) or any(not isinstance(core.get(k), str) for k in DIGEST_KEYS):
-        raise TypeError(f"'core' must be the core_digest() of the export checked, not {core!r}")
-    export = load_export(export_dir)
-    if core_digest(export)["sources_sha256"] != core["sources_sha256"]:
-        raise ValueError(f"{export.folder}: the core changed while it was verified (re-exported?); "
-                         "no record written for it")
+    export = _still_the_core(export_dir, core, "verified")
     wave = None
     if result.waveform is not None and Path(result.waveform).suffix in _WAVE_SUFFIXES:
         wave = f"verify-{result.sim}{Path(result.waveform).suffix}"
@@ -87,14 +94,7 @@ def write_equiv_record(export_dir, result, *, core: dict) -> Path:
     the verdict, each part (name, claim, status, seconds) and the hashes of the core and netlist it
     proved (``core``: :func:`~lgn_hw.hdl.digest.core_digest` taken when the folder was loaded). No
     record when the folder no longer holds that core: ``ValueError``."""
-    from ..hdl.export import load_export
-
-    if not isinstance(core, dict) or any(not isinstance(core.get(k), str) for k in DIGEST_KEYS):
-        raise TypeError(f"'core' must be the core_digest() of the export proved, not {core!r}")
-    export = load_export(export_dir)
-    if core_digest(export)["sources_sha256"] != core["sources_sha256"]:
-        raise ValueError(f"{export.folder}: the core changed while it was proved (re-exported?); "
-                         "no record written for it")
+    export = _still_the_core(export_dir, core, "proved")
     record = {
         "format": "lgn-hw-equiv", "version": 1, "method": "parts", "verdict": result.verdict,
         "detail": result.detail or None, "seconds": round(result.seconds, 2),
