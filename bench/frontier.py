@@ -38,7 +38,7 @@ from lgn_hw.hdl import Pipeline, export, load_manifest
 from lgn_hw.hdl.names import tool_copies
 from lgn_hw.netlist import load
 from lgn_hw.synth import ToolFailed, synthesize
-from lgn_hw.train.presets import FULL_MNIST_TRAIN
+from lgn_hw.train.presets import DATASET_PRESETS, FULL_MNIST_EPOCHS, FULL_MNIST_TRAIN, PRESET_SIZES
 
 TARGETS = ("xilinx-7", "ecp5-25k")
 ICE40 = "ice40-hx8k"  # --targets ...,ice40-hx8k adds the iCE40 goal's columns
@@ -161,14 +161,23 @@ SWEEPS = {
 # thermometer level (q > 127: the encoder is wires), images shifted by up to 1 pixel, exported
 # with the LUT-shaped popcount and without the FIFO where the budget is tight. One design per
 # goal of issue 20 (and the gate network beside them); the sizes are the mnist presets'.
-_FULL = dict(_MNIST_LUT, layer_kind="lut", k=6, shift=1, connections="learned", epochs=20)
-FULL_MNIST = [
-    ("lut6-150-30-learned", dict(_FULL, layers=2, width=[150, 30], tau=1.0, lr=0.05,
-                                 pipeline="argmax=0,lut=6,stream=stall")),
-    ("lut6-600-120-learned", dict(_FULL, layers=2, width=[600, 120], tau=2.0, pipeline="lut=6,stream=stall")),
-    ("lut6-1000-200-learned", dict(_FULL, layers=2, width=[1000, 200], tau=2.0, pipeline="lut=6,stream=stall")),
-    ("lut6-2500-500-learned", dict(_FULL, layers=2, width=[2500, 500], tau=3.0, pipeline="lut=6")),
-]
+#: The export each size of the preset gets here (tiny and small: the LUT-shaped popcount, no FIFO).
+_FULL_PIPELINES = {"tiny": "argmax=0,lut=6,stream=stall", "small": "lut=6,stream=stall",
+                   "medium": "lut=6,stream=stall", "large": "lut=6"}
+
+
+def _full_mnist_rows() -> list:
+    """One row per size of the mnist preset (train/presets.py, the one home of these settings), with
+    the epochs it takes on the official 60,000 images."""
+    base = dict(DATASET_PRESETS["mnist"][0], dataset="mnist", epochs=FULL_MNIST_EPOCHS)
+    rows = []
+    for size, pipeline in _FULL_PIPELINES.items():
+        settings = dict(base, **PRESET_SIZES["mnist"][size])
+        rows.append((f"lut6-{'-'.join(map(str, settings['width']))}-learned", dict(settings, pipeline=pipeline)))
+    return rows
+
+
+FULL_MNIST = _full_mnist_rows()
 
 QUICK = {
     "digits": [
