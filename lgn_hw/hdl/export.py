@@ -50,7 +50,7 @@ from .pipeline import Pipeline
 from .ports import core_dims, core_ports
 
 __all__ = [
-    "export", "ExportDir", "load_export", "as_export", "load_manifest", "ManifestError", "top_ports", "check_top_name", "render_template",
+    "export", "core_verilog", "ExportDir", "load_export", "as_export", "load_manifest", "ManifestError", "top_ports", "check_top_name", "render_template",
     "MANIFEST", "MANIFEST_FORMAT", "MANIFEST_VERSION", "NETLIST_COPY", "TB_INPUTS", "TB_EXPECTED",
     "LATENCY_DEFINITION", "testbench_vectors", "result_words", "MAX_INPUT_BITS", "check_exportable",
 ]
@@ -188,7 +188,9 @@ def _expected_words(netlist: Netlist, bits) -> str:
     return "".join(f"{sum(x << (32 * i) for i, x in enumerate(row)):0{digits}x}\n" for row in rows)
 
 
-def _to_verilog(core: LgnCore, top: str) -> str:
+def core_verilog(core: LgnCore, top: str) -> str:
+    """The Verilog text ``export`` writes for ``core`` (without its header comment); the proof
+    compares an export's output stage with it (``lgn_hw.verify.proof.output_stage_part``)."""
     from amaranth.back import verilog
 
     # emit_src=False: pyverilog cannot parse (* src *) attributes inside expressions.
@@ -246,7 +248,7 @@ def export(netlist: Netlist, out_dir, *, top: str = "lgn_top", pipeline: Pipelin
     t0 = time.perf_counter()
     bar.set_postfix_str(f"Amaranth -> Verilog, {netlist.num_gates} gates")
     core = LgnCore(netlist, pipeline, encoder=encoder)
-    verilog_text = _to_verilog(core, top)
+    verilog_text = core_verilog(core, top)
     log.info("converted %d gates to Verilog in %.1f s", netlist.num_gates, time.perf_counter() - t0)
     bar.update(2)
     bar.set_postfix_str("writing files")

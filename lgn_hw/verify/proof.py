@@ -735,14 +735,14 @@ def output_stage_part(export) -> PartResult:
     form: that is UNDECIDED, not FAILED (re-export it with this version)."""
     from .. import __version__
     from ..hdl.core import LgnCore
-    from ..hdl.export import _to_verilog
+    from ..hdl.export import core_verilog
     from ..hdl.lint import split_modules
 
     t0 = time.perf_counter()
     top = export.top
     claim = "the output stage is the one lgn-hw generates (module text)"
     core = LgnCore(export.netlist, export.pipeline, encoder=export.inputs.mode)
-    fresh = split_modules(_to_verilog(core, top))
+    fresh = split_modules(core_verilog(core, top))
     given = {}
     for path in export.sources:
         given.update(split_modules(path.read_text(errors="replace")))
